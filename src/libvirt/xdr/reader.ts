@@ -11,6 +11,17 @@ export class XdrReader {
   private readonly end: number;
 
   constructor(buf: Buffer, start = 0, end = buf.length) {
+    if (
+      !(
+        Number.isInteger(start) &&
+        Number.isInteger(end) &&
+        0 <= start &&
+        start <= end &&
+        end <= buf.length
+      )
+    ) {
+      throw new XdrError(`bad reader range ${start}..${end} of a ${buf.length}-byte buffer`);
+    }
     this.buf = buf;
     this.pos = start;
     this.end = end;
@@ -138,11 +149,15 @@ export class XdrReader {
 
   private bytes(n: number, what: string): Buffer {
     this.need(padded(n), what);
+    // Empty opaques (common: cookies, cpumaps) share one buffer; a zero-length one holds nothing.
+    if (n === 0) return EMPTY;
     const v = Buffer.from(this.buf.subarray(this.pos, this.pos + n));
     this.pos += padded(n);
     return v;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function padded(n: number): number {
   return n + ((4 - (n % 4)) % 4);

@@ -21,7 +21,8 @@ export class XdrWriter {
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    // At least 64: a writer created with initialSize 0 would otherwise never grow.
+    let size = Math.max(this.buf.length * 2, 64);
     while (size < this.pos + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
