@@ -17,6 +17,7 @@ import {
   MessageStatus,
   MessageType,
 } from './frame.ts';
+import { FrameWriter } from './frame-writer.ts';
 import { DEFAULT_KEEPALIVE, Keepalive, type KeepaliveOptions } from './keepalive.ts';
 import { RpcStreamImpl, type StreamLink } from './stream.ts';
 
@@ -72,15 +73,16 @@ export class RpcClient implements RpcCaller, StreamLink {
   private readonly queue: QueuedCall[] = [];
   private readonly handlers = new Set<MessageHandler>();
   private readonly holds = new Set<number>();
+  private readonly writer: FrameWriter;
   private serial = 0;
   private inFlight = 0;
-  private corked = false;
   private keepalive: Keepalive | null = null;
   private failure: LibvirtError | null = null;
   private resolveClosed: (e: LibvirtError) => void = () => {};
 
   constructor(socket: Duplex, opts: RpcClientOptions) {
     this.socket = socket;
+    this.writer = new FrameWriter(socket);
     this.label = opts.label;
     this.maxInFlight = opts.maxInFlight ?? 4;
     this.callTimeoutMs = opts.callTimeoutMs ?? 60_000;
@@ -101,6 +103,11 @@ export class RpcClient implements RpcCaller, StreamLink {
     socket.on('close', () =>
       this.fail(new LibvirtError('closed', `connection to ${this.label} closed`)),
     );
+  }
+
+  /** openStreams counts streams still registered on this connection. */
+  get openStreams(): number {
+    return this.streams.size;
   }
 
   /** isOpen says whether calls can still be made. */
@@ -178,8 +185,8 @@ export class RpcClient implements RpcCaller, StreamLink {
   }
 
   onceDrained(cb: () => void): void {
-    if (this.failure || !this.socket.writableNeedDrain) cb();
-    else this.socket.once('drain', cb);
+    if (this.failure) cb();
+    else this.writer.onceDrained(cb);
   }
 
   holdReading(serial: number, held: boolean): void {
@@ -298,15 +305,7 @@ export class RpcClient implements RpcCaller, StreamLink {
   }
 
   private write(buf: Buffer): boolean {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    return this.socket.write(buf);
+    return this.writer.write(buf);
   }
 
   private sendKeepalive(procedure: number): void {
@@ -456,6 +455,7 @@ export class RpcClient implements RpcCaller, StreamLink {
     if (this.failure) return;
     this.failure = err;
     this.keepalive?.stop();
+    this.writer.abandon();
     for (const q of this.queue.splice(0)) q.fail(err);
     for (const call of this.pending.values()) settle(call, err);
     this.pending.clear();

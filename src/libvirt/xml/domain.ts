@@ -33,7 +33,8 @@ export function domainXml(spec: DomainSpec): string {
     devices.serial = { '@_type': 'pty', target: { '@_port': 0 } };
     devices.console = { '@_type': 'pty', target: { '@_type': 'serial', '@_port': 0 } };
   }
-  devices.memballoon = { '@_model': 'none' };
+  // A virtio balloon lets the memory target change while the domain runs.
+  devices.memballoon = { '@_model': 'virtio' };
   return buildXml({
     domain: {
       '@_type': spec.type,

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { parseCapabilities } from './capabilities.ts';
+import { child, parseXml, text } from './codec.ts';
+import { domainXml } from './domain.ts';
+import { volumeXml } from './storage.ts';
+
+describe('domainXml', () => {
+  it('renders a small domain with a qcow2 disk and a serial console', () => {
+    const xml = domainXml({
+      name: 'vm-1',
+      type: 'kvm',
+      memoryMiB: 64,
+      vcpus: 1,
+      disks: [{ file: '/var/lib/libvirt/images/kumo/vm-1.qcow2', format: 'qcow2', target: 'vda' }],
+    });
+    const d = child(parseXml(xml), 'domain');
+    expect(d?.['@_type']).toBe('kvm');
+    expect(text(d, 'name')).toBe('vm-1');
+    expect(text(d, 'memory')).toBe('64');
+    expect(xml).toContain(`<source file="/var/lib/libvirt/images/kumo/vm-1.qcow2"/>`);
+    expect(xml).toContain('<console type="pty">');
+  });
+
+  it('escapes user text instead of splicing it', () => {
+    const xml = domainXml({
+      name: `a"><devices><evil/></devices><x y="`,
+      type: 'qemu',
+      memoryMiB: 1,
+      vcpus: 1,
+    });
+    expect(xml).not.toContain('<evil/>');
+    expect(text(child(parseXml(xml), 'domain'), 'name')).toBe(
+      `a"><devices><evil/></devices><x y="`,
+    );
+  });
+});
+
+describe('volumeXml', () => {
+  it('names the backing store of an overlay', () => {
+    const xml = volumeXml({
+      name: 'o.qcow2',
+      capacityBytes: 1n << 30n,
+      format: 'qcow2',
+      backing: { path: '/b.qcow2', format: 'qcow2' },
+    });
+    expect(xml).toContain('<capacity unit="bytes">1073741824</capacity>');
+    expect(xml).toMatch(/<backingStore>\s*<path>\/b.qcow2<\/path>\s*<format type="qcow2"\/>/);
+  });
+});
+
+describe('parseCapabilities', () => {
+  it('reads the host UUID, arch and guest domain types', () => {
+    const caps =
+      parseCapabilities(`<capabilities><host><uuid>0e4f3a2c-0000-4000-8000-000000000001</uuid>
+      <cpu><arch>x86_64</arch><model>Skylake</model></cpu></host>
+      <guest><os_type>hvm</os_type><arch name="x86_64"><machine maxCpus="255">pc-i440fx-7.2</machine><machine>pc</machine>
+      <domain type="qemu"/><domain type="kvm"/></arch></guest></capabilities>`);
+    expect(caps).toEqual({
+      uuid: '0e4f3a2c-0000-4000-8000-000000000001',
+      arch: 'x86_64',
+      cpuModel: 'Skylake',
+      guests: [{ arch: 'x86_64', domainTypes: ['qemu', 'kvm'], machines: ['pc-i440fx-7.2', 'pc'] }],
+    });
+  });
+});
