@@ -29,7 +29,9 @@ for (const host of rig.hosts) {
     );
   if ((await tls.domains.state(dom)).state !== 'running') {
     const started = new Promise<DomainLifecycleEvent>((resolve) => {
-      void ssh.events.onLifecycle((e) => e.domain.name === name && resolve(e));
+      void ssh.events.onLifecycle(
+        (e) => e.domain.name === name && e.event === 'started' && resolve(e),
+      );
     });
     await tls.domains.start(dom);
     const e = await started;

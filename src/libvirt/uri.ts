@@ -66,7 +66,7 @@ export function parseUri(raw: string): LibvirtUri {
   }
   const passed = [...url.searchParams].filter(([k]) => !TRANSPORT_PARAMS.has(k));
   const query = passed.length > 0 ? `?${new URLSearchParams(passed).toString()}` : '';
-  const path = decodeURIComponent(url.pathname);
+  const path = decodePath(url.pathname, raw);
   return {
     raw,
     driver,
@@ -78,6 +78,14 @@ export function parseUri(raw: string): LibvirtUri {
     params,
     remoteName: params.get('name') ?? `${driver}://${path}${query}`,
   };
+}
+
+function decodePath(pathname: string, raw: string): string {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    throw new LibvirtError('uri', `bad percent-encoding in the path of ${raw}`);
+  }
 }
 
 function toTransport(t: string | undefined, host: string | null, raw: string): Transport {

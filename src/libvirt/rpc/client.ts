@@ -133,19 +133,16 @@ export class RpcClient implements RpcCaller, StreamLink {
     direction: StreamDirection,
     opts?: CallOptions,
   ): Promise<{ ret: R; stream: RpcStream }> {
-    let stream: RpcStreamImpl | null = null;
-    const ret = (await this.start(
-      proc,
-      encode,
-      args,
-      decode,
-      (serial) => {
-        stream = new RpcStreamImpl(this, proc, serial, direction);
-        return stream;
-      },
-      opts,
-    )) as R;
-    return { ret, stream: stream as unknown as RpcStreamImpl };
+    // The stream must exist before the call is sent: its data frames may follow the reply at once.
+    const made: { stream?: RpcStreamImpl } = {};
+    const makeStream = (serial: number) => {
+      made.stream = new RpcStreamImpl(this, proc, serial, direction);
+      return made.stream;
+    };
+    const ret = (await this.start(proc, encode, args, decode, makeStream, opts)) as R;
+    if (!made.stream)
+      throw new LibvirtError('protocol', `${proc.name} replied without opening its stream`);
+    return { ret, stream: made.stream };
   }
 
   /** onMessage subscribes to event frames; the returned function unsubscribes. */
