@@ -7,7 +7,7 @@ import { volumeXml } from '../../src/libvirt/xml/storage.ts';
 import { Cleanup } from '../support/cleanup.ts';
 import { openSsh, openTls, rig, rigHost, uniqueName } from '../support/rig.ts';
 import { ensurePool } from '../support/storage.ts';
-import { rejection } from '../support/wait.ts';
+import { rejection, until, within } from '../support/wait.ts';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -109,6 +109,53 @@ describe('client-driven live migration', () => {
     expect(back.uuid).toBe(dom.uuid);
     expect((await ssh1.domains.state(back)).state).toBe('running');
     expect(isNotFound(await rejection(ssh2.domains.lookupByName(name)))).toBe(true);
+  });
+
+  it('reports job statistics while migrating, and cancelling leaves the guest running on the source', async () => {
+    const [hv1, hv2] = [rigHost('hv1'), rigHost('hv2')];
+    const name = uniqueName('cancel');
+    const src = await openTls(hv1);
+    const dst = await openTls(hv2);
+    cleanup.add(() => Promise.all([src.close(), dst.close()]));
+    cleanup.add(() => Promise.all([removeDomain(src, name), removeDomain(dst, name)]));
+    const disk = await prepareDisk(src, name);
+    await prepareDisk(dst, name);
+    const dom = await src.domains.define(
+      domainXml({
+        name,
+        type: rig().domainType,
+        memoryMiB: 256,
+        vcpus: 1,
+        disks: [{ file: disk, format: 'qcow2', target: 'vda' }],
+      }),
+    );
+    const running = await src.domains.start(dom);
+
+    // At 1 MiB/s the guest's memory takes long enough to watch and to cancel.
+    const cancel = new AbortController();
+    const moving = migrate(src, dst, running, {
+      flags: FLAGS,
+      params: { migrateUri: `tcp://${hv2.ip}`, migrateDisks: ['vda'], bandwidthMiBs: 1 },
+      signal: cancel.signal,
+    });
+    const seen = await until(
+      async () => {
+        const job = await src.jobs.stats(running);
+        return job.type === 'unbounded' && Number(job.stats.memory_processed ?? 0) > 0
+          ? job
+          : undefined;
+      },
+      20_000,
+      'a migration job with memory transferred',
+    );
+    expect(Number(seen.stats.memory_total)).toBeGreaterThan(0);
+    expect(typeof seen.stats.time_elapsed).toBe('bigint');
+    cancel.abort();
+    const err = await within(rejection(moving), 20_000, 'the cancelled migration');
+    expect(err).toMatchObject({ name: 'LibvirtError' });
+    expect((await src.domains.state(running)).state).toBe('running');
+    expect(isNotFound(await rejection(dst.domains.lookupByName(name)))).toBe(true);
+    expect((await src.jobs.stats(running)).type).toBe('none');
   });
 
   it('refuses flag combinations libvirt refuses, before touching either host', async () => {

@@ -97,6 +97,29 @@ describe('volume streams', () => {
     expect((await tls.storage.volumeInfo(vol)).capacity).toBe(BigInt(data.length));
   });
 
+  it('creates a volume as a copy of another (create-from), byte for byte', async () => {
+    const conn = await openTls(rigHost('hv2'));
+    cleanup.add(() => conn.close());
+    const pool = await ensurePool(conn);
+    const data = randomBytes(2 * MiB);
+    const name = uniqueName('from');
+    const src = await conn.storage.createVolume(
+      pool,
+      volumeXml({ name: `${name}-src.raw`, capacityBytes: BigInt(data.length), format: 'raw' }),
+    );
+    cleanup.add(() => conn.storage.deleteVolume(src));
+    await conn.storage.upload(src, Readable.from([data]));
+    const copy = await conn.storage.createVolumeFrom(
+      pool,
+      volumeXml({ name: `${name}-copy.raw`, capacityBytes: BigInt(data.length), format: 'raw' }),
+      src,
+    );
+    cleanup.add(() => conn.storage.deleteVolume(copy));
+    const back = sha256Sink();
+    await conn.storage.downloadTo(copy, back.sink);
+    expect(back.digest()).toBe(createHash('sha256').update(data).digest('hex'));
+  });
+
   it('moves 384 MiB each way without buffering it: same SHA-256, bounded memory', async () => {
     const size = 384 * MiB;
     const conn = await openTls(rigHost('hv2'));

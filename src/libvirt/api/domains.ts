@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { NonnullDomain, RemoteProgram } from '../generated/remote-protocol.gen.ts';
 import { type TypedValue, typedParamsToRecord } from '../typed-params.ts';
 import { formatUuid, parseUuid } from '../uuid.ts';
@@ -57,6 +58,18 @@ export const UndefineFlags = {
   KEEP_NVRAM: 8,
   CHECKPOINTS_METADATA: 16,
 } as const;
+
+/** StartFlags are virDomainCreateFlags. */
+export const StartFlags = {
+  PAUSED: 1,
+  AUTODESTROY: 2,
+  BYPASS_CACHE: 4,
+  FORCE_BOOT: 8,
+  VALIDATE: 16,
+} as const;
+
+/** ConsoleFlags are virDomainConsoleFlags. */
+export const ConsoleFlags = { FORCE: 1, SAFE: 2 } as const;
 
 /** ModificationFlags choose the live domain, its persistent config, or both (virDomainModificationImpact). */
 export const ModificationFlags = { CURRENT: 0, LIVE: 1, CONFIG: 2 } as const;
@@ -168,6 +181,20 @@ export class DomainApi {
     flags: number = ModificationFlags.CURRENT,
   ): Promise<void> {
     await this.remote.domainSetVcpusFlags({ dom: dom.handle, nvcpus: count, flags });
+  }
+
+  /**
+   * openConsole attaches to a running domain's console (the first serial console, or the device
+   * alias `device`): guest output is read from the stream, keystrokes written to it. FORCE takes
+   * the console over from another client, who then sees the stream end.
+   */
+  async openConsole(dom: DomainRef, device: string | null = null, flags = 0): Promise<Duplex> {
+    const { stream } = await this.remote.domainOpenConsole({
+      dom: dom.handle,
+      devName: device,
+      flags,
+    });
+    return stream;
   }
 
   /** stats reads statistics for the given domains, or all domains when `doms` is empty. */

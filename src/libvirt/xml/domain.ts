@@ -22,6 +22,8 @@ export interface DomainSpec {
   readonly disks?: readonly DiskSpec[];
   /** serial adds a pty serial port and console (for the console stream). @default true */
   readonly serial?: boolean;
+  /** biosOnSerial has SeaBIOS print to the serial port, so a guest with no OS still writes to its console. */
+  readonly biosOnSerial?: boolean;
 }
 
 /** domainXml renders a DomainSpec as libvirt domain XML. */
@@ -49,6 +51,7 @@ export function domainXml(spec: DomainSpec): string {
           '#text': 'hvm',
         },
         boot: { '@_dev': 'hd' },
+        ...(spec.biosOnSerial ? { bios: { '@_useserial': 'yes' } } : {}),
       },
       features: { acpi: '', apic: '' },
       clock: { '@_offset': 'utc' },
