@@ -6,7 +6,7 @@ import {
   KeepaliveProcedure,
 } from '../generated/keepalive-protocol.gen.ts';
 import { decodeMessageError } from '../generated/virnet-protocol.gen.ts';
-import { type Decoder, type Encoder, XdrReader, XdrWriter } from '../xdr/index.ts';
+import { type Decoder, type Encoder, XdrReader } from '../xdr/index.ts';
 import type { CallOptions, Procedure, RpcCaller, RpcStream, StreamDirection } from './caller.ts';
 import {
   encodeHeader,
@@ -19,6 +19,8 @@ import {
 } from './frame.ts';
 import { FrameWriter } from './frame-writer.ts';
 import { DEFAULT_KEEPALIVE, Keepalive, type KeepaliveOptions } from './keepalive.ts';
+import { callHeader, decodePayload, encodeCall, streamHeader } from './message.ts';
+import { PendingCall } from './pending-call.ts';
 import { RpcStreamImpl, type StreamLink } from './stream.ts';
 
 /** RpcClientOptions tune one connection's RPC behaviour. */
@@ -37,17 +39,6 @@ export interface RpcClientOptions {
 
 /** MessageHandler receives asynchronous MESSAGE frames (events) of non-keepalive programs. */
 export type MessageHandler = (header: Header, payload: Buffer) => void;
-
-interface PendingCall {
-  readonly proc: Procedure;
-  readonly decode: Decoder<unknown> | null;
-  readonly resolve: (v: unknown) => void;
-  readonly reject: (e: LibvirtError) => void;
-  stream: RpcStreamImpl | null;
-  /** settled once the caller got an answer (a timeout or abort settles it early). */
-  settled: boolean;
-  cleanup: () => void;
-}
 
 interface QueuedCall {
   readonly send: () => void;
@@ -226,53 +217,14 @@ export class RpcClient implements RpcCaller, StreamLink {
         );
         return;
       }
-      const entry: PendingCall = {
-        proc,
-        decode,
-        resolve,
-        reject,
-        stream: null,
-        settled: false,
-        cleanup: () => {},
-      };
+      const entry = new PendingCall(proc, decode, resolve, reject);
       const queued: QueuedCall = {
         send: () => this.send(entry, payload, makeStream),
-        fail: (e) => settle(entry, e),
+        fail: (e) => entry.settle(e),
       };
-      const timeoutMs = opts?.timeoutMs ?? this.callTimeoutMs;
-      const timer =
-        timeoutMs > 0
-          ? setTimeout(() => {
-              this.abandon(
-                entry,
-                queued,
-                new LibvirtError(
-                  'timeout',
-                  `${proc.name} got no reply from ${this.label} within ${timeoutMs} ms`,
-                  { procedure: proc.name },
-                ),
-              );
-            }, timeoutMs)
-          : null;
-      timer?.unref();
-      const signal = opts?.signal;
-      const onAbort = () =>
-        this.abandon(
-          entry,
-          queued,
-          new LibvirtError('aborted', `${proc.name} was abandoned by the caller`, {
-            procedure: proc.name,
-          }),
-        );
-      if (signal?.aborted) {
-        onAbort();
+      const expire = (e: LibvirtError) => this.abandon(entry, queued, e);
+      if (!entry.watch(opts?.timeoutMs ?? this.callTimeoutMs, this.label, opts?.signal, expire))
         return;
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      entry.cleanup = () => {
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
       if (this.inFlight < this.maxInFlight) queued.send();
       else this.queue.push(queued);
     });
@@ -298,7 +250,7 @@ export class RpcClient implements RpcCaller, StreamLink {
     const i = this.queue.indexOf(queued);
     if (i >= 0) this.queue.splice(i, 1);
     // A sent call keeps its serial until the late reply comes, so its slot is freed then.
-    settle(entry, err);
+    entry.settle(err);
   }
 
   private write(buf: Buffer): boolean {
@@ -396,8 +348,7 @@ export class RpcClient implements RpcCaller, StreamLink {
         value = decodePayload(f.payload, call.decode);
       } catch (err) {
         call.stream?.destroy();
-        settle(
-          call,
+        call.settle(
           new LibvirtError('protocol', `cannot decode reply of ${call.proc.name}: ${String(err)}`, {
             procedure: call.proc.name,
             cause: err,
@@ -405,11 +356,11 @@ export class RpcClient implements RpcCaller, StreamLink {
         );
         return;
       }
-      settle(call, null, value);
+      call.settle(null, value);
       return;
     }
     if (call.stream) this.streams.delete(serial);
-    settle(call, this.remoteError(f.payload, call.proc.name));
+    call.settle(this.remoteError(f.payload, call.proc.name));
   }
 
   private onStreamFrame(f: Frame): void {
@@ -454,7 +405,7 @@ export class RpcClient implements RpcCaller, StreamLink {
     this.keepalive?.stop();
     this.writer.abandon();
     for (const q of this.queue.splice(0)) q.fail(err);
-    for (const call of this.pending.values()) settle(call, err);
+    for (const call of this.pending.values()) call.settle(err);
     this.pending.clear();
     for (const stream of this.streams.values()) stream.onError(err);
     this.streams.clear();
@@ -462,42 +413,4 @@ export class RpcClient implements RpcCaller, StreamLink {
     this.socket.destroy();
     this.resolveClosed(err);
   }
-}
-
-function settle(call: PendingCall, err: LibvirtError | null, value?: unknown): void {
-  if (call.settled) return;
-  call.settled = true;
-  call.cleanup();
-  if (err) call.reject(err);
-  else call.resolve(value);
-}
-
-function encodeCall<A>(encode: Encoder<A> | null, args: A): Buffer {
-  const w = new XdrWriter(128);
-  for (let i = 0; i < 7; i++) w.uint(0); // room for the length word and header
-  encode?.(w, args);
-  return w.finish();
-}
-
-function decodePayload(payload: Buffer, decode: Decoder<unknown> | null): unknown {
-  if (!decode) return undefined;
-  const r = new XdrReader(payload);
-  const v = decode(r);
-  r.done();
-  return v;
-}
-
-function callHeader(proc: Procedure, serial: number): Header {
-  return {
-    program: proc.program,
-    version: proc.version,
-    procedure: proc.procedure,
-    type: MessageType.CALL,
-    serial,
-    status: MessageStatus.OK,
-  };
-}
-
-function streamHeader(proc: Procedure, serial: number, status: number): Header {
-  return { ...callHeader(proc, serial), type: MessageType.STREAM, status };
 }
