@@ -140,10 +140,47 @@ describe('volume streams', () => {
 
     expect(received.bytes()).toBe(size);
     expect(received.digest()).toBe(sent.digest());
-    // The transfer is 384 MiB; buffers in flight are a few stream chunks and socket windows.
-    expect(upGrowth).toBeLessThan(96 * MiB);
-    expect(downGrowth).toBeLessThan(96 * MiB);
+    // 384 MiB moved; growth (measured 61-85 MiB here) is mostly 256 KiB frame copies the
+    // collector has not reclaimed yet. Exact buffering is checked by the slow-reader test below.
+    expect(upGrowth).toBeLessThan(160 * MiB);
+    expect(downGrowth).toBeLessThan(160 * MiB);
     expect(await conn.host.hostname()).toBe(rigHost('hv2').hostname);
+  });
+
+  it('stops reading the socket while a download consumer does not read: buffering stays bounded', async () => {
+    const conn = await openTls(rigHost('hv1'));
+    cleanup.add(() => conn.close());
+    const pool = await ensurePool(conn);
+    const size = 64 * MiB;
+    const vol = await conn.storage.createVolume(
+      pool,
+      volumeXml({ name: `${uniqueName('slow')}.raw`, capacityBytes: BigInt(size), format: 'raw' }),
+    );
+    cleanup.add(() => conn.storage.deleteVolume(vol));
+    const stream = await conn.storage.download(vol);
+    let got = 0;
+    await new Promise<void>((resolve) => {
+      const onData = (c: Buffer) => {
+        got += c.length;
+        if (got >= MiB) {
+          stream.off('data', onData);
+          stream.pause();
+          resolve();
+        }
+      };
+      stream.on('data', onData);
+    });
+    // The daemon keeps sending; what the client holds must stay at the stream's high-water
+    // mark plus the frame in hand, whatever the volume's size.
+    await new Promise((r) => setTimeout(r, 500));
+    const held = stream.readableLength;
+    expect(held).toBeLessThanOrEqual(stream.readableHighWaterMark + 262_120);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stream.readableLength).toBe(held);
+    const rest = sha256Sink();
+    await pipeline(stream, rest.sink);
+    expect(got + rest.bytes()).toBe(size);
+    expect(await conn.host.hostname()).toBe(rigHost('hv1').hostname);
   });
 
   it('survives a download abandoned midway: the connection keeps working', async () => {
