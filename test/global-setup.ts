@@ -16,7 +16,7 @@ export default async function setup(
 ): Promise<(() => Promise<void>) | undefined> {
   if (process.env.KUMO_RIG === '0') return undefined;
   await rigInstall((line) => console.log(`rig: ${line}`));
-  const rig = await rigAcquire(3, { keep: process.env.KUMO_RIG_KEEP === '1' });
+  const rig = await rigAcquire(4, { keep: process.env.KUMO_RIG_KEEP === '1' });
   project.provide('rig', rig);
   return () => rigRelease();
 }

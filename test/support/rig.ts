@@ -8,7 +8,7 @@ export function rig(): Rig {
 }
 
 /** rigHost returns host `hvK` of the rig. */
-export function rigHost(name: 'hv1' | 'hv2' | 'hv3'): RigHost {
+export function rigHost(name: 'hv1' | 'hv2' | 'hv3' | 'hv4'): RigHost {
   const h = rig().hosts.find((x) => x.name === name);
   if (!h) throw new Error(`the rig has no host ${name}`);
   return h;

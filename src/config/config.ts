@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * ConfigSchema is Kumo's one configuration: a JSON file (KUMO_CONFIG, default ./kumo.json when
+ * present) with environment variables on top. Defaults run a controller on one machine.
+ */
+export const ConfigSchema = z.object({
+  /** dataDir holds the SQLite database, the secret key and the image store. @default ./data */
+  dataDir: z.string().default('./data'),
+  listen: z
+    .object({
+      /** @default 127.0.0.1 */
+      host: z.string().default('127.0.0.1'),
+      /** @default 8080 */
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .prefault({}),
+  database: z
+    .object({
+      /**
+       * url selects the database: `postgres://user:pass@host:5432/db` for PostgreSQL, or
+       * `sqlite:<path>` (relative to dataDir unless absolute). @default sqlite:kumo.sqlite
+       */
+      url: z.string().default('sqlite:kumo.sqlite'),
+      /** debug logs every SQL statement. @default false */
+      debug: z.boolean().default(false),
+    })
+    .prefault({}),
+  /**
+   * secretKey encrypts host credentials at rest (32 bytes, base64). When absent it is generated
+   * once into `<dataDir>/secret.key`.
+   */
+  secretKey: z.string().optional(),
+  admin: z
+    .object({
+      /** email of the admin created at first start. @default admin@kumo.local */
+      email: z.string().default('admin@kumo.local'),
+      /** password of that admin; when absent a random one is printed once. */
+      password: z.string().optional(),
+    })
+    .prefault({}),
+  graphql: z
+    .object({
+      /** graphiql serves GraphiQL at the endpoint. @default true */
+      graphiql: z.boolean().default(true),
+      /** introspection allows schema introspection. @default true */
+      introspection: z.boolean().default(true),
+      /** maxDepth, maxAliases, maxTokens and maxCost bound a document. */
+      maxDepth: z.number().int().positive().default(12),
+      maxAliases: z.number().int().positive().default(20),
+      maxTokens: z.number().int().positive().default(2000),
+      maxCost: z.number().int().positive().default(5000),
+      /** bodyLimitBytes bounds a request body. @default 1 MiB */
+      bodyLimitBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024),
+    })
+    .prefault({}),
+  auth: z
+    .object({
+      /** sessionTtlSeconds is how long a session token lives. @default 12 h */
+      sessionTtlSeconds: z
+        .number()
+        .int()
+        .positive()
+        .default(12 * 3600),
+      /** signInAttempts per window, per account and per address. @default 10 per 60 s */
+      signInAttempts: z.number().int().positive().default(10),
+      signInWindowSeconds: z.number().int().positive().default(60),
+    })
+    .prefault({}),
+  drivers: z
+    .object({
+      /** packages are extra driver modules to load (each exports a driver factory). */
+      packages: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+});
+
+/** Config is the parsed, defaulted configuration. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** ConfigSource says where the configuration comes from; tests pass their own. */
+export interface ConfigSource {
+  readonly file?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** overrides are applied last (tests). */
+  readonly overrides?: Partial<z.input<typeof ConfigSchema>>;
+}
+
+/** ENV maps environment variables onto config paths. */
+const ENV: ReadonlyArray<readonly [string, readonly string[], 'string' | 'number' | 'boolean']> = [
+  ['KUMO_DATA_DIR', ['dataDir'], 'string'],
+  ['KUMO_LISTEN_HOST', ['listen', 'host'], 'string'],
+  ['KUMO_LISTEN_PORT', ['listen', 'port'], 'number'],
+  ['KUMO_DATABASE_URL', ['database', 'url'], 'string'],
+  ['KUMO_SECRET_KEY', ['secretKey'], 'string'],
+  ['KUMO_ADMIN_EMAIL', ['admin', 'email'], 'string'],
+  ['KUMO_ADMIN_PASSWORD', ['admin', 'password'], 'string'],
+  ['KUMO_GRAPHIQL', ['graphql', 'graphiql'], 'boolean'],
+  ['KUMO_INTROSPECTION', ['graphql', 'introspection'], 'boolean'],
+];
+
+/** loadConfig reads the file, applies the environment and overrides, and validates the result. */
+export function loadConfig(source: ConfigSource = {}): Config {
+  const env = source.env ?? process.env;
+  const file = source.file ?? env.KUMO_CONFIG;
+  const raw: Record<string, unknown> = file ? readJson(file) : {};
+  for (const [name, path, kind] of ENV) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, path, coerce(name, value, kind));
+  }
+  const merged = mergeDeep(raw, source.overrides ?? {});
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new Error(`invalid configuration: ${z.prettifyError(parsed.error)}`);
+  }
+  return { ...parsed.data, dataDir: resolve(parsed.data.dataDir) };
+}
+
+function readJson(file: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`cannot read the configuration file ${file}: ${(err as Error).message}`);
+  }
+}
+
+function coerce(name: string, value: string, kind: 'string' | 'number' | 'boolean'): unknown {
+  if (kind === 'string') return value;
+  if (kind === 'number') {
+    const n = Number(value);
+    if (!Number.isFinite(n))
+      throw new Error(`${name} must be a number, got ${JSON.stringify(value)}`);
+    return n;
+  }
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new Error(`${name} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+function mergeDeep(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = isPlainObject(prev) && isPlainObject(v) ? mergeDeep(prev, v) : v;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
