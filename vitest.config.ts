@@ -1,6 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // Vite would pick graphql's `module` build (index.mjs) for test files while yoga and Pothos
+    // load the CommonJS one through Node: two copies of graphql cannot share a schema. Resolve
+    // it the way Node does.
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts', 'scripts/**/*.test.ts'],
     // Brings up the rig of real libvirtd + QEMU hosts once per run (test/rig).

@@ -1,0 +1,29 @@
+import type { IncomingMessage } from 'node:http';
+
+/** RequestInfo is what the transport knows about a caller before authentication. */
+export interface RequestInfo {
+  /** address is the peer's IP address (rate limits and audit key on it). */
+  readonly address: string;
+  readonly userAgent: string;
+  /** token is the bearer token from the Authorization header or the WebSocket's connection params. */
+  readonly token: string | null;
+}
+
+/** ContextFactory turns a request into the GraphQL context; the composition root supplies it. */
+export type ContextFactory<C> = (info: RequestInfo) => Promise<C>;
+
+/** bearerToken extracts the token of an `Authorization: Bearer <token>` value. */
+export function bearerToken(header: string | undefined | null): string | null {
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return m ? (m[1] as string) : null;
+}
+
+/** requestInfo reads the caller's address, agent and token from an HTTP request. */
+export function requestInfo(req: IncomingMessage): RequestInfo {
+  return {
+    address: req.socket.remoteAddress ?? 'unknown',
+    userAgent: String(req.headers['user-agent'] ?? ''),
+    token: bearerToken(req.headers.authorization),
+  };
+}

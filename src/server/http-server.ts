@@ -1,0 +1,161 @@
+import { createReadStream } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { GraphQLSchema } from 'graphql';
+import { WebSocketServer } from 'ws';
+import type { Config } from '../config/config.ts';
+import { type ContextFactory, requestInfo } from './context.ts';
+import { ServerMetrics } from './metrics.ts';
+import { serveSubscriptions } from './websocket.ts';
+import { createKumoYoga, GRAPHQL_PATH } from './yoga.ts';
+
+/** GRAPHIQL_ASSETS is the URL prefix under which the GraphiQL bundle is served. */
+export const GRAPHIQL_ASSETS = '/graphiql-assets';
+
+// The only files served from the GraphiQL bundle directory: no path ever comes from the URL.
+const GRAPHIQL_FILES: Record<string, string> = {
+  '/graphiql.css': 'text/css',
+  '/yoga-graphiql.umd.js': 'text/javascript',
+  '/monacoeditorwork/editor.worker.bundle.js': 'text/javascript',
+  '/monacoeditorwork/json.worker.bundle.js': 'text/javascript',
+  '/monacoeditorwork/graphql.worker..bundle.js': 'text/javascript',
+};
+
+/** HealthReport is what /healthz answers; `ok` false answers 503. */
+export interface HealthReport {
+  readonly ok: boolean;
+  readonly checks: Record<string, string>;
+}
+
+/** ServerOptions assemble the controller's HTTP and WebSocket server. */
+export interface ServerOptions<C extends object> {
+  readonly config: Pick<Config, 'listen' | 'graphql'>;
+  readonly schema: GraphQLSchema;
+  readonly context: ContextFactory<C>;
+  readonly health: () => Promise<HealthReport>;
+  /** graphiqlDir holds the GraphiQL bundle (see scripts/setup), or null to serve none. */
+  readonly graphiqlDir: string | null;
+}
+
+/** KumoServer is a listening server. */
+export interface KumoServer {
+  /** url is the GraphQL endpoint, e.g. http://127.0.0.1:8080/graphql. */
+  readonly url: string;
+  readonly port: number;
+  readonly metrics: ServerMetrics;
+  close(): Promise<void>;
+}
+
+/**
+ * startServer listens on one port for: the GraphQL API over HTTP, GraphiQL, subscriptions over
+ * graphql-ws on the same path, /healthz and /metrics. Request bodies above the configured limit
+ * are refused before they are read.
+ */
+export async function startServer<C extends object>(opts: ServerOptions<C>): Promise<KumoServer> {
+  const metrics = new ServerMetrics();
+  const yoga = createKumoYoga({
+    schema: opts.schema,
+    config: opts.config.graphql,
+    context: opts.context,
+    metrics,
+    graphiqlAssets: opts.graphiqlDir ? GRAPHIQL_ASSETS : null,
+  });
+  const limit = opts.config.graphql.bodyLimitBytes;
+  const http = createServer((req, res) => {
+    void route(req, res).catch((err: unknown) => {
+      if (!res.headersSent) reply(res, 500, 'text/plain', 'internal error');
+      res.destroy(err instanceof Error ? err : undefined);
+    });
+  });
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://kumo').pathname;
+    if (path === '/healthz') {
+      const h = await opts.health();
+      reply(res, h.ok ? 200 : 503, 'application/json', JSON.stringify(h));
+    } else if (path === '/metrics') {
+      reply(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
+    } else if (path.startsWith(`${GRAPHIQL_ASSETS}/`) && opts.graphiqlDir) {
+      serveAsset(res, opts.graphiqlDir, path.slice(GRAPHIQL_ASSETS.length));
+    } else if (path === GRAPHQL_PATH) {
+      if (tooLarge(req, limit)) {
+        reply(
+          res,
+          413,
+          'application/json',
+          JSON.stringify({
+            errors: [
+              {
+                message: `request body over ${limit} bytes`,
+                extensions: { code: 'PAYLOAD_TOO_LARGE' },
+              },
+            ],
+          }),
+        );
+        req.resume();
+        return;
+      }
+      await yoga.handle(req, res, { info: requestInfo(req) });
+    } else {
+      reply(res, 404, 'text/plain', 'not found');
+    }
+  };
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limit });
+  const disposeWs = serveSubscriptions(wss, yoga as never, metrics);
+  http.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://kumo').pathname !== GRAPHQL_PATH) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.config.listen.port, opts.config.listen.host, () => resolve());
+  });
+  const { port } = http.address() as AddressInfo;
+  const host = opts.config.listen.host.includes(':')
+    ? `[${opts.config.listen.host}]`
+    : opts.config.listen.host;
+  return {
+    url: `http://${host}:${port}${GRAPHQL_PATH}`,
+    port,
+    metrics,
+    close: async () => {
+      await disposeWs();
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+// A body without a declared length (chunked) could be any size, so it is refused as well.
+function tooLarge(req: IncomingMessage, limit: number): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return false;
+  const declared = req.headers['content-length'];
+  return declared === undefined || Number(declared) > limit;
+}
+
+function serveAsset(res: ServerResponse, dir: string, file: string): void {
+  const type = GRAPHIQL_FILES[file];
+  if (!type) {
+    reply(res, 404, 'text/plain', 'not found');
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': `${type}; charset=utf-8`,
+    'cache-control': 'public, max-age=86400',
+  });
+  createReadStream(join(dir, file))
+    .on('error', () => res.destroy())
+    .pipe(res);
+}
+
+function reply(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type });
+  res.end(body);
+}

@@ -1,0 +1,32 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/** ServerMetrics are the controller's Prometheus metrics, served at /metrics. */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly operations: Counter<'type' | 'result'>;
+  readonly duration: Histogram<'type'>;
+  readonly subscriptions: Counter<'event'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'kumo_' });
+    this.operations = new Counter({
+      name: 'kumo_graphql_operations_total',
+      help: 'GraphQL operations executed, by operation type and result',
+      labelNames: ['type', 'result'],
+      registers: [this.registry],
+    });
+    this.duration = new Histogram({
+      name: 'kumo_graphql_operation_seconds',
+      help: 'Time to execute a GraphQL query or mutation',
+      labelNames: ['type'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [this.registry],
+    });
+    this.subscriptions = new Counter({
+      name: 'kumo_graphql_subscriptions_total',
+      help: 'GraphQL subscriptions started and ended over the WebSocket',
+      labelNames: ['event'],
+      registers: [this.registry],
+    });
+  }
+}

@@ -1,0 +1,92 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { type GraphQLSchema, getOperationAST, NoSchemaIntrospectionCustomRule } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { Config } from '../config/config.ts';
+import type { ContextFactory, RequestInfo } from './context.ts';
+import type { ServerMetrics } from './metrics.ts';
+
+/** GRAPHQL_PATH is where the API (HTTP and WebSocket) and GraphiQL live. */
+export const GRAPHQL_PATH = '/graphql';
+
+/** ServerContext is what yoga's server context carries into `context`. */
+export interface ServerContext {
+  readonly info: RequestInfo;
+}
+
+/** YogaOptions assemble the GraphQL endpoint. */
+export interface YogaOptions<C extends object> {
+  readonly schema: GraphQLSchema;
+  readonly config: Config['graphql'];
+  readonly context: ContextFactory<C>;
+  readonly metrics: ServerMetrics;
+  /** graphiqlAssets is the URL prefix of the locally served GraphiQL bundle, or null. */
+  readonly graphiqlAssets: string | null;
+}
+
+/**
+ * createKumoYoga builds the yoga instance behind both transports: hardening (depth, aliases,
+ * tokens and cost limits from graphql-armor; introspection switchable; unexpected errors
+ * masked) and per-operation metrics.
+ */
+export function createKumoYoga<C extends object>(
+  opts: YogaOptions<C>,
+): YogaServerInstance<ServerContext, C> {
+  const g = opts.config;
+  const plugins: Plugin[] = [
+    EnvelopArmorPlugin({
+      maxDepth: { n: g.maxDepth },
+      maxAliases: { n: g.maxAliases },
+      maxTokens: { n: g.maxTokens },
+      costLimit: { maxCost: g.maxCost },
+      // Suggestions would tell an attacker the names of fields they cannot see.
+      blockFieldSuggestion: { enabled: true },
+    }),
+    metricsPlugin(opts.metrics),
+  ];
+  if (!g.introspection) {
+    plugins.push({
+      onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
+    });
+  }
+  return createYoga<ServerContext, C>({
+    schema: opts.schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    context: ({ info }) => opts.context(info),
+    maskedErrors: true,
+    landingPage: false,
+    graphiql: g.graphiql ? { subscriptionsProtocol: 'WS', title: 'Kumo' } : false,
+    ...(opts.graphiqlAssets && g.graphiql
+      ? { renderGraphiQL: graphiqlPage(opts.graphiqlAssets) }
+      : {}),
+    plugins,
+  });
+}
+
+function metricsPlugin(metrics: ServerMetrics): Plugin {
+  return {
+    onExecute: ({ args }) => {
+      const type = getOperationAST(args.document, args.operationName)?.operation ?? 'unknown';
+      const end = metrics.duration.startTimer({ type });
+      return {
+        onExecuteDone: ({ result }) => {
+          end();
+          const failed =
+            'errors' in result && result.errors !== undefined && result.errors.length > 0;
+          metrics.operations.inc({ type, result: failed ? 'error' : 'ok' });
+        },
+      };
+    },
+  };
+}
+
+// The GraphiQL page yoga renders loads its bundle from a CDN; Kumo serves the same bundle itself.
+function graphiqlPage(assets: string) {
+  return (
+    options: object,
+  ): string => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Kumo GraphiQL</title>
+<link rel="stylesheet" href="${assets}/graphiql.css"></head><body id="body" class="no-focus-outline">
+<div id="root">Loading GraphiQL…</div>
+<script>self.MonacoEnvironment={globalAPI:false,getWorkerUrl:function(_id,label){return ${JSON.stringify(assets)}+({json:'/monacoeditorwork/json.worker.bundle.js',graphql:'/monacoeditorwork/graphql.worker..bundle.js'}[label]||'/monacoeditorwork/editor.worker.bundle.js')}}</script>
+<script src="${assets}/yoga-graphiql.umd.js"></script>
+<script>YogaGraphiQL.renderYogaGraphiQL(root, ${JSON.stringify(options).replaceAll('<', '\\u003c')})</script></body></html>`;
+}
