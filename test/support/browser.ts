@@ -4,15 +4,12 @@ import { type Browser, chromium } from 'playwright-core';
 /** CHROMIUM is Debian's Chromium; tests never download a browser of their own. */
 export const CHROMIUM = '/usr/bin/chromium';
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
+const STATUS_FORMAT = '${db:Status-Abbrev}';
+
 /** ensureChromium installs Debian's chromium package when it is missing. */
 export function ensureChromium(): void {
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
-  const status = spawnSync('dpkg-query', [
-    '-W',
-    '-f',
-    '${db:Status-Abbrev}',
-    'chromium',
-  ]).stdout.toString();
+  const status = spawnSync('dpkg-query', ['-W', '-f', STATUS_FORMAT, 'chromium']).stdout.toString();
   if (status.startsWith('ii')) return;
   execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
     stdio: 'ignore',
