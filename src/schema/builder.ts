@@ -1,0 +1,73 @@
+import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
+import { GraphQLError } from 'graphql';
+import type { KumoContext } from './context.ts';
+
+/** AuthScopes are the named checks fields and types state with `authScopes`. */
+export interface AuthScopes {
+  /** signedIn: any authenticated caller. */
+  signedIn: boolean;
+  /** admin: an administrator. */
+  admin: boolean;
+}
+
+/**
+ * builder is the one Pothos builder. scope-auth comes first (its README asks for that, so it
+ * wraps every other plugin's resolvers). Authorization failures are top-level errors with code
+ * UNAUTHENTICATED (no valid session) or FORBIDDEN (signed in, not allowed); expected failures
+ * of an allowed operation are `userErrors` in its payload (see user-errors.ts).
+ */
+export const builder = new SchemaBuilder<{
+  Context: KumoContext;
+  AuthScopes: AuthScopes;
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    ID: { Input: string; Output: string };
+  };
+}>({
+  plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin, ValidationPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      signedIn: ctx.actor !== null,
+      admin: ctx.actor?.isAdmin === true,
+    }),
+    authorizeOnSubscribe: true,
+    unauthorizedError: (_parent, ctx) =>
+      ctx.actor === null
+        ? new GraphQLError('sign in first: no valid session token was sent', {
+            extensions: { code: 'UNAUTHENTICATED' },
+          })
+        : new GraphQLError('not allowed for this user', { extensions: { code: 'FORBIDDEN' } }),
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+  },
+  validation: {
+    validationError: (failure) =>
+      new GraphQLError(
+        failure.issues
+          .map((i) => `${(i.path ?? []).join('.') || 'input'}: ${i.message}`)
+          .join('; '),
+        {
+          extensions: { code: 'BAD_USER_INPUT' },
+        },
+      ),
+  },
+});
+
+builder.scalarType('DateTime', {
+  description: 'An instant, as an ISO-8601 string in UTC.',
+  serialize: (d) => d.toISOString(),
+  parseValue: (v) => {
+    const d = typeof v === 'string' ? new Date(v) : null;
+    if (!d || Number.isNaN(d.getTime()))
+      throw new GraphQLError('DateTime must be an ISO-8601 string');
+    return d;
+  },
+});
