@@ -71,6 +71,8 @@ export const ConfigSchema = z.object({
       /** signInAttempts per window, per account and per address. @default 10 per 60 s */
       signInAttempts: z.number().int().positive().default(10),
       signInWindowSeconds: z.number().int().positive().default(60),
+      /** scryptLog2N is the password hash's cost: N = 2^scryptLog2N. @default 17 (OWASP's minimum) */
+      scryptLog2N: z.number().int().min(10).max(20).default(17),
     })
     .prefault({}),
   drivers: z

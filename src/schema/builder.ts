@@ -24,6 +24,7 @@ export const builder = new SchemaBuilder<{
   Context: KumoContext;
   AuthScopes: AuthScopes;
   DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: true;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     ID: { Input: string; Output: string };
@@ -31,6 +32,7 @@ export const builder = new SchemaBuilder<{
 }>({
   plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin, ValidationPlugin],
   defaultFieldNullability: false,
+  defaultInputFieldRequiredness: true,
   scopeAuth: {
     authScopes: (ctx) => ({
       signedIn: ctx.actor !== null,

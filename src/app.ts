@@ -1,0 +1,80 @@
+import type { Config } from './config/config.ts';
+import { Database } from './db/database.ts';
+import type { KumoContext } from './schema/context.ts';
+import { buildSchema } from './schema/index.ts';
+import { graphiqlDir } from './server/graphiql-assets.ts';
+import { type KumoServer, startServer } from './server/http-server.ts';
+import { makeAuthSettings } from './services/auth/auth-service.ts';
+import { RateLimiter } from './services/auth/rate-limit.ts';
+import { requestServices, type SharedServices } from './services/services.ts';
+
+/** Kumo is a running controller. */
+export interface Kumo {
+  readonly server: KumoServer;
+  readonly db: Database;
+  /** adminPassword is the first admin's generated password, when this start created it. */
+  readonly adminPassword: string | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * startKumo is the composition root: it opens the database (applying migrations), creates the
+ * first admin on an empty database, and serves the API. Everything is wired here, once.
+ */
+export async function startKumo(config: Config): Promise<Kumo> {
+  const db = await Database.open(config);
+  try {
+    const a = config.auth;
+    const scrypt = { n: 2 ** a.scryptLog2N, r: 8, p: 1 };
+    const limits = {
+      byAccount: new RateLimiter(a.signInAttempts, a.signInWindowSeconds),
+      byAddress: new RateLimiter(a.signInAttempts, a.signInWindowSeconds),
+    };
+    const shared: SharedServices = {
+      fork: () => db.fork(),
+      auth: await makeAuthSettings(limits, a.sessionTtlSeconds, scrypt),
+      scrypt,
+    };
+    const boot = await requestServices(shared).users.ensureAdmin(
+      config.admin.email,
+      config.admin.password,
+    );
+    const server = await startServer<KumoContext>({
+      config,
+      schema: buildSchema(),
+      context: async (request) => {
+        const services = requestServices(shared);
+        return {
+          actor: await services.auth.authenticate(request.token, request.address),
+          request,
+          services,
+          revealed: new Set<string>(),
+        };
+      },
+      health: async () => {
+        try {
+          await db.fork().getConnection().execute('select 1');
+          return { ok: true, checks: { database: 'ok' } };
+        } catch (err) {
+          return {
+            ok: false,
+            checks: { database: err instanceof Error ? err.message : String(err) },
+          };
+        }
+      },
+      graphiqlDir: graphiqlDir(),
+    });
+    return {
+      server,
+      db,
+      adminPassword: boot.password,
+      stop: async () => {
+        await server.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

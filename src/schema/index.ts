@@ -1,0 +1,16 @@
+// Loads every type file for its side effect on the builder (Pothos's app-layout guide); the
+// schema itself is made by buildSchema below.
+import './user-errors.ts';
+import './user.ts';
+import './session.ts';
+import './audit.ts';
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.ts';
+
+builder.queryType({});
+builder.mutationType({});
+
+/** buildSchema makes the GraphQL schema, its types sorted so printed diffs stay small. */
+export function buildSchema() {
+  return lexicographicSortSchema(builder.toSchema());
+}

@@ -1,0 +1,33 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { AuthSettings } from './auth/auth-service.ts';
+import { AuthService } from './auth/auth-service.ts';
+import type { ScryptParams } from './auth/password.ts';
+import { AuditService } from './audit/audit-service.ts';
+import { UserService } from './users/user-service.ts';
+
+/** SharedServices are the process-wide parts the per-request services are built from. */
+export interface SharedServices {
+  /** fork gives a fresh unit of work (Database.fork). */
+  readonly fork: () => EntityManager;
+  readonly auth: AuthSettings;
+  readonly scrypt: ScryptParams;
+}
+
+/** RequestServices are one request's services, sharing one unit of work. */
+export interface RequestServices {
+  readonly em: EntityManager;
+  readonly auth: AuthService;
+  readonly users: UserService;
+  readonly audit: AuditService;
+}
+
+/** requestServices builds the services of one request (or one subscription) on a fresh fork. */
+export function requestServices(shared: SharedServices): RequestServices {
+  const em = shared.fork();
+  return {
+    em,
+    auth: new AuthService(em, shared.auth),
+    users: new UserService(em, shared.scrypt),
+    audit: new AuditService(shared.fork),
+  };
+}

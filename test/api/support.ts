@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Kumo, startKumo } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/config.ts';
+
+/** ADMIN is the first admin every test controller starts with. */
+export const ADMIN = { email: 'admin@kumo.test', password: 'admin-password-1' } as const;
+
+/** GqlResult is a GraphQL response. */
+export interface GqlResult<T = Record<string, unknown>> {
+  readonly data?: T | null;
+  readonly errors?: ReadonlyArray<{
+    readonly message: string;
+    readonly extensions?: { readonly code?: string };
+  }>;
+}
+
+/** TestKumo is a controller on a temporary SQLite database, and a client for it. */
+export interface TestKumo {
+  readonly kumo: Kumo;
+  readonly url: string;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string | null,
+  ): Promise<GqlResult<T>>;
+  signIn(email: string, password: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** startTestKumo starts a controller with cheap password hashing (tests sign in a lot). */
+export async function startTestKumo(auth: Record<string, number> = {}): Promise<TestKumo> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kumo-api-'));
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir,
+      listen: { host: '127.0.0.1', port: 0 },
+      admin: { ...ADMIN },
+      auth: { scryptLog2N: 10, ...auth },
+    },
+  });
+  const kumo = await startKumo(config);
+  const url = kumo.server.url;
+  const gql = async <T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    token: string | null = null,
+  ) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await res.json()) as GqlResult<T>;
+  };
+  const signIn = async (email: string, password: string) => {
+    const r = await gql<{ sessionCreate: { token: string | null; userErrors: unknown[] } }>(
+      'mutation($e: String!, $p: String!) { sessionCreate(input: {email: $e, password: $p}) { token userErrors { code message } } }',
+      { e: email, p: password },
+    );
+    const token = r.data?.sessionCreate.token;
+    if (!token) throw new Error(`sign-in of ${email} failed: ${JSON.stringify(r)}`);
+    return token;
+  };
+  return {
+    kumo,
+    url,
+    gql,
+    signIn,
+    stop: async () => {
+      await kumo.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** codeOf returns the code of a response's first top-level error. */
+export function codeOf(r: GqlResult): string | undefined {
+  return r.errors?.[0]?.extensions?.code;
+}
