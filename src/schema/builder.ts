@@ -39,12 +39,27 @@ export const builder = new SchemaBuilder<{
       admin: ctx.actor?.isAdmin === true,
     }),
     authorizeOnSubscribe: true,
-    unauthorizedError: (_parent, ctx) =>
-      ctx.actor === null
-        ? new GraphQLError('sign in first: no valid session token was sent', {
-            extensions: { code: 'UNAUTHENTICATED' },
+    unauthorizedError: (_parent, ctx, info) => {
+      const code = ctx.actor === null ? 'UNAUTHENTICATED' : 'FORBIDDEN';
+      if (info.parentType.name === 'Mutation') {
+        // Every mutation is audited, refusals too; a failed audit write must not mask the refusal.
+        void ctx.services.audit
+          .record({
+            actor: ctx.actor,
+            action: info.fieldName,
+            targetType: 'SYSTEM',
+            result: 'DENIED',
+            message: code,
+            address: ctx.request.address,
           })
-        : new GraphQLError('not allowed for this user', { extensions: { code: 'FORBIDDEN' } }),
+          .catch(() => undefined);
+      }
+      return code === 'UNAUTHENTICATED'
+        ? new GraphQLError('sign in first: no valid session token was sent', {
+            extensions: { code },
+          })
+        : new GraphQLError('not allowed for this user', { extensions: { code } });
+    },
   },
   relay: {
     clientMutationId: 'omit',
