@@ -1,5 +1,6 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { libvirtdTlsLines } from '../../src/pki/libvirtd-conf.ts';
 import { TLS_PORT } from './config.ts';
 
 /** LibvirtdOptions are the per-host values in libvirtd.conf. */
@@ -16,16 +17,19 @@ export interface LibvirtdOptions {
 // libvirtd.conf and qemu.conf hold only what the rig changes: every other key keeps libvirt's
 // built-in default, which is what Debian's fully commented-out files amount to.
 function libvirtdConf(o: LibvirtdOptions): string {
+  // The same TLS lines `scripts/pki.ts server` prints for a real host.
+  const tls = libvirtdTlsLines({
+    caFile: o.caCert,
+    certFile: o.serverCert,
+    keyFile: o.serverKey,
+    allowedDns: [o.allowedDn],
+  });
   return `# Written by the Kumo test rig.
-listen_tls = 1
+${tls.join('\n')}
 listen_tcp = 0
 listen_addr = "${o.ip}"
 tls_port = "${TLS_PORT}"
-ca_file = "${o.caCert}"
-cert_file = "${o.serverCert}"
-key_file = "${o.serverKey}"
 auth_tls = "none"
-tls_allowed_dn_list = ["${o.allowedDn}"]
 # There is no polkitd here, and Debian's default unix auth is polkit. The unix socket lives in
 # the host's private /run, reachable only from inside the host (virt-ssh-helper over ssh).
 auth_unix_rw = "none"

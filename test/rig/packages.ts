@@ -7,13 +7,12 @@ import { run } from './processes.ts';
 export const RIG_PACKAGES = [
   'libvirt-daemon',
   'libvirt-daemon-driver-qemu',
-  'libvirt-clients', // virsh for people, virt-pki-query-dn for the rig
+  'libvirt-clients', // virsh for people; virt-pki-query-dn, which test/pki checks src/pki against
   'qemu-system-x86',
   'qemu-utils',
   'openssh-server',
   'openssh-client',
   'iproute2',
-  'openssl',
   'netcat-openbsd', // the nc fallback of libvirt's ssh transport
   'tini', // reaps each host's QEMU processes (see host.ts)
 ] as const;
