@@ -1,0 +1,146 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.ts';
+import { Database } from '../../src/db/database.ts';
+import type { SessionId, UserId } from '../../src/entities/ids.ts';
+import { User } from '../../src/entities/user.ts';
+import { Vm } from '../../src/entities/vm.ts';
+import type { Actor } from '../../src/services/actor.ts';
+import {
+  PermissionService,
+  type Resource,
+} from '../../src/services/permissions/permission-service.ts';
+
+describe('permissions', () => {
+  let dir: string;
+  let db: Database;
+  const actors: Record<string, Actor> = {};
+  let vm: Resource;
+  let other: Resource;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kumo-perm-'));
+    db = await Database.open(loadConfig({ env: {}, overrides: { dataDir: dir } }));
+    const em = db.fork();
+    for (const name of ['owner', 'operator', 'viewer', 'outsider', 'admin']) {
+      const u = em.create(User, {
+        email: `${name}@kumo.test`,
+        name,
+        passwordHash: 'x',
+        isAdmin: name === 'admin',
+      });
+      actors[name] = {
+        userId: u.id,
+        sessionId: 's' as SessionId,
+        isAdmin: name === 'admin',
+        address: '127.0.0.1',
+      };
+    }
+    const perms = new PermissionService(em);
+    const mk = (owner: UserId) => {
+      const v = em.create(Vm, {
+        name: 'vm',
+        owner: em.getReference(User, owner),
+        vcpus: 1,
+        memoryBytes: 1n << 30n,
+        diskBytes: 1n << 33n,
+      });
+      perms.grantOwner(owner, { type: 'VM', id: v.id });
+      return { type: 'VM' as const, id: v.id };
+    };
+    vm = mk(actors.owner?.userId as UserId);
+    other = mk(actors.outsider?.userId as UserId);
+    await em.flush();
+    const sharing = new PermissionService(db.fork());
+    await sharing.share(actors.owner as Actor, vm, actors.operator?.userId as UserId, 'OPERATOR');
+    await sharing.share(actors.owner as Actor, vm, actors.viewer?.userId as UserId, 'VIEWER');
+  });
+  afterAll(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('grants by role, everything to admins, and hides the resource from outsiders', async () => {
+    const p = new PermissionService(db.fork());
+    const table: Record<string, [boolean, boolean, boolean]> = {};
+    for (const [name, actor] of Object.entries(actors)) {
+      table[name] = [
+        await p.can(actor, vm, 'view'),
+        await p.can(actor, vm, 'use'),
+        await p.can(actor, vm, 'manage'),
+      ];
+    }
+    expect(table).toEqual({
+      owner: [true, true, true],
+      operator: [true, true, false],
+      viewer: [true, false, false],
+      outsider: [false, false, false],
+      admin: [true, true, true],
+    });
+    await expect(p.require(actors.outsider as Actor, vm, 'view')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(p.require(actors.viewer as Actor, vm, 'use')).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(p.require(actors.operator as Actor, vm, 'use')).resolves.toBeUndefined();
+  });
+
+  it('lets only owners share, and always keeps an owner', async () => {
+    const p = new PermissionService(db.fork());
+    await expect(
+      p.share(actors.operator as Actor, vm, actors.outsider?.userId as UserId, 'VIEWER'),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(
+      p.unshare(actors.owner as Actor, vm, actors.owner?.userId as UserId),
+    ).rejects.toMatchObject({ code: 'REFUSED' });
+    await expect(
+      p.share(actors.owner as Actor, vm, actors.owner?.userId as UserId, 'VIEWER'),
+    ).rejects.toMatchObject({ code: 'REFUSED' });
+    await expect(
+      p.share(
+        actors.owner as Actor,
+        vm,
+        'ffffffff-ffff-4fff-8fff-ffffffffffff' as UserId,
+        'VIEWER',
+      ),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const shares = await p.shares(actors.owner as Actor, vm);
+    expect(shares.map((s) => [s.user.email, s.role])).toEqual([
+      ['owner@kumo.test', 'OWNER'],
+      ['operator@kumo.test', 'OPERATOR'],
+      ['viewer@kumo.test', 'VIEWER'],
+    ]);
+  });
+
+  it('batches the role look-ups of one request into one query', async () => {
+    const em = db.fork();
+    let finds = 0;
+    const find = em.find.bind(em);
+    em.find = ((...args: Parameters<typeof em.find>) => {
+      finds++;
+      return find(...args);
+    }) as typeof em.find;
+    const p = new PermissionService(em);
+    const results = await Promise.all(
+      [vm, other, vm, other].map((r) => p.roleOf(actors.owner as Actor, r)),
+    );
+    expect(results).toEqual(['OWNER', null, 'OWNER', null]);
+    expect(finds).toBe(1);
+  });
+
+  it('filters lists in SQL to what the actor may view', async () => {
+    const names = async (actor: Actor) => {
+      const em = db.fork();
+      const p = new PermissionService(em);
+      return (await em.find(Vm, p.visibleIds(actor, 'VM'), { orderBy: { id: 'asc' } })).map(
+        (v) => v.id,
+      );
+    };
+    expect(await names(actors.viewer as Actor)).toEqual([vm.id]);
+    expect(await names(actors.outsider as Actor)).toEqual([other.id]);
+    expect((await names(actors.admin as Actor)).sort()).toEqual([vm.id, other.id].sort());
+  });
+});
