@@ -1,5 +1,8 @@
 import type { RemoteProgram } from '../generated/remote-protocol.gen.ts';
 
+// VIR_NODE_CPU_STATS_ALL_CPUS and VIR_NODE_MEMORY_STATS_ALL_CELLS: totals over the whole host.
+const ALL = -1;
+
 /** NodeInfo is what NODE_GET_INFO reports about a host's hardware. */
 export interface NodeInfo {
   /** model is the CPU architecture string, e.g. `x86_64`. */
@@ -11,6 +14,33 @@ export interface NodeInfo {
   readonly sockets: number;
   readonly cores: number;
   readonly threads: number;
+}
+
+/** HypervisorVersion is what CONNECT_GET_TYPE and CONNECT_GET_VERSION report. */
+export interface HypervisorVersion {
+  /** type is the driver's name for the hypervisor: `QEMU`, `TEST`. */
+  readonly type: string;
+  /** version is major * 1e6 + minor * 1e3 + micro. */
+  readonly version: number;
+}
+
+/**
+ * NodeCpuStats are cumulative CPU times in nanoseconds since boot, summed over every CPU. Fields
+ * the host does not report (iowait on some kernels) are 0n.
+ */
+export interface NodeCpuStats {
+  readonly kernel: bigint;
+  readonly user: bigint;
+  readonly idle: bigint;
+  readonly iowait: bigint;
+}
+
+/** NodeMemoryStats are the host's memory figures in KiB, as the kernel counts them. */
+export interface NodeMemoryStats {
+  readonly totalKiB: bigint;
+  readonly freeKiB: bigint;
+  readonly buffersKiB: bigint;
+  readonly cachedKiB: bigint;
 }
 
 /** HostApi reads facts about the hypervisor host. */
@@ -58,4 +88,50 @@ export class HostApi {
   async uri(): Promise<string> {
     return (await this.remote.connectGetURI()).uri;
   }
+
+  /** hypervisor names the hypervisor and its version (`QEMU`, 7002000). */
+  async hypervisor(): Promise<HypervisorVersion> {
+    const [{ type }, { hvVer }] = await Promise.all([
+      this.remote.connectGetType(),
+      this.remote.connectGetVersion(),
+    ]);
+    return { type, version: Number(hvVer) };
+  }
+
+  /**
+   * cpuStats reads the host's cumulative CPU times. Like every NODE_GET_*_STATS call it takes
+   * two round trips: the first, with nparams 0, only says how many fields there are.
+   */
+  async cpuStats(): Promise<NodeCpuStats> {
+    const { nparams } = await this.remote.nodeGetCPUStats({ cpuNum: ALL, nparams: 0, flags: 0 });
+    const { params } = await this.remote.nodeGetCPUStats({ cpuNum: ALL, nparams, flags: 0 });
+    const f = fields(params);
+    return {
+      kernel: f.get('kernel') ?? 0n,
+      user: f.get('user') ?? 0n,
+      idle: f.get('idle') ?? 0n,
+      iowait: f.get('iowait') ?? 0n,
+    };
+  }
+
+  /** memoryStats reads the host's memory figures (two round trips, as cpuStats). */
+  async memoryStats(): Promise<NodeMemoryStats> {
+    const { nparams } = await this.remote.nodeGetMemoryStats({
+      cellNum: ALL,
+      nparams: 0,
+      flags: 0,
+    });
+    const { params } = await this.remote.nodeGetMemoryStats({ cellNum: ALL, nparams, flags: 0 });
+    const f = fields(params);
+    return {
+      totalKiB: f.get('total') ?? 0n,
+      freeKiB: f.get('free') ?? 0n,
+      buffersKiB: f.get('buffers') ?? 0n,
+      cachedKiB: f.get('cached') ?? 0n,
+    };
+  }
+}
+
+function fields(params: ReadonlyArray<{ field: string; value: bigint }>): Map<string, bigint> {
+  return new Map(params.map((p) => [p.field, p.value]));
 }

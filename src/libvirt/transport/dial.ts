@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LibvirtError } from '../errors.ts';
 import type { LibvirtUri } from '../uri.ts';
 import type { Dialed } from './dialed.ts';
+import { TransportError } from './failure.ts';
 import { knownHostKeys } from './known-hosts.ts';
 import { loadPki, pkiFiles, type TlsCredentials } from './pki.ts';
 import { dialSsh, type SshProxy } from './ssh.ts';
@@ -58,8 +59,9 @@ async function dialSshUri(uri: LibvirtUri, opts: DialOptions): Promise<Dialed> {
   const privateKey = opts.ssh?.privateKey ?? (keyfile ? await readKey(keyfile) : undefined);
   const agent = privateKey === undefined ? process.env.SSH_AUTH_SOCK : undefined;
   if (privateKey === undefined && agent === undefined) {
-    throw new LibvirtError(
+    throw new TransportError(
       'ssh',
+      'credentials',
       `${uri.raw}: no SSH key given (keyfile=) and no SSH agent (SSH_AUTH_SOCK)`,
     );
   }
@@ -68,8 +70,9 @@ async function dialSshUri(uri: LibvirtUri, opts: DialOptions): Promise<Dialed> {
     const file = uri.params.get('known_hosts') ?? join(homedir(), '.ssh', 'known_hosts');
     hostKeys = await knownHostKeys(file, host, port).catch(() => []);
     if (hostKeys.length === 0) {
-      throw new LibvirtError(
+      throw new TransportError(
         'ssh',
+        'host-key-unknown',
         `no pinned host key for ${host}:${port} (none given, none in ${file})`,
       );
     }
@@ -100,12 +103,11 @@ async function readKey(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (err) {
-    throw new LibvirtError(
+    throw new TransportError(
       'ssh',
+      'credentials',
       `cannot read the SSH key ${path} (${(err as NodeJS.ErrnoException).code})`,
-      {
-        cause: err,
-      },
+      { cause: err },
     );
   }
 }

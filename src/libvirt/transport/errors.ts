@@ -1,7 +1,7 @@
-import { LibvirtError } from '../errors.ts';
+import { TransportError } from './failure.ts';
 
 /** connectError turns a socket-level connect failure into a `transport` error that says what to check. */
-export function connectError(err: NodeJS.ErrnoException, where: string): LibvirtError {
+export function connectError(err: NodeJS.ErrnoException, where: string): TransportError {
   const why: Record<string, string> = {
     ECONNREFUSED: 'connection refused (is the daemon listening there?)',
     EHOSTUNREACH: 'host unreachable',
@@ -12,7 +12,9 @@ export function connectError(err: NodeJS.ErrnoException, where: string): Libvirt
     ENOTFOUND: 'host name not found',
   };
   const reason = (err.code && why[err.code]) ?? err.message;
-  return new LibvirtError('transport', `cannot connect to ${where}: ${reason}`, { cause: err });
+  return new TransportError('transport', 'unreachable', `cannot connect to ${where}: ${reason}`, {
+    cause: err,
+  });
 }
 
 /** withTimeout rejects with a `transport` error when `p` takes longer than `ms`. */
@@ -26,7 +28,11 @@ export function withTimeout<T>(
     const timer = setTimeout(() => {
       onTimeout();
       reject(
-        new LibvirtError('transport', `cannot connect to ${where}: no answer within ${ms} ms`),
+        new TransportError(
+          'transport',
+          'unreachable',
+          `cannot connect to ${where}: no answer within ${ms} ms`,
+        ),
       );
     }, ms);
     p.then(

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { LibvirtError } from '../errors.ts';
+import { TransportError } from './failure.ts';
 
 /** TlsCredentials are the PEM texts a TLS client presents and trusts. */
 export interface TlsCredentials {
@@ -51,7 +51,14 @@ export async function loadPki(files: PkiFiles): Promise<TlsCredentials> {
       return await readFile(path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      throw new LibvirtError('tls', `cannot read the ${what} at ${path} (${code})`, { cause: err });
+      throw new TransportError(
+        'tls',
+        'credentials',
+        `cannot read the ${what} at ${path} (${code})`,
+        {
+          cause: err,
+        },
+      );
     }
   };
   const [ca, cert, key] = await Promise.all([

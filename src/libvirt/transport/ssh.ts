@@ -3,6 +3,7 @@ import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { LibvirtError } from '../errors.ts';
 import type { Dialed } from './dialed.ts';
 import { withTimeout } from './errors.ts';
+import { TransportError } from './failure.ts';
 import { fingerprintOf } from './known-hosts.ts';
 
 /** SshProxy chooses the remote command, as libvirt's `proxy=` parameter does. */
@@ -74,7 +75,10 @@ export function dialSsh(opts: SshDialOptions): Promise<Dialed> {
     client.connect(config);
   } catch (err) {
     return Promise.reject(
-      new LibvirtError('ssh', `cannot connect to ${where}: ${String(err)}`, { cause: err }),
+      // ssh2 throws here when it cannot parse the private key.
+      new TransportError('ssh', 'credentials', `cannot connect to ${where}: ${String(err)}`, {
+        cause: err,
+      }),
     );
   }
   return withTimeout(ready, opts.timeoutMs + 1000, where, () => client.end());
@@ -127,26 +131,33 @@ function sshError(
 ): LibvirtError {
   if (offered !== null && !pinned.includes(offered)) {
     const expected = pinned.length > 0 ? pinned.join(' or ') : 'none known';
-    return new LibvirtError(
+    return new TransportError(
       'ssh',
+      pinned.length > 0 ? 'host-key-mismatch' : 'host-key-unknown',
       `host key of ${where} does not match: it offered ${offered}, expected ${expected}. If the host was reinstalled, confirm and pin its new key.`,
-      { cause: err },
+      { cause: err, offeredHostKey: offered },
     );
   }
   if (err.level === 'client-authentication') {
-    return new LibvirtError(
+    return new TransportError(
       'ssh',
+      'client-auth',
       `SSH authentication to ${where} failed: the key was not accepted`,
       { cause: err },
     );
   }
   if (err.level === 'client-timeout') {
-    return new LibvirtError('transport', `cannot connect to ${where}: no SSH handshake in time`, {
-      cause: err,
-    });
+    return new TransportError(
+      'transport',
+      'unreachable',
+      `cannot connect to ${where}: no SSH handshake in time`,
+      { cause: err },
+    );
   }
   const code = (err as NodeJS.ErrnoException).code;
   if (code)
-    return new LibvirtError('transport', `cannot connect to ${where}: ${code}`, { cause: err });
+    return new TransportError('transport', 'unreachable', `cannot connect to ${where}: ${code}`, {
+      cause: err,
+    });
   return new LibvirtError('ssh', `SSH to ${where} failed: ${err.message}`, { cause: err });
 }

@@ -1,6 +1,6 @@
 import { connect, type TLSSocket } from 'node:tls';
-import { LibvirtError } from '../errors.ts';
 import { connectError, withTimeout } from './errors.ts';
+import { TransportError } from './failure.ts';
 import type { TlsCredentials } from './pki.ts';
 
 /** DEFAULT_TLS_PORT is libvirtd's TLS port. */
@@ -49,12 +49,11 @@ export function dialTls(opts: TlsDialOptions): Promise<TLSSocket> {
     const onError = (err: NodeJS.ErrnoException) => {
       if (!handshaken && err.code && VERIFY_CODES.has(err.code)) {
         reject(
-          new LibvirtError(
+          new TransportError(
             'tls',
+            'untrusted-server',
             `certificate of ${where} is not trusted (${err.code}): ${err.message}`,
-            {
-              cause: err,
-            },
+            { cause: err },
           ),
         );
       } else if (handshaken || /alert/i.test(err.code ?? '')) {
@@ -99,9 +98,10 @@ function readVerdict(socket: TLSSocket, where: string): Promise<void> {
   });
 }
 
-function refused(where: string, detail: string, cause?: unknown): LibvirtError {
-  return new LibvirtError(
+function refused(where: string, detail: string, cause?: unknown): TransportError {
+  return new TransportError(
     'tls',
+    'client-refused',
     `libvirtd at ${where} refused this client's certificate (${detail}): check that it is signed by the CA libvirtd trusts, not expired, and allowed by tls_allowed_dn_list`,
     cause === undefined ? {} : { cause },
   );

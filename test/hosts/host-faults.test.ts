@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DriverRegistry } from '../../src/drivers/registry.ts';
+import { HostMonitor, hungHostBoundMs } from '../../src/services/hosts/host-monitor.ts';
+import { pkiCredentials, sshCredentials, sshUri, tlsUri } from '../drivers/rig-credentials.ts';
+import { pauseLibvirtd, resumeLibvirtd, startLibvirtd, stopLibvirtd } from '../rig/index.ts';
+import { rigHost } from '../support/rig.ts';
+import { nextFacts, nextState } from './wait-state.ts';
+
+// hv4 is reserved for these tests: its libvirtd is killed and frozen under them. The monitor
+// holds two sessions to it, one over TLS and one over SSH, and both must notice.
+const TLS = 'hv4-tls';
+const SSH = 'hv4-ssh';
+const IDS = [TLS, SSH];
+// Generous margins over the stated bounds: the machine is shared with other test files.
+const CRASH_BOUND_MS = 3000;
+const HANG_BOUND_MS = hungHostBoundMs() + 3000;
+const BACK_BOUND_MS = 30_000;
+
+let monitor: HostMonitor;
+
+beforeAll(async () => {
+  const h = rigHost('hv4');
+  monitor = new HostMonitor(DriverRegistry.withBuiltins(), {
+    // A short cap keeps the time to come back after a restart low; the defaults go to 30 s.
+    backoff: { initialMs: 200, maxMs: 2000 },
+  });
+  const online = IDS.map((id) => nextState(monitor, id, 'ONLINE', 20_000));
+  const facts = IDS.map((id) => nextFacts(monitor, id, 20_000));
+  monitor.add({ id: TLS, uri: tlsUri(h), credentials: pkiCredentials() });
+  monitor.add({ id: SSH, uri: sshUri(h), credentials: sshCredentials(h) });
+  await Promise.all([...online, ...facts]);
+});
+
+afterAll(async () => {
+  await monitor?.close();
+  // Whatever happened, leave hv4 running for the next run.
+  const h = rigHost('hv4');
+  await resumeLibvirtd(h).catch(() => undefined);
+  await startLibvirtd(h);
+});
+
+describe.sequential('the host monitor on hv4', () => {
+  it('brought both sessions ONLINE with the facts read', () => {
+    for (const id of IDS) {
+      const s = monitor.status(id);
+      expect(s).toMatchObject({ state: 'ONLINE', connected: true, placeable: true, failures: 0 });
+      expect(s.facts?.hostname).toBe(rigHost('hv4').hostname);
+    }
+  });
+
+  it('libvirtd killed → OFFLINE at once; started again → ONLINE by itself, facts re-read', async () => {
+    const h = rigHost('hv4');
+    const before = IDS.map((id) => monitor.status(id).facts);
+    const offline = IDS.map((id) => nextState(monitor, id, 'OFFLINE', CRASH_BOUND_MS + 15_000));
+    const started = performance.now();
+    await stopLibvirtd(h, 'SIGKILL');
+    const changes = await Promise.all(offline);
+    const took = changes.map((c) => c.at.getTime() - (performance.timeOrigin + started));
+    console.log(
+      `crash detected after ${took.map((t) => Math.round(t)).join(' / ')} ms (TLS / SSH)`,
+    );
+    for (const [i, c] of changes.entries()) {
+      expect(took[i]).toBeLessThan(CRASH_BOUND_MS);
+      expect(c).toMatchObject({ previous: 'ONLINE', code: 'CONNECTION_LOST' });
+      expect(monitor.status(c.hostId).connected).toBe(false);
+      expect(monitor.placeableHosts()).not.toContain(c.hostId);
+    }
+    await expect(monitor.metrics(TLS)).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
+
+    const online = IDS.map((id) => nextState(monitor, id, 'ONLINE', BACK_BOUND_MS));
+    await startLibvirtd(h);
+    await Promise.all(online);
+    for (const [i, id] of IDS.entries()) {
+      const s = monitor.status(id);
+      expect(s).toMatchObject({ connected: true, failures: 0, nextAttemptAt: null });
+      // Re-read on reconnect: an equal but new object.
+      expect(s.facts).toEqual(before[i]);
+      expect(s.facts).not.toBe(before[i]);
+    }
+  });
+
+  it(`libvirtd hung → OFFLINE through keepalive within ${hungHostBoundMs()} ms; resumed → ONLINE`, async () => {
+    const h = rigHost('hv4');
+    const offline = IDS.map((id) => nextState(monitor, id, 'OFFLINE', HANG_BOUND_MS + 10_000));
+    let frozenAt = 0;
+    try {
+      await pauseLibvirtd(h);
+      frozenAt = Date.now();
+      const changes = await Promise.all(offline);
+      const took = changes.map((c) => c.at.getTime() - frozenAt);
+      console.log(
+        `hang detected after ${took.join(' / ')} ms (TLS / SSH), bound ${hungHostBoundMs()} ms`,
+      );
+      for (const [i, c] of changes.entries()) {
+        expect(took[i]).toBeLessThan(HANG_BOUND_MS);
+        expect(c.code).toBe('CONNECTION_LOST');
+        expect(c.reason).toMatch(/stopped answering/);
+      }
+    } finally {
+      const online = IDS.map((id) => nextState(monitor, id, 'ONLINE', BACK_BOUND_MS));
+      await resumeLibvirtd(h);
+      await Promise.all(online);
+    }
+    for (const id of IDS) expect(monitor.status(id).state).toBe('ONLINE');
+    const m = await monitor.metrics(SSH);
+    expect(m.memory.totalBytes).toBeGreaterThan(0);
+  });
+
+  it('a DISABLED host stays disconnected while its daemon restarts, and comes back when enabled', async () => {
+    const h = rigHost('hv4');
+    await monitor.setAdminState(TLS, 'DISABLED', 'disk replacement');
+    expect(monitor.status(TLS)).toMatchObject({
+      state: 'DISABLED',
+      reason: 'disk replacement',
+      connected: false,
+      nextAttemptAt: null,
+    });
+    const sshOffline = nextState(monitor, SSH, 'OFFLINE', CRASH_BOUND_MS + 15_000);
+    const sshOnline = nextState(monitor, SSH, 'ONLINE', BACK_BOUND_MS);
+    await stopLibvirtd(h, 'SIGKILL');
+    await sshOffline;
+    await startLibvirtd(h);
+    await sshOnline;
+    // The SSH session came back; the disabled one did not try.
+    expect(monitor.status(TLS)).toMatchObject({ state: 'DISABLED', connected: false, failures: 0 });
+    const online = nextState(monitor, TLS, 'ONLINE', BACK_BOUND_MS);
+    await monitor.setAdminState(TLS, null);
+    expect((await online).previous).toBe('OFFLINE');
+  });
+});
