@@ -1,0 +1,40 @@
+/**
+ * Kumo's entities: the durable intent (users, hosts, VMs, images, snapshots, permissions,
+ * quotas) and the trail (sessions, operations, audit events). See README.md.
+ */
+import { AuditEventSchema } from './audit-event.ts';
+import { HostSchema } from './host.ts';
+import { ImageSchema } from './image.ts';
+import { OperationSchema } from './operation.ts';
+import { PermissionSchema } from './permission.ts';
+import { QuotaSchema } from './quota.ts';
+import { SessionSchema } from './session.ts';
+import { SnapshotSchema } from './snapshot.ts';
+import { UserSchema } from './user.ts';
+import { VmSchema } from './vm.ts';
+
+export * from './audit-event.ts';
+export * from './host.ts';
+export * from './ids.ts';
+export * from './image.ts';
+export * from './operation.ts';
+export * from './permission.ts';
+export * from './quota.ts';
+export * from './session.ts';
+export * from './snapshot.ts';
+export * from './user.ts';
+export * from './vm.ts';
+
+/** ENTITIES are every entity's schema, as the ORM is given them. */
+export const ENTITIES = [
+  UserSchema,
+  SessionSchema,
+  HostSchema,
+  PermissionSchema,
+  QuotaSchema,
+  OperationSchema,
+  AuditEventSchema,
+  ImageSchema,
+  VmSchema,
+  SnapshotSchema,
+] as const;

@@ -1,0 +1,100 @@
+// The committed migrations build exactly the schema the entities describe, on each dialect
+// (the check CI relies on), and the check notices when they do not.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Migration } from '@mikro-orm/migrations';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/db/database.ts';
+import {
+  migrationDrift,
+  migrationFiles,
+  migrationId,
+  splitStatements,
+  writeMigration,
+} from '../../src/db/migrations.ts';
+import { DIALECTS } from '../../src/db/url.ts';
+import { DIALECTS_UNDER_TEST, pgUrl } from './support.ts';
+
+/** ExtraIndex stands for a migration someone wrote without changing the entities. */
+class ExtraIndex extends Migration {
+  override up(): void {
+    this.addSql('create index users_name_extra_index on users (name)');
+  }
+}
+
+describe.each(DIALECTS_UNDER_TEST)('migrations on %s', (dialect) => {
+  const opts = { pgUrl: pgUrl() ?? undefined };
+
+  it('build exactly the schema of the entities (run `node src/db/migrations-create.ts <name>` if not)', async () => {
+    const drift = await migrationDrift(dialect, opts);
+    expect(drift.up, `the entities need:\n${drift.up.join('\n')}`).toEqual([]);
+  });
+
+  it('are noticed when they build something the entities do not have', async () => {
+    const migrations = [
+      ...MIGRATIONS[dialect],
+      { name: '99991231235959_extra_index', class: ExtraIndex },
+    ];
+    const drift = await migrationDrift(dialect, { ...opts, migrations });
+    expect(drift.up.join('\n')).toMatch(/drop index .*users_name_extra_index/);
+  });
+
+  it('are all listed in the index, in order', () => {
+    const onDisk = migrationFiles(dialect).map((f) => f.replace(/\.ts$/, ''));
+    expect(MIGRATIONS[dialect].map((m) => m.name)).toEqual(onDisk);
+    expect(onDisk.length).toBeGreaterThan(0);
+  });
+});
+
+describe('migration files', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('split scripts into statements, keeping `;` inside literals', () => {
+    const sql =
+      "create table a (x text default 'a;\nb');\n\ncreate index i on a (x);\nset names 'utf8';\n";
+    expect(splitStatements(sql)).toEqual([
+      "create table a (x text default 'a;\nb');",
+      'create index i on a (x);',
+    ]);
+  });
+
+  it('are named by UTC time and a snake_case name', () => {
+    expect(migrationId('add_vm_tags', new Date('2027-01-02T03:04:05.678Z'))).toBe(
+      '20270102030405_add_vm_tags',
+    );
+    expect(() => migrationId('AddVmTags')).toThrow(/snake_case/);
+    expect(() => migrationId('../evil')).toThrow(/snake_case/);
+  });
+
+  it('are written with an index listing them oldest first', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kumo-migrations-'));
+    dirs.push(dir);
+    for (const d of DIALECTS) mkdirSync(path.join(dir, d));
+    writeMigration('sqlite', '20270102030405_second', { up: ['select `$x`;'], down: [] }, dir);
+    const [file, index] = writeMigration(
+      'sqlite',
+      '20270101000000_first',
+      { up: ['create table t (x int);'], down: ['drop table t;'] },
+      dir,
+    );
+    const source = readFileSync(file as string, 'utf8');
+    expect(source).toContain('export class Migration20270101000000First extends Migration');
+    expect(source).toContain("override name = '20270101000000_first';");
+    expect(source).toContain('this.addSql(`create table t (x int);`);');
+    expect(source).toContain('this.addSql(`drop table t;`);');
+    const second = readFileSync(path.join(dir, 'sqlite', '20270102030405_second.ts'), 'utf8');
+    // Backticks and `$` in SQL cannot end the template literal or interpolate.
+    expect(second).toContain('this.addSql(`select \\`\\$x\\`;`);');
+    const list = readFileSync(index as string, 'utf8');
+    expect(list.indexOf('20270101000000_first')).toBeLessThan(
+      list.indexOf('20270102030405_second'),
+    );
+    expect(list).toContain(
+      "import { Migration20270102030405Second } from './20270102030405_second.ts';",
+    );
+  });
+});
