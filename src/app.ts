@@ -1,11 +1,18 @@
 import type { Config } from './config/config.ts';
 import { Database } from './db/database.ts';
+import { DriverRegistry } from './drivers/registry.ts';
+import { Host } from './entities/host.ts';
 import type { KumoContext } from './schema/context.ts';
 import { buildSchema } from './schema/index.ts';
 import { graphiqlDir } from './server/graphiql-assets.ts';
 import { type KumoServer, startServer } from './server/http-server.ts';
 import { makeAuthSettings } from './services/auth/auth-service.ts';
 import { RateLimiter } from './services/auth/rate-limit.ts';
+import { createEventBus } from './services/events.ts';
+import { HostMonitor } from './services/hosts/host-monitor.ts';
+import { recordHostEvents } from './services/hosts/host-recorder.ts';
+import { monitoredHost } from './services/hosts/host-service.ts';
+import { SecretBox } from './services/secrets/secret-box.ts';
 import { requestServices, type SharedServices } from './services/services.ts';
 
 /** Kumo is a running controller. */
@@ -30,11 +37,22 @@ export async function startKumo(config: Config): Promise<Kumo> {
       byAccount: new RateLimiter(a.signInAttempts, a.signInWindowSeconds),
       byAddress: new RateLimiter(a.signInAttempts, a.signInWindowSeconds),
     };
+    const registry = DriverRegistry.withBuiltins();
+    await registry.loadPackages(config.drivers.packages);
+    const monitor = new HostMonitor(registry);
+    const secrets = SecretBox.fromConfig(config);
+    const events = createEventBus();
     const shared: SharedServices = {
       fork: () => db.fork(),
       auth: await makeAuthSettings(limits, a.sessionTtlSeconds, scrypt),
       scrypt,
+      hosts: { registry, monitor, secrets, connectTimeoutMs: 10_000, events },
+      events,
     };
+    const stopRecording = recordHostEvents(monitor, shared.fork, (change) =>
+      events.publish('hostStateChanged', change),
+    );
+    for (const host of await db.fork().find(Host, {})) monitor.add(monitoredHost(host, secrets));
     const boot = await requestServices(shared).users.ensureAdmin(
       config.admin.email,
       config.admin.password,
@@ -70,6 +88,8 @@ export async function startKumo(config: Config): Promise<Kumo> {
       adminPassword: boot.password,
       stop: async () => {
         await server.close();
+        stopRecording();
+        await monitor.close();
         await db.close();
       },
     };

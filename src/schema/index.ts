@@ -4,11 +4,13 @@ import './user-errors.ts';
 import './user.ts';
 import './session.ts';
 import './audit.ts';
+import './host.ts';
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});
 
 /** buildSchema makes the GraphQL schema, its types sorted so printed diffs stay small. */
 export function buildSchema() {

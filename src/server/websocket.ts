@@ -16,6 +16,14 @@ interface EnvelopedArgs extends ExecutionArgs {
   };
 }
 
+// GraphiQL sends its Headers tab as the connection params, so the key may be capitalised.
+function authorizationParam(params: Record<string, unknown> | undefined): string | null {
+  const value = Object.entries(params ?? {}).find(
+    ([k]) => k.toLowerCase() === 'authorization',
+  )?.[1];
+  return typeof value === 'string' ? value : null;
+}
+
 /**
  * serveSubscriptions runs graphql-ws on the WebSocket server, through the same yoga instance
  * (schema, armor limits, context) as HTTP. Only subscriptions are accepted here: the plugins
@@ -35,11 +43,7 @@ export function serveSubscriptions(
         const info: RequestInfo = {
           address: ctx.extra.request.socket.remoteAddress ?? 'unknown',
           userAgent: String(ctx.extra.request.headers['user-agent'] ?? ''),
-          token: bearerToken(
-            typeof ctx.connectionParams?.authorization === 'string'
-              ? ctx.connectionParams.authorization
-              : null,
-          ),
+          token: bearerToken(authorizationParam(ctx.connectionParams)),
         };
         const env = yoga.getEnveloped({ info, params: payload });
         let document: ReturnType<typeof env.parse>;

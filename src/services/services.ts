@@ -1,8 +1,11 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager } from '../db/database.ts';
+import { AuditService } from './audit/audit-service.ts';
 import type { AuthSettings } from './auth/auth-service.ts';
 import { AuthService } from './auth/auth-service.ts';
 import type { ScryptParams } from './auth/password.ts';
-import { AuditService } from './audit/audit-service.ts';
+import type { EventBus } from './events.ts';
+import { type HostDeps, HostService } from './hosts/host-service.ts';
+import { PermissionService } from './permissions/permission-service.ts';
 import { UserService } from './users/user-service.ts';
 
 /** SharedServices are the process-wide parts the per-request services are built from. */
@@ -11,6 +14,8 @@ export interface SharedServices {
   readonly fork: () => EntityManager;
   readonly auth: AuthSettings;
   readonly scrypt: ScryptParams;
+  readonly hosts: HostDeps;
+  readonly events: EventBus;
 }
 
 /** RequestServices are one request's services, sharing one unit of work. */
@@ -19,6 +24,9 @@ export interface RequestServices {
   readonly auth: AuthService;
   readonly users: UserService;
   readonly audit: AuditService;
+  readonly hosts: HostService;
+  readonly permissions: PermissionService;
+  readonly events: EventBus;
 }
 
 /** requestServices builds the services of one request (or one subscription) on a fresh fork. */
@@ -29,5 +37,8 @@ export function requestServices(shared: SharedServices): RequestServices {
     auth: new AuthService(em, shared.auth),
     users: new UserService(em, shared.scrypt),
     audit: new AuditService(shared.fork),
+    hosts: new HostService(em, shared.hosts),
+    permissions: new PermissionService(em),
+    events: shared.events,
   };
 }

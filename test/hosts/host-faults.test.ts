@@ -128,3 +128,83 @@ describe.sequential('the host monitor on hv4', () => {
     expect((await online).previous).toBe('OFFLINE');
   });
 });
+
+// The same faults seen from a client of the API: the state is recorded and streamed.
+describe.sequential('a host whose libvirtd dies, through the API (hv4)', () => {
+  it('goes OFFLINE for subscribers within the bound and comes back ONLINE by itself', async () => {
+    const { startTestKumo, ADMIN } = await import('../api/support.ts');
+    const { createClient } = await import('graphql-ws');
+    const { default: WebSocket } = await import('ws');
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { rig } = await import('../support/rig.ts');
+    const k = await startTestKumo();
+    const h = rigHost('hv4');
+    try {
+      const admin = await k.signIn(ADMIN.email, ADMIN.password);
+      const dir = rig().pki.clientDir;
+      const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+      const added = await k.gql<{ hostAdd: { host: { id: string; state: string } | null } }>(
+        'mutation($i: HostAddInput!) { hostAdd(input: $i) { host { id state } userErrors { message } } }',
+        {
+          i: {
+            name: 'hv4',
+            uri: `qemu+tls://${h.ip}/system`,
+            credentials: {
+              tls: {
+                caCertificate: read('cacert.pem'),
+                clientCertificate: read('clientcert.pem'),
+                clientKey: read('clientkey.pem'),
+              },
+            },
+          },
+        },
+        admin,
+      );
+      const id = added.data?.hostAdd.host?.id;
+      expect(added.data?.hostAdd.host?.state).toBe('ONLINE');
+      const client = createClient({
+        url: k.url.replace('http', 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${admin}` },
+      });
+      const seen: Array<{ state: string; at: number }> = [];
+      const stream = (async () => {
+        for await (const r of client.iterate<{ hostStateChanged: { state: string } }>({
+          query: 'subscription($h: ID) { hostStateChanged(host: $h) { state } }',
+          variables: { h: id },
+        })) {
+          seen.push({ state: r.data?.hostStateChanged.state ?? '?', at: Date.now() });
+          if (seen.length === 2) return;
+        }
+      })();
+      // The monitor's first connection is in flight right after hostAdd; let it settle, and let
+      // graphql-ws register the subscription.
+      await new Promise((r) => setTimeout(r, 500));
+      const killedAt = Date.now();
+      await stopLibvirtd(h, 'SIGKILL');
+      await startLibvirtd(h);
+      await Promise.race([
+        stream,
+        new Promise((_, reject) =>
+          setTimeout(
+            () => reject(new Error(`seen: ${JSON.stringify(seen)}`)),
+            BACK_BOUND_MS + 20_000,
+          ),
+        ),
+      ]);
+      expect(seen.map((e) => e.state)).toEqual(['OFFLINE', 'ONLINE']);
+      expect((seen[0]?.at ?? Infinity) - killedAt).toBeLessThan(CRASH_BOUND_MS);
+      const now = await k.gql<{ node: { state: string; lastSeenAt: string } }>(
+        'query($id: ID!) { node(id: $id) { ... on Host { state lastSeenAt } } }',
+        { id },
+        admin,
+      );
+      expect(now.data?.node.state).toBe('ONLINE');
+      await client.dispose();
+    } finally {
+      await k.stop();
+    }
+  });
+});

@@ -1,0 +1,267 @@
+import { z } from 'zod';
+import type { HostCredentials } from '../drivers/credentials.ts';
+import type { HostFacts } from '../drivers/session.ts';
+import { HOST_STATES, Host } from '../entities/host.ts';
+import type { HostId } from '../entities/ids.ts';
+import type { HostStateChange } from '../services/hosts/types.ts';
+import { audited } from './audited.ts';
+import { builder } from './builder.ts';
+import { connectionOf, decodeCursor, pageSize } from './connection.ts';
+import { UserError, type UserErrorShape } from './user-errors.ts';
+
+const HostStateEnum = builder.enumType('HostState', {
+  description: 'ONLINE and OFFLINE follow the connection; an admin sets DISABLED and MAINTENANCE.',
+  values: HOST_STATES,
+});
+
+const HostFactsType = builder.objectRef<HostFacts>('HostFacts').implement({
+  description: "What the host's libvirtd reported when the controller last connected.",
+  fields: (t) => ({
+    hostname: t.exposeString('hostname'),
+    arch: t.exposeString('arch'),
+    cpuModel: t.exposeString('cpuModel'),
+    cpus: t.exposeInt('cpus'),
+    sockets: t.exposeInt('sockets'),
+    cores: t.exposeInt('cores', { description: 'Cores per socket.' }),
+    threads: t.exposeInt('threads', { description: 'Threads per core.' }),
+    memoryBytes: t.exposeFloat('memoryBytes'),
+    hypervisor: t.exposeString('hypervisor'),
+    libvirtVersion: t.exposeString('libvirtVersion'),
+    kvm: t.exposeBoolean('kvm', { description: 'Hardware-accelerated guests are available.' }),
+    storageCapacityBytes: t.float({ resolve: (f) => f.storage.capacityBytes }),
+    storageAvailableBytes: t.float({ resolve: (f) => f.storage.availableBytes }),
+  }),
+});
+
+/** HostType is a hypervisor host: any signed-in user may see it, admins change it. */
+export const HostType = builder.node(Host, {
+  name: 'Host',
+  id: { resolve: (h) => h.id },
+  authScopes: { signedIn: true },
+  loadOne: (id, ctx) => ctx.services.em.findOne(Host, { id: id as HostId }),
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    uri: t.exposeString('uri'),
+    driver: t.exposeString('driver'),
+    state: t.field({ type: HostStateEnum, resolve: (h) => h.state }),
+    enabled: t.exposeBoolean('enabled'),
+    maintenance: t.exposeBoolean('maintenance'),
+    lastError: t.exposeString('lastError', { nullable: true }),
+    facts: t.field({ type: HostFactsType, nullable: true, resolve: (h) => h.facts ?? null }),
+    cpuOvercommit: t.exposeFloat('cpuOvercommit'),
+    memoryOvercommit: t.exposeFloat('memoryOvercommit'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  hosts: t.connection({
+    type: HostType,
+    authScopes: { signedIn: true },
+    description: 'Hypervisor hosts by name.',
+    resolve: async (_r, args, ctx) => {
+      const after = decodeCursor(args.after);
+      const { hosts, hasNextPage } = await ctx.services.hosts.list(
+        ctx.actor as NonNullable<typeof ctx.actor>,
+        {
+          first: pageSize(args),
+          ...(after ? { after } : {}),
+        },
+      );
+      return connectionOf(hosts, (h) => h.name, hasNextPage);
+    },
+  }),
+}));
+
+const TlsCredentialsInput = builder.inputType('TlsCredentialsInput', {
+  description:
+    'PEM texts: the CA that signed the host, and the controller client certificate and key it accepts.',
+  fields: (t) => ({
+    caCertificate: t.string({ validate: z.string().max(65536) }),
+    clientCertificate: t.string({ validate: z.string().max(65536) }),
+    clientKey: t.string({ validate: z.string().max(65536) }),
+  }),
+});
+
+const SshCredentialsInput = builder.inputType('SshCredentialsInput', {
+  fields: (t) => ({
+    user: t.string({ validate: z.string().min(1).max(64) }),
+    privateKey: t.string({
+      validate: z.string().max(65536),
+      description: 'An OpenSSH or PEM private key, unencrypted.',
+    }),
+    hostKeyFingerprint: t.string({
+      required: false,
+      validate: z.string().max(128),
+      description:
+        'The SHA256:... fingerprint to pin. Leave it out on first contact: the host key offered is then shown for you to confirm.',
+    }),
+  }),
+});
+
+const HostCredentialsInput = builder.inputType('HostCredentialsInput', {
+  isOneOf: true,
+  description: 'How the controller authenticates to the host: exactly one of these.',
+  fields: (t) => ({
+    tls: t.field({ type: TlsCredentialsInput, required: false }),
+    tlsPkiPath: t.string({
+      required: false,
+      description: "A directory on the controller in libvirt's pkipath layout.",
+    }),
+    ssh: t.field({ type: SshCredentialsInput, required: false }),
+  }),
+});
+
+type CredentialsArg = {
+  tls?: { caCertificate: string; clientCertificate: string; clientKey: string } | null;
+  tlsPkiPath?: string | null;
+  ssh?: { user: string; privateKey: string; hostKeyFingerprint?: string | null } | null;
+};
+
+function toCredentials(c: CredentialsArg | null | undefined): HostCredentials {
+  if (c?.tls)
+    return {
+      kind: 'tls',
+      ca: c.tls.caCertificate,
+      cert: c.tls.clientCertificate,
+      key: c.tls.clientKey,
+    };
+  if (c?.tlsPkiPath) return { kind: 'tls-pki', path: c.tlsPkiPath };
+  if (c?.ssh) {
+    const { user, privateKey, hostKeyFingerprint } = c.ssh;
+    return {
+      kind: 'ssh',
+      user,
+      privateKey,
+      ...(hostKeyFingerprint ? { hostKey: hostKeyFingerprint } : {}),
+    };
+  }
+  return { kind: 'none' };
+}
+
+const HostPayload = builder
+  .objectRef<{ host: Host | null; userErrors: UserErrorShape[] }>('HostPayload')
+  .implement({
+    fields: (t) => ({
+      host: t.field({ type: HostType, nullable: true, resolve: (p) => p.host }),
+      userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
+    }),
+  });
+
+const HostRemovePayload = builder
+  .objectRef<{ removedHostId: string | null; userErrors: UserErrorShape[] }>('HostRemovePayload')
+  .implement({
+    fields: (t) => ({
+      removedHostId: t.globalID({
+        nullable: true,
+        resolve: (p) => (p.removedHostId ? { type: 'Host', id: p.removedHostId } : null),
+      }),
+      userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
+    }),
+  });
+
+const HostAddInput = builder.inputType('HostAddInput', {
+  fields: (t) => ({
+    name: t.string({ validate: z.string().max(64) }),
+    uri: t.string({
+      validate: z.string().max(1024),
+      description: 'A libvirt URI: qemu+tls://host/system, qemu+ssh://host/system, qemu:///system.',
+    }),
+    credentials: t.field({ type: HostCredentialsInput, required: false }),
+  }),
+});
+
+const HostUpdateInput = builder.inputType('HostUpdateInput', {
+  fields: (t) => ({
+    id: t.globalID({ for: HostType }),
+    name: t.string({ required: false, validate: z.string().max(64) }),
+    enabled: t.boolean({ required: false }),
+    maintenance: t.boolean({ required: false }),
+    cpuOvercommit: t.float({ required: false }),
+    memoryOvercommit: t.float({ required: false }),
+  }),
+});
+
+const HostRemoveInput = builder.inputType('HostRemoveInput', {
+  fields: (t) => ({ id: t.globalID({ for: HostType }) }),
+});
+
+builder.mutationFields((t) => ({
+  hostAdd: t.field({
+    type: HostPayload,
+    authScopes: { admin: true },
+    description:
+      'Add a hypervisor host by its URI: the controller connects once, records its facts, then keeps it connected.',
+    args: { input: t.arg({ type: HostAddInput }) },
+    resolve: async (_r, { input }, ctx) => {
+      const out = await audited(ctx, 'hostAdd', { type: 'HOST', idOf: (h: Host) => h.id }, () =>
+        ctx.services.hosts.add(ctx.actor as NonNullable<typeof ctx.actor>, {
+          name: input.name,
+          uri: input.uri,
+          credentials: toCredentials(input.credentials),
+        }),
+      );
+      return { host: out.result, userErrors: out.userErrors };
+    },
+  }),
+  hostUpdate: t.field({
+    type: HostPayload,
+    authScopes: { admin: true },
+    args: { input: t.arg({ type: HostUpdateInput }) },
+    resolve: async (_r, { input }, ctx) => {
+      const id = input.id.id as HostId;
+      const out = await audited(ctx, 'hostUpdate', { type: 'HOST', id }, () =>
+        ctx.services.hosts.update(ctx.actor as NonNullable<typeof ctx.actor>, id, {
+          ...(input.name != null ? { name: input.name } : {}),
+          ...(input.enabled != null ? { enabled: input.enabled } : {}),
+          ...(input.maintenance != null ? { maintenance: input.maintenance } : {}),
+          ...(input.cpuOvercommit != null ? { cpuOvercommit: input.cpuOvercommit } : {}),
+          ...(input.memoryOvercommit != null ? { memoryOvercommit: input.memoryOvercommit } : {}),
+        }),
+      );
+      return { host: out.result, userErrors: out.userErrors };
+    },
+  }),
+  hostRemove: t.field({
+    type: HostRemovePayload,
+    authScopes: { admin: true },
+    args: { input: t.arg({ type: HostRemoveInput }) },
+    resolve: async (_r, { input }, ctx) => {
+      const id = input.id.id as HostId;
+      const out = await audited(ctx, 'hostRemove', { type: 'HOST', id }, () =>
+        ctx.services.hosts.remove(ctx.actor as NonNullable<typeof ctx.actor>, id),
+      );
+      return { removedHostId: out.userErrors.length === 0 ? id : null, userErrors: out.userErrors };
+    },
+  }),
+}));
+
+const HostStateEvent = builder.objectRef<HostStateChange>('HostStateEvent').implement({
+  fields: (t) => ({
+    host: t.field({
+      type: HostType,
+      nullable: true,
+      resolve: (e, _a, ctx) => ctx.services.em.fork().findOne(Host, { id: e.hostId as HostId }),
+    }),
+    state: t.field({ type: HostStateEnum, resolve: (e) => e.state }),
+    previous: t.field({ type: HostStateEnum, resolve: (e) => e.previous }),
+    reason: t.exposeString('reason'),
+    at: t.expose('at', { type: 'DateTime' }),
+  }),
+});
+
+builder.subscriptionFields((t) => ({
+  hostStateChanged: t.field({
+    type: HostStateEvent,
+    authScopes: { signedIn: true },
+    description: 'Each change of a host state (one host, or all), as it happens.',
+    args: { host: t.arg.globalID({ for: HostType, required: false }) },
+    subscribe: async function* (_r, args, ctx) {
+      for await (const change of ctx.services.events.subscribe('hostStateChanged')) {
+        if (!args.host || args.host.id === change.hostId) yield change;
+      }
+    },
+    resolve: (change) => change,
+  }),
+}));

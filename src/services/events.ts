@@ -1,0 +1,13 @@
+import { createPubSub } from 'graphql-yoga';
+import type { HostStateChange } from './hosts/types.ts';
+
+/**
+ * EventBus carries what subscriptions stream, from the services that notice to the schema that
+ * delivers: one in-process bus per controller (several replicas would need a shared one).
+ */
+export function createEventBus() {
+  return createPubSub<{ hostStateChanged: [HostStateChange] }>();
+}
+
+/** EventBus is the controller's event bus. */
+export type EventBus = ReturnType<typeof createEventBus>;

@@ -1,0 +1,226 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { HostCredentials } from '../../drivers/credentials.ts';
+import { type DriverError, isDriverError } from '../../drivers/errors.ts';
+import type { DriverRegistry } from '../../drivers/registry.ts';
+import { Host } from '../../entities/host.ts';
+import type { HostId } from '../../entities/ids.ts';
+import { Vm } from '../../entities/vm.ts';
+import type { Actor } from '../actor.ts';
+import { ServiceError, type ServiceErrorCode } from '../errors.ts';
+import type { EventBus } from '../events.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
+import type { HostMonitor } from './host-monitor.ts';
+import type { AdminHold } from './types.ts';
+
+/** HostChanges are what hostUpdate may change. */
+export interface HostChanges {
+  readonly name?: string;
+  readonly enabled?: boolean;
+  readonly maintenance?: boolean;
+  readonly cpuOvercommit?: number;
+  readonly memoryOvercommit?: number;
+}
+
+/** HostDeps are the process-wide parts hosts need. */
+export interface HostDeps {
+  readonly registry: DriverRegistry;
+  readonly monitor: HostMonitor;
+  readonly secrets: SecretBox;
+  /** connectTimeoutMs bounds the first connection of hostAdd. */
+  readonly connectTimeoutMs: number;
+  /** events carries the state changes this service makes to subscribers. */
+  readonly events: EventBus;
+}
+
+/** sealContext binds sealed credentials to their row. */
+export function sealContext(id: HostId): string {
+  return `host:${id}`;
+}
+
+/** monitoredHost is what the monitor needs of a Host row (its credentials opened). */
+export function monitoredHost(host: Host, secrets: SecretBox) {
+  const credentials = host.credentials
+    ? (secrets.open(host.credentials, sealContext(host.id)) as unknown as HostCredentials)
+    : ({ kind: 'none' } as const);
+  return {
+    id: host.id,
+    uri: host.uri,
+    credentials,
+    ...(adminHold(host) ? { admin: adminHold(host) as AdminHold } : {}),
+  };
+}
+
+function adminHold(host: Host): AdminHold | null {
+  if (!host.enabled) return { state: 'DISABLED', reason: 'disabled by an admin' };
+  if (host.maintenance) return { state: 'MAINTENANCE', reason: 'in maintenance' };
+  return null;
+}
+
+/**
+ * HostService adds, changes and removes hypervisor hosts (admins) and lists them (anyone signed
+ * in). A host is added only after a first real connection succeeded, so a wrong URI, a wrong
+ * certificate or an unconfirmed SSH host key is refused with nothing saved.
+ */
+export class HostService {
+  private readonly em: EntityManager;
+  private readonly deps: HostDeps;
+
+  constructor(em: EntityManager, deps: HostDeps) {
+    this.em = em;
+    this.deps = deps;
+  }
+
+  async list(
+    actor: Actor,
+    q: { first: number; after?: string },
+  ): Promise<{ hosts: Host[]; hasNextPage: boolean }> {
+    void actor;
+    const hosts = await this.em.find(Host, q.after ? { name: { $gt: q.after } } : {}, {
+      orderBy: { name: 'asc' },
+      limit: q.first + 1,
+    });
+    return { hosts: hosts.slice(0, q.first), hasNextPage: hosts.length > q.first };
+  }
+
+  async get(id: HostId): Promise<Host> {
+    const host = await this.em.findOne(Host, { id });
+    if (!host) throw new ServiceError('NOT_FOUND', `no host ${id}`, 'input.id');
+    return host;
+  }
+
+  /**
+   * add connects to the host once, records its facts, stores the credentials sealed and hands
+   * the host to the monitor. An SSH host whose key is not given is refused with the key it
+   * offered, for the admin to check and send back as the pinned fingerprint.
+   */
+  async add(
+    actor: Actor,
+    input: { name: string; uri: string; credentials: HostCredentials },
+  ): Promise<Host> {
+    requireAdmin(actor);
+    const name = input.name.trim();
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
+      throw new ServiceError(
+        'INVALID',
+        'a host name is 1-64 letters, digits, dots, dashes or underscores',
+        'input.name',
+      );
+    }
+    if (await this.em.count(Host, { name }))
+      throw new ServiceError('CONFLICT', `a host named ${name} exists`, 'input.name');
+    const driver = await this.deps.registry.validate(input.uri, input.credentials).catch(refuse);
+    if (await this.em.count(Host, { uri: input.uri }))
+      throw new ServiceError('CONFLICT', `${input.uri} is already a host`, 'input.uri');
+    const session = await this.deps.registry
+      .connect({
+        uri: input.uri,
+        credentials: input.credentials,
+        timeoutMs: this.deps.connectTimeoutMs,
+        keepalive: false,
+      })
+      .catch(refuse);
+    let facts: Awaited<ReturnType<typeof session.facts>>;
+    try {
+      facts = await session.facts();
+    } catch (err) {
+      throw refuse(err);
+    } finally {
+      await session.close();
+    }
+    const host = this.em.create(Host, {
+      name,
+      uri: input.uri,
+      driver: driver.schemes.find((s) => input.uri.startsWith(`${s}:`)) ?? driver.name,
+      state: 'ONLINE',
+      facts,
+      lastSeenAt: new Date(),
+    });
+    host.credentials =
+      input.credentials.kind === 'none'
+        ? null
+        : this.deps.secrets.seal(input.credentials as never, sealContext(host.id));
+    await this.em.flush();
+    this.deps.monitor.add(monitoredHost(host, this.deps.secrets));
+    return host;
+  }
+
+  /** update renames a host, disables or enables it, puts it in or out of maintenance, sets overcommit. */
+  async update(actor: Actor, id: HostId, changes: HostChanges): Promise<Host> {
+    requireAdmin(actor);
+    const host = await this.get(id);
+    if (changes.name !== undefined && changes.name !== host.name) {
+      if (await this.em.count(Host, { name: changes.name }))
+        throw new ServiceError('CONFLICT', `a host named ${changes.name} exists`, 'input.name');
+      host.name = changes.name;
+    }
+    for (const [key, value] of [
+      ['cpuOvercommit', changes.cpuOvercommit],
+      ['memoryOvercommit', changes.memoryOvercommit],
+    ] as const) {
+      if (value === undefined) continue;
+      if (!(value >= 1 && value <= 16))
+        throw new ServiceError('INVALID', `${key} must be between 1 and 16`, `input.${key}`);
+      host[key] = value;
+    }
+    if (changes.enabled !== undefined) host.enabled = changes.enabled;
+    if (changes.maintenance !== undefined) host.maintenance = changes.maintenance;
+    const hold = adminHold(host);
+    const previous = host.state;
+    // Lifting a hold leaves the state to the monitor, which reports ONLINE or OFFLINE itself.
+    if (hold) host.state = hold.state;
+    await this.em.flush();
+    await this.deps.monitor.setAdminState(host.id, hold?.state ?? null, hold?.reason);
+    if (hold && previous !== hold.state) {
+      this.deps.events.publish('hostStateChanged', {
+        hostId: host.id,
+        state: hold.state,
+        previous,
+        reason: hold.reason,
+        at: new Date(),
+      });
+    }
+    return host;
+  }
+
+  /** remove forgets a host; refused while VMs live there (evacuation comes with migration). */
+  async remove(actor: Actor, id: HostId): Promise<void> {
+    requireAdmin(actor);
+    const host = await this.get(id);
+    const vms = await this.em.count(Vm, { host: id });
+    if (vms > 0)
+      throw new ServiceError(
+        'REFUSED',
+        `${vms} VMs live on ${host.name}: move or remove them first`,
+        'input.id',
+      );
+    await this.deps.monitor.remove(id).catch(() => undefined);
+    this.em.remove(host);
+    await this.em.flush();
+  }
+}
+
+function requireAdmin(actor: Actor): void {
+  if (!actor.isAdmin) throw new ServiceError('FORBIDDEN', 'only admins may manage hosts');
+}
+
+// A driver's refusal becomes an expected failure saying what to check; the offered SSH host key
+// is part of the message so the admin can confirm it.
+function refuse(err: unknown): never {
+  if (!isDriverError(err)) throw err;
+  const d: DriverError = err;
+  const codes: Partial<Record<string, ServiceErrorCode>> = {
+    INVALID_URI: 'INVALID',
+    UNSUPPORTED_SCHEME: 'INVALID',
+    INVALID_CREDENTIALS: 'INVALID',
+    HOST_KEY_UNKNOWN: 'REFUSED',
+    HOST_KEY_MISMATCH: 'REFUSED',
+    AUTH_FAILED: 'REFUSED',
+    TLS_UNTRUSTED: 'REFUSED',
+  };
+  const field =
+    d.code === 'INVALID_URI' || d.code === 'UNSUPPORTED_SCHEME' ? 'input.uri' : 'input.credentials';
+  const key = d.hostKey
+    ? ` The host offered ${d.hostKey}: if that is its key, send it as the pinned fingerprint.`
+    : '';
+  throw new ServiceError(codes[d.code] ?? 'UNAVAILABLE', `${d.message} (${d.code}).${key}`, field);
+}
