@@ -97,6 +97,7 @@ builder.mutationFields((t) => ({
       if (out.result) {
         ctx.revealed.add(out.result.user.id);
         ctx.revealed.add(out.result.session.id);
+        ctx.request.cookies.setSession(out.result.token, out.result.session.expiresAt);
       }
       return { signedIn: out.result, userErrors: out.userErrors };
     },
@@ -112,6 +113,7 @@ builder.mutationFields((t) => ({
       const out = await audited(ctx, 'sessionDelete', { type: 'SESSION', id }, () =>
         ctx.services.auth.signOut(actor, id),
       );
+      if (out.userErrors.length === 0 && id === actor.sessionId) ctx.request.cookies.clearSession();
       return {
         deletedSessionId: out.userErrors.length === 0 ? id : null,
         userErrors: out.userErrors,

@@ -1,12 +1,18 @@
 import type { IncomingMessage } from 'node:http';
+import { cookieToken, ResponseCookies } from './session-cookie.ts';
 
 /** RequestInfo is what the transport knows about a caller before authentication. */
 export interface RequestInfo {
   /** address is the peer's IP address (rate limits and audit key on it). */
   readonly address: string;
   readonly userAgent: string;
-  /** token is the bearer token from the Authorization header or the WebSocket's connection params. */
+  /**
+   * token is the session token: from the Authorization header (or the WebSocket's connection
+   * params), else from the session cookie.
+   */
   readonly token: string | null;
+  /** cookies collects what the response should set (nothing reaches a WebSocket). */
+  readonly cookies: ResponseCookies;
 }
 
 /** ContextFactory turns a request into the GraphQL context; the composition root supplies it. */
@@ -24,6 +30,7 @@ export function requestInfo(req: IncomingMessage): RequestInfo {
   return {
     address: req.socket.remoteAddress ?? 'unknown',
     userAgent: String(req.headers['user-agent'] ?? ''),
-    token: bearerToken(req.headers.authorization),
+    token: bearerToken(req.headers.authorization) ?? cookieToken(req.headers.cookie),
+    cookies: new ResponseCookies(),
   };
 }

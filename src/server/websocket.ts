@@ -5,6 +5,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocketServer } from 'ws';
 import { bearerToken, type RequestInfo } from './context.ts';
 import type { ServerMetrics } from './metrics.ts';
+import { cookieToken, ResponseCookies } from './session-cookie.ts';
 import type { ServerContext } from './yoga.ts';
 
 type Enveloped = ReturnType<YogaServerInstance<ServerContext, object>['getEnveloped']>;
@@ -43,7 +44,10 @@ export function serveSubscriptions(
         const info: RequestInfo = {
           address: ctx.extra.request.socket.remoteAddress ?? 'unknown',
           userAgent: String(ctx.extra.request.headers['user-agent'] ?? ''),
-          token: bearerToken(authorizationParam(ctx.connectionParams)),
+          token:
+            bearerToken(authorizationParam(ctx.connectionParams)) ??
+            cookieToken(ctx.extra.request.headers.cookie),
+          cookies: new ResponseCookies(),
         };
         const env = yoga.getEnveloped({ info, params: payload });
         let document: ReturnType<typeof env.parse>;

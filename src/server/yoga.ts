@@ -42,6 +42,14 @@ export function createKumoYoga<C extends object>(
       blockFieldSuggestion: { enabled: true },
     }),
     metricsPlugin(opts.metrics),
+    {
+      onResponse: ({ response, serverContext }) => {
+        for (const cookie of (serverContext as Partial<ServerContext>).info?.cookies.headers ??
+          []) {
+          response.headers.append('set-cookie', cookie);
+        }
+      },
+    },
   ];
   if (!g.introspection) {
     plugins.push({

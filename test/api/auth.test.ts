@@ -134,3 +134,35 @@ describe('sign-in rate limit', () => {
     }
   });
 });
+
+describe('the session cookie (browsers)', () => {
+  it('is set HttpOnly and SameSite=Strict at sign-in, authenticates, and is cleared at sign-out', async () => {
+    const k = await startTestKumo();
+    try {
+      const post = (query: string, headers: Record<string, string> = {}) =>
+        fetch(k.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ query }),
+        });
+      const signIn = await post(
+        `mutation { sessionCreate(input: {email: "${ADMIN.email}", password: "${ADMIN.password}"}) { token } }`,
+      );
+      const setCookie = signIn.headers.get('set-cookie') ?? '';
+      expect(setCookie).toMatch(
+        /^kumo_session=kumo_[\w-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict$/,
+      );
+      const cookie = setCookie.split(';')[0] as string;
+      expect(await (await post(VIEWER, { cookie })).json()).toEqual({
+        data: { viewer: { email: ADMIN.email, isAdmin: true } },
+      });
+      const signOut = await post('mutation { sessionDelete { deletedSessionId } }', { cookie });
+      expect(signOut.headers.get('set-cookie')).toBe(
+        'kumo_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict',
+      );
+      expect(await (await post(VIEWER, { cookie })).json()).toEqual({ data: { viewer: null } });
+    } finally {
+      await k.stop();
+    }
+  });
+});

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { rig, rigHost } from '../support/rig.ts';
-import { ADMIN, codeOf, startTestKumo, type TestKumo } from './support.ts';
+import { ADMIN, codeOf, startTestKumo, type TestKumo, tlsCredentialsInput } from './support.ts';
 
 const HOST_ADD = `mutation($input: HostAddInput!) { hostAdd(input: $input) {
   host { id name state driver facts { hostname kvm libvirtVersion hypervisor cpus memoryBytes } }
@@ -30,17 +29,6 @@ interface AddResult {
   };
 }
 
-function tlsCredentials(dir: string) {
-  const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-  return {
-    tls: {
-      caCertificate: read('cacert.pem'),
-      clientCertificate: read('clientcert.pem'),
-      clientKey: read('clientkey.pem'),
-    },
-  };
-}
-
 describe('hosts through the API, on the rig', () => {
   let k: TestKumo;
   let admin: string;
@@ -56,13 +44,13 @@ describe('hosts through the API, on the rig', () => {
       {
         name: 'bad-ca',
         uri: `qemu+tls://${hv1.ip}/system`,
-        credentials: tlsCredentials(rig().pki.bad.wrongCa),
+        credentials: tlsCredentialsInput(rig().pki.bad.wrongCa),
         expect: /TLS_UNTRUSTED/,
       },
       {
         name: 'bad-dn',
         uri: `qemu+tls://${hv1.ip}/system`,
-        credentials: tlsCredentials(rig().pki.bad.wrongDn),
+        credentials: tlsCredentialsInput(rig().pki.bad.wrongDn),
         expect: /AUTH_FAILED/,
       },
       {
@@ -80,13 +68,13 @@ describe('hosts through the API, on the rig', () => {
       {
         name: 'no-host',
         uri: `qemu+tls://${rig().unreachableIp}/system`,
-        credentials: tlsCredentials(rig().pki.clientDir),
+        credentials: tlsCredentialsInput(rig().pki.clientDir),
         expect: /UNREACHABLE|TIMEOUT/,
       },
       {
         name: 'bad-uri',
         uri: 'qemu+tcp://10.0.0.1/system',
-        credentials: tlsCredentials(rig().pki.clientDir),
+        credentials: tlsCredentialsInput(rig().pki.clientDir),
         expect: /INVALID_URI|UNSUPPORTED_SCHEME/,
       },
     ];
@@ -115,7 +103,7 @@ describe('hosts through the API, on the rig', () => {
         input: {
           name: 'hv1',
           uri: `qemu+tls://${hv1.ip}/system`,
-          credentials: tlsCredentials(rig().pki.clientDir),
+          credentials: tlsCredentialsInput(rig().pki.clientDir),
         },
       },
       admin,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Kumo, startKumo } from '../../src/app.ts';
@@ -82,4 +82,16 @@ export async function startTestKumo(auth: Record<string, number> = {}): Promise<
 /** codeOf returns the code of a response's first top-level error. */
 export function codeOf(r: GqlResult): string | undefined {
   return r.errors?.[0]?.extensions?.code;
+}
+
+/** tlsCredentialsInput reads a pkipath-style directory into hostAdd's TLS credentials input. */
+export function tlsCredentialsInput(dir: string) {
+  const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+  return {
+    tls: {
+      caCertificate: read('cacert.pem'),
+      clientCertificate: read('clientcert.pem'),
+      clientKey: read('clientkey.pem'),
+    },
+  };
 }
