@@ -16,6 +16,9 @@ async function replaceEditor(page: Page, index: number, text: string): Promise<v
 }
 
 async function responseText(page: Page): Promise<string> {
+  // The rendered text, on purpose: Monaco draws each line in its own element, and only the
+  // rendering keeps the line breaks between them.
+  // biome-ignore lint/performance/useDomNodeTextContent: see above
   return (await page.locator('.graphiql-response').innerText()).replace(/\s+/g, ' ');
 }
 
@@ -90,7 +93,9 @@ describe('GraphiQL in a browser', () => {
         /"state": "MAINTENANCE", "previous": "ONLINE", "host": \{ "name": "hv1" \}/,
       );
     } catch (err) {
-      await (await browser.contexts()[0]?.pages()[0])?.screenshot({ path: '/tmp/graphiql-fail.png' });
+      await (await browser.contexts()[0]?.pages()[0])?.screenshot({
+        path: '/tmp/graphiql-fail.png',
+      });
       throw err;
     } finally {
       await browser.close();

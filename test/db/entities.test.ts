@@ -41,7 +41,12 @@ const FACTS: HostFacts = {
   libvirtVersion: '9.0.0',
   kvm: true,
   domainTypes: ['qemu', 'kvm'],
-  storage: { pool: 'kumo', pools: 1, capacityBytes: 2 * 1024 ** 4, availableBytes: 1.5 * 1024 ** 4 },
+  storage: {
+    pool: 'kumo',
+    pools: 1,
+    capacityBytes: 2 * 1024 ** 4,
+    availableBytes: 1.5 * 1024 ** 4,
+  },
 };
 
 describe.each(DIALECTS_UNDER_TEST)('entities on %s', (dialect) => {

@@ -145,24 +145,26 @@ export class UserService {
       this.em.count(Vm, { owner: id }),
       this.em.count(Image, { owner: id }),
     ]);
-    if (vms + images > 0) {
-      if (mode.kind === 'REFUSE') {
-        throw new ServiceError(
-          'REFUSED',
-          `${user.email} still owns ${vms} VMs and ${images} images: delete or transfer them`,
-          'input.id',
-        );
-      }
-      // Deleting VMs and images also frees their disks on hosts: that comes with the VM issue.
+    if (vms + images > 0 && mode.kind === 'REFUSE') {
       throw new ServiceError(
         'REFUSED',
-        `${mode.kind === 'DELETE' ? 'deleting' : 'transferring'} owned VMs and images is not available yet`,
-        'input.mode',
+        `${user.email} still owns ${vms} VMs and ${images} images: delete or transfer them`,
+        'input.id',
       );
     }
-    await this.revokeSessions(id);
-    this.em.remove(user);
-    await this.em.flush();
+    if (vms + images > 0 && mode.kind === 'DELETE') {
+      // Deleting VMs and images frees their disks on hosts, which the VM service will do.
+      throw new ServiceError(
+        'REFUSED',
+        'deleting owned VMs and images is not available yet: transfer them',
+        'input.owned',
+      );
+    }
+    await this.em.transactional(async (em) => {
+      if (mode.kind === 'TRANSFER') await transferOwnership(em, id, mode.to);
+      await em.nativeUpdate(Session, { user: id, revokedAt: null }, { revokedAt: new Date() });
+      em.remove(em.getReference(User, id));
+    });
   }
 
   /** ensureAdmin creates the first admin when no user exists; returns the generated password, if any. */
