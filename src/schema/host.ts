@@ -3,7 +3,7 @@ import type { HostCredentials } from '../drivers/credentials.ts';
 import type { HostFacts } from '../drivers/session.ts';
 import { HOST_STATES, Host } from '../entities/host.ts';
 import type { HostId } from '../entities/ids.ts';
-import type { HostStateChange } from '../services/hosts/types.ts';
+import type { HostMetricsSample, HostStateChange } from '../services/hosts/types.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { connectionOf, decodeCursor, pageSize } from './connection.ts';
@@ -251,7 +251,49 @@ const HostStateEvent = builder.objectRef<HostStateChange>('HostStateEvent').impl
   }),
 });
 
+const HostMetricsEvent = builder.objectRef<HostMetricsSample>('HostMetrics').implement({
+  description: "A host's CPU and memory use at one moment (admins only).",
+  fields: (t) => ({
+    host: t.field({
+      type: HostType,
+      nullable: true,
+      resolve: (s, _a, ctx) => ctx.services.em.fork().findOne(Host, { id: s.hostId as HostId }),
+    }),
+    at: t.field({ type: 'DateTime', resolve: (s) => new Date(s.metrics.at) }),
+    cpuUsage: t.float({
+      description: 'Busy fraction of all CPUs (0 to 1) over the interval.',
+      resolve: (s) => s.metrics.cpu.usage,
+    }),
+    memoryTotalBytes: t.float({ resolve: (s) => s.metrics.memory.totalBytes }),
+    memoryUsedBytes: t.float({
+      description: 'Total less free, buffers and page cache.',
+      resolve: (s) => s.metrics.memory.usedBytes,
+    }),
+    memoryFreeBytes: t.float({ resolve: (s) => s.metrics.memory.freeBytes }),
+  }),
+});
+
 builder.subscriptionFields((t) => ({
+  hostMetrics: t.field({
+    type: HostMetricsEvent,
+    authScopes: { admin: true },
+    description: 'CPU and memory use of every connected host (or one), every intervalSeconds.',
+    args: {
+      host: t.arg.globalID({ for: HostType, required: false }),
+      intervalSeconds: t.arg.int({
+        required: false,
+        defaultValue: 5,
+        validate: z.number().int().min(1).max(300),
+      }),
+    },
+    subscribe: (_r, args, ctx) =>
+      ctx.services.hosts.metrics(
+        ctx.actor as NonNullable<typeof ctx.actor>,
+        args.host ? [args.host.id as HostId] : null,
+        (args.intervalSeconds ?? 5) * 1000,
+      ),
+    resolve: (sample) => sample,
+  }),
   hostStateChanged: t.field({
     type: HostStateEvent,
     authScopes: { signedIn: true },

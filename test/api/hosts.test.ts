@@ -241,4 +241,43 @@ describe('hosts through the API, on the rig', () => {
     expect(events).toEqual(['hv1 ONLINE→MAINTENANCE', 'hv1 MAINTENANCE→ONLINE']);
     await client.dispose();
   });
+
+  it('streams host metrics to admins only', async () => {
+    const ws = (token: string) =>
+      createClient({
+        url: k.url.replace('http', 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${token}` },
+      });
+    const query =
+      'subscription { hostMetrics(intervalSeconds: 1) { host { name } cpuUsage memoryTotalBytes memoryUsedBytes } }';
+    const client = ws(admin);
+    const samples: Array<{
+      host: { name: string };
+      cpuUsage: number;
+      memoryTotalBytes: number;
+      memoryUsedBytes: number;
+    }> = [];
+    for await (const r of client.iterate<{ hostMetrics: (typeof samples)[number] }>({ query })) {
+      if (r.data) samples.push(r.data.hostMetrics);
+      if (samples.length >= 2) break;
+    }
+    await client.dispose();
+    expect(samples.map((s) => s.host.name).sort()).toEqual(expect.arrayContaining(['hv1']));
+    for (const s of samples) {
+      expect(s.cpuUsage).toBeGreaterThanOrEqual(0);
+      expect(s.cpuUsage).toBeLessThanOrEqual(1);
+      expect(s.memoryUsedBytes).toBeGreaterThan(0);
+      expect(s.memoryTotalBytes).toBeGreaterThan(s.memoryUsedBytes);
+    }
+    const tenant = await k.signIn('tenant@kumo.test', 'tenant-password');
+    const refused = ws(tenant);
+    const results: unknown[] = [];
+    for await (const r of refused.iterate({ query })) results.push(r);
+    // graphql-ws delivers a refused subscription as one result carrying the error, then completes.
+    expect(results).toHaveLength(1);
+    expect(JSON.stringify(results[0])).toContain('"code":"FORBIDDEN"');
+    await refused.dispose();
+  });
 });

@@ -144,6 +144,12 @@ export class HostService {
     return host;
   }
 
+  /** metrics streams host metrics every interval (admins only); ending the iteration stops it. */
+  metrics(actor: Actor, hostIds: readonly HostId[] | null, intervalMs: number) {
+    requireAdmin(actor);
+    return this.deps.monitor.metricsFeed({ intervalMs, ...(hostIds ? { hostIds } : {}) });
+  }
+
   /** update renames a host, disables or enables it, puts it in or out of maintenance, sets overcommit. */
   async update(actor: Actor, id: HostId, changes: HostChanges): Promise<Host> {
     requireAdmin(actor);
