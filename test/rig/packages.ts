@@ -1,3 +1,4 @@
+import { ensureDebianPackages } from '../support/debian.ts';
 import { run } from './processes.ts';
 
 /**
@@ -16,23 +17,6 @@ export const RIG_PACKAGES = [
   'netcat-openbsd', // the nc fallback of libvirt's ssh transport
   'tini', // reaps each host's QEMU processes (see host.ts)
 ] as const;
-
-async function missingPackages(): Promise<string[]> {
-  // dpkg-query exits non-zero when some package is unknown, but still prints the known ones.
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
-  const format = '${Package} ${db:Status-Abbrev}\n';
-  const out = await run('dpkg-query', ['-W', '-f', format, ...RIG_PACKAGES], {
-    allowFailure: true,
-  });
-  const installed = new Set(
-    out
-      .split('\n')
-      .map((l) => l.trim().split(/\s+/))
-      .filter(([, status]) => status === 'ii')
-      .map(([name]) => name),
-  );
-  return RIG_PACKAGES.filter((p) => !installed.has(p));
-}
 
 async function ensureGroup(name: string): Promise<void> {
   try {
@@ -70,22 +54,6 @@ async function ensureQemuUser(): Promise<void> {
 
 /** rigInstall installs the rig's Debian packages if any is missing; a fast no-op otherwise. */
 export async function rigInstall(log: (line: string) => void = () => {}): Promise<void> {
-  const missing = await missingPackages();
-  if (missing.length > 0) {
-    log(`installing ${missing.join(' ')}`);
-    await run('apt-get', ['update'], { timeoutMs: 300_000 });
-    await run(
-      'env',
-      [
-        'DEBIAN_FRONTEND=noninteractive',
-        'apt-get',
-        'install',
-        '-y',
-        '--no-install-recommends',
-        ...missing,
-      ],
-      { timeoutMs: 600_000 },
-    );
-  }
+  await ensureDebianPackages(RIG_PACKAGES, log);
   await ensureQemuUser();
 }

@@ -1,28 +1,16 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { type Browser, chromium } from 'playwright-core';
+import { ensureDebianPackages } from './debian.ts';
 
 /** CHROMIUM is Debian's Chromium; tests never download a browser of their own. */
 export const CHROMIUM = '/usr/bin/chromium';
 
-// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
-const STATUS_FORMAT = '${db:Status-Abbrev}';
-
-/** ensureChromium installs Debian's chromium package when it is missing. */
-export function ensureChromium(): void {
-  const status = spawnSync('dpkg-query', ['-W', '-f', STATUS_FORMAT, 'chromium']).stdout.toString();
-  if (status.startsWith('ii')) return;
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
-    stdio: 'ignore',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-}
-
 /**
- * launchBrowser starts headless Chromium (playwright gives it a fresh profile). The flags keep
- * it from reaching for Google's services: the network here is closed.
+ * launchBrowser starts headless Chromium, installing Debian's package when missing (playwright
+ * gives it a fresh profile). The flags keep it from reaching for Google's services: the network
+ * here is closed.
  */
-export function launchBrowser(): Promise<Browser> {
-  ensureChromium();
+export async function launchBrowser(): Promise<Browser> {
+  await ensureDebianPackages(['chromium']);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
