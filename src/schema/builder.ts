@@ -28,6 +28,7 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     ID: { Input: string; Output: string };
+    BigInt: { Input: bigint; Output: bigint };
   };
 }>({
   plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin, ValidationPlugin],
@@ -86,5 +87,15 @@ builder.scalarType('DateTime', {
     if (!d || Number.isNaN(d.getTime()))
       throw new GraphQLError('DateTime must be an ISO-8601 string');
     return d;
+  },
+});
+
+builder.scalarType('BigInt', {
+  description: 'An integer of any size, as a string of decimal digits (byte counts exceed 2^53).',
+  serialize: (n) => n.toString(),
+  parseValue: (v) => {
+    if (typeof v === 'string' && /^-?\d{1,30}$/.test(v)) return BigInt(v);
+    if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+    throw new GraphQLError('BigInt must be a string of decimal digits');
   },
 });

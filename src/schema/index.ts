@@ -5,6 +5,7 @@ import './user.ts';
 import './session.ts';
 import './audit.ts';
 import './host.ts';
+import './quota.ts';
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 

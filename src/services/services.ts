@@ -6,6 +6,7 @@ import type { ScryptParams } from './auth/password.ts';
 import type { EventBus } from './events.ts';
 import { type HostDeps, HostService } from './hosts/host-service.ts';
 import { PermissionService } from './permissions/permission-service.ts';
+import { QuotaService } from './quotas/quota-service.ts';
 import { UserService } from './users/user-service.ts';
 
 /** SharedServices are the process-wide parts the per-request services are built from. */
@@ -26,6 +27,7 @@ export interface RequestServices {
   readonly audit: AuditService;
   readonly hosts: HostService;
   readonly permissions: PermissionService;
+  readonly quotas: QuotaService;
   readonly events: EventBus;
 }
 
@@ -39,6 +41,7 @@ export function requestServices(shared: SharedServices): RequestServices {
     audit: new AuditService(shared.fork),
     hosts: new HostService(em, shared.hosts),
     permissions: new PermissionService(em),
+    quotas: new QuotaService(em),
     events: shared.events,
   };
 }

@@ -1,0 +1,76 @@
+import type { UserId } from '../entities/ids.ts';
+import type { QuotaLimits } from '../services/quotas/quota-service.ts';
+import { audited } from './audited.ts';
+import { builder } from './builder.ts';
+import { UserType } from './user.ts';
+import { UserError, type UserErrorShape } from './user-errors.ts';
+
+type QuotaShape = QuotaLimits & { readonly updatedAt: Date | null };
+
+/** QuotaType is a user's allocation limits; null means unlimited. */
+export const QuotaType = builder.objectRef<QuotaShape>('Quota').implement({
+  description: 'Allocation limits of one user; a null limit means unlimited.',
+  fields: (t) => ({
+    vms: t.int({ nullable: true, resolve: (q) => q.vms }),
+    runningVms: t.int({ nullable: true, resolve: (q) => q.runningVms }),
+    vcpus: t.int({ nullable: true, resolve: (q) => q.vcpus }),
+    memoryBytes: t.field({ type: 'BigInt', nullable: true, resolve: (q) => q.memoryBytes }),
+    diskBytes: t.field({ type: 'BigInt', nullable: true, resolve: (q) => q.diskBytes }),
+    images: t.int({ nullable: true, resolve: (q) => q.images }),
+    imageBytes: t.field({ type: 'BigInt', nullable: true, resolve: (q) => q.imageBytes }),
+    snapshots: t.int({ nullable: true, resolve: (q) => q.snapshots }),
+    updatedAt: t.field({ type: 'DateTime', nullable: true, resolve: (q) => q.updatedAt }),
+  }),
+});
+
+builder.objectField(UserType, 'quota', (t) =>
+  t.field({
+    type: QuotaType,
+    description: "The user's limits (visible to the user and to admins).",
+    resolve: (u, _a, ctx) =>
+      ctx.services.quotas.get(ctx.actor as NonNullable<typeof ctx.actor>, u.id),
+  }),
+);
+
+const QuotaSetInput = builder.inputType('QuotaSetInput', {
+  description: 'Limits to change: a field left out is unchanged, null makes it unlimited.',
+  fields: (t) => ({
+    user: t.globalID({ for: UserType }),
+    vms: t.int({ required: false }),
+    runningVms: t.int({ required: false }),
+    vcpus: t.int({ required: false }),
+    memoryBytes: t.field({ type: 'BigInt', required: false }),
+    diskBytes: t.field({ type: 'BigInt', required: false }),
+    images: t.int({ required: false }),
+    imageBytes: t.field({ type: 'BigInt', required: false }),
+    snapshots: t.int({ required: false }),
+  }),
+});
+
+const QuotaPayload = builder
+  .objectRef<{ quota: QuotaShape | null; userErrors: UserErrorShape[] }>('QuotaPayload')
+  .implement({
+    fields: (t) => ({
+      quota: t.field({ type: QuotaType, nullable: true, resolve: (p) => p.quota }),
+      userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
+    }),
+  });
+
+builder.mutationFields((t) => ({
+  quotaSet: t.field({
+    type: QuotaPayload,
+    authScopes: { admin: true },
+    args: { input: t.arg({ type: QuotaSetInput }) },
+    resolve: async (_r, { input }, ctx) => {
+      const userId = input.user.id as UserId;
+      const { user: _user, ...limits } = input;
+      const changes = Object.fromEntries(
+        Object.entries(limits).filter(([, v]) => v !== undefined),
+      ) as Partial<QuotaLimits>;
+      const out = await audited(ctx, 'quotaSet', { type: 'QUOTA', id: userId }, () =>
+        ctx.services.quotas.set(ctx.actor as NonNullable<typeof ctx.actor>, userId, changes),
+      );
+      return { quota: out.result, userErrors: out.userErrors };
+    },
+  }),
+}));
