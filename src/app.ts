@@ -46,7 +46,14 @@ export async function startKumo(config: Config): Promise<Kumo> {
       fork: () => db.fork(),
       auth: await makeAuthSettings(limits, a.sessionTtlSeconds, scrypt),
       scrypt,
-      hosts: { registry, monitor, secrets, connectTimeoutMs: 10_000, events },
+      hosts: {
+        registry,
+        monitor,
+        secrets,
+        connectTimeoutMs: 10_000,
+        localUri: config.localLibvirtUri,
+        events,
+      },
       events,
     };
     const stopRecording = recordHostEvents(monitor, shared.fork, (change) =>

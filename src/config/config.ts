@@ -75,6 +75,11 @@ export const ConfigSchema = z.object({
       scryptLog2N: z.number().int().min(10).max(20).default(17),
     })
     .prefault({}),
+  /**
+   * localLibvirtUri is where a libvirtd on this machine would answer; when one does, it is
+   * offered to admins as a host to add. @default qemu:///system
+   */
+  localLibvirtUri: z.string().default('qemu:///system'),
   drivers: z
     .object({
       /** packages are extra driver modules to load (each exports a driver factory). */

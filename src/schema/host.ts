@@ -55,7 +55,24 @@ export const HostType = builder.node(Host, {
   }),
 });
 
+const LocalHypervisor = builder
+  .objectRef<{ uri: string; hostname: string }>('LocalHypervisor')
+  .implement({
+    description:
+      "A libvirtd on the controller's own machine, not yet a host: add it with hostAdd and this URI.",
+    fields: (t) => ({ uri: t.exposeString('uri'), hostname: t.exposeString('hostname') }),
+  });
+
 builder.queryFields((t) => ({
+  localHypervisor: t.field({
+    type: LocalHypervisor,
+    nullable: true,
+    authScopes: { admin: true },
+    description:
+      "The libvirtd answering on this machine's unix socket, offered as a host; null when none answers or it is a host already.",
+    resolve: (_r, _a, ctx) =>
+      ctx.services.hosts.localOffer(ctx.actor as NonNullable<typeof ctx.actor>),
+  }),
   hosts: t.connection({
     type: HostType,
     authScopes: { signedIn: true },

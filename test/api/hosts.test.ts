@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { rig, rigHost } from '../support/rig.ts';
+import { rig, rigHost, unixUri } from '../support/rig.ts';
 import { ADMIN, codeOf, startTestKumo, type TestKumo, tlsCredentialsInput } from './support.ts';
 
 const HOST_ADD = `mutation($input: HostAddInput!) { hostAdd(input: $input) {
@@ -279,5 +279,49 @@ describe('hosts through the API, on the rig', () => {
     expect(results).toHaveLength(1);
     expect(JSON.stringify(results[0])).toContain('"code":"FORBIDDEN"');
     await refused.dispose();
+  });
+});
+
+describe('the local libvirtd', () => {
+  it('is offered to admins when one answers, and added with one mutation', async () => {
+    const uri = unixUri(rigHost('hv1'));
+    const k = await startTestKumo({}, { localLibvirtUri: uri });
+    try {
+      const admin = await k.signIn(ADMIN.email, ADMIN.password);
+      const offer = await k.gql<{ localHypervisor: { uri: string; hostname: string } | null }>(
+        '{ localHypervisor { uri hostname } }',
+        {},
+        admin,
+      );
+      expect(offer.data?.localHypervisor).toEqual({ uri, hostname: 'hv1' });
+      const added = await k.gql<{
+        hostAdd: { host: { driver: string; state: string } | null; userErrors: unknown[] };
+      }>(
+        'mutation($uri: String!) { hostAdd(input: {name: "local", uri: $uri}) { host { driver state } userErrors { message } } }',
+        { uri },
+        admin,
+      );
+      expect(added.data?.hostAdd).toEqual({
+        host: { driver: 'qemu', state: 'ONLINE' },
+        userErrors: [],
+      });
+      expect((await k.gql('{ localHypervisor { uri } }', {}, admin)).data).toEqual({
+        localHypervisor: null,
+      });
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('is not offered when none answers', async () => {
+    const k = await startTestKumo();
+    try {
+      const admin = await k.signIn(ADMIN.email, ADMIN.password);
+      expect((await k.gql('{ localHypervisor { uri } }', {}, admin)).data).toEqual({
+        localHypervisor: null,
+      });
+    } finally {
+      await k.stop();
+    }
   });
 });

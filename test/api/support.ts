@@ -30,7 +30,10 @@ export interface TestKumo {
 }
 
 /** startTestKumo starts a controller with cheap password hashing (tests sign in a lot). */
-export async function startTestKumo(auth: Record<string, number> = {}): Promise<TestKumo> {
+export async function startTestKumo(
+  auth: Record<string, number> = {},
+  extra: { localLibvirtUri?: string } = {},
+): Promise<TestKumo> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kumo-api-'));
   const config = loadConfig({
     env: {},
@@ -39,6 +42,8 @@ export async function startTestKumo(auth: Record<string, number> = {}): Promise<
       listen: { host: '127.0.0.1', port: 0 },
       admin: { ...ADMIN },
       auth: { scryptLog2N: 10, ...auth },
+      // No libvirtd answers here unless a test says where one does.
+      localLibvirtUri: extra.localLibvirtUri ?? 'qemu:///system?socket=/nonexistent/libvirt-sock',
     },
   });
   const kumo = await startKumo(config);

@@ -28,6 +28,8 @@ export interface HostDeps {
   readonly secrets: SecretBox;
   /** connectTimeoutMs bounds the first connection of hostAdd. */
   readonly connectTimeoutMs: number;
+  /** localUri is where a libvirtd on the controller's machine would answer. */
+  readonly localUri: string;
   /** events carries the state changes this service makes to subscribers. */
   readonly events: EventBus;
 }
@@ -142,6 +144,31 @@ export class HostService {
     await this.em.flush();
     this.deps.monitor.add(monitoredHost(host, this.deps.secrets));
     return host;
+  }
+
+  /**
+   * localOffer says whether a libvirtd answers at the local URI (and is not a host yet), so an
+   * admin can add it with one hostAdd; null when none answers.
+   */
+  async localOffer(actor: Actor): Promise<{ uri: string; hostname: string } | null> {
+    requireAdmin(actor);
+    const uri = this.deps.localUri;
+    if (await this.em.count(Host, { uri })) return null;
+    try {
+      const session = await this.deps.registry.connect({
+        uri,
+        credentials: { kind: 'none' },
+        timeoutMs: 2000,
+        keepalive: false,
+      });
+      try {
+        return { uri, hostname: (await session.facts()).hostname };
+      } finally {
+        await session.close();
+      }
+    } catch {
+      return null;
+    }
   }
 
   /** metrics streams host metrics every interval (admins only); ending the iteration stops it. */
