@@ -4,7 +4,7 @@ import { ADMIN, type GqlResult, startTestKumo, type TestKumo } from './support.t
 // Each case runs an operation about user A (and A's session) as one of four callers and
 // classifies the outcome: OK, a top-level UNAUTHENTICATED/FORBIDDEN, or a userErrors code.
 type Caller = 'anonymous' | 'self' | 'other' | 'admin';
-type Outcome = 'OK' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'REFUSED';
+type Outcome = 'OK' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'REFUSED' | 'INVALID';
 
 interface World {
   readonly tokens: Record<Caller, string | null>;
@@ -20,6 +20,54 @@ interface Case {
 }
 
 const CASES: readonly Case[] = [
+  {
+    name: 'hosts',
+    run: (k, _w, t) => k.gql('{ hosts(first: 5) { edges { node { name } } } }', {}, t),
+    expected: { anonymous: 'UNAUTHENTICATED', self: 'OK', other: 'OK', admin: 'OK' },
+  },
+  {
+    name: 'hostAdd',
+    payload: 'hostAdd',
+    // An admin gets as far as the URI check (no host is reached in this test).
+    run: (k, _w, t) =>
+      k.gql(
+        'mutation { hostAdd(input: {name: "h", uri: "qemu+tcp://192.0.2.1/system"}) { host { id } userErrors { code } } }',
+        {},
+        t,
+      ),
+    expected: {
+      anonymous: 'UNAUTHENTICATED',
+      self: 'FORBIDDEN',
+      other: 'FORBIDDEN',
+      admin: 'INVALID',
+    },
+  },
+  {
+    name: 'localHypervisor',
+    run: (k, _w, t) => k.gql('{ localHypervisor { uri } }', {}, t),
+    expected: { anonymous: 'UNAUTHENTICATED', self: 'FORBIDDEN', other: 'FORBIDDEN', admin: 'OK' },
+  },
+  {
+    name: "User A's quota",
+    run: (k, w, t) =>
+      k.gql(
+        'query($id: ID!) { node(id: $id) { ... on User { quota { vms } } } }',
+        { id: w.a.id },
+        t,
+      ),
+    expected: { anonymous: 'UNAUTHENTICATED', self: 'OK', other: 'FORBIDDEN', admin: 'OK' },
+  },
+  {
+    name: 'quotaSet(A)',
+    payload: 'quotaSet',
+    run: (k, w, t) =>
+      k.gql(
+        'mutation($id: ID!) { quotaSet(input: {user: $id, vms: 3}) { quota { vms } userErrors { code } } }',
+        { id: w.a.id },
+        t,
+      ),
+    expected: { anonymous: 'UNAUTHENTICATED', self: 'FORBIDDEN', other: 'FORBIDDEN', admin: 'OK' },
+  },
   {
     name: 'viewer',
     run: (k, _w, t) => k.gql('{ viewer { id } }', {}, t),
