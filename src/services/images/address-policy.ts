@@ -59,6 +59,21 @@ export class AddressPolicy {
   }
 
   /**
+   * checkHost refuses a URL host that is an IP address the policy does not allow. Node's HTTP
+   * client does not call `lookup` for IP literals, so they must be checked here.
+   */
+  checkHost(hostname: string): void {
+    const literal = hostname.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(literal) !== 0 && !this.allows(literal)) {
+      throw new ServiceError(
+        'REFUSED',
+        `${literal} is an address images may not be fetched from (loopback, link-local, private or reserved); an admin can allow-list it`,
+        'input.url',
+      );
+    }
+  }
+
+  /**
    * lookup resolves like dns.lookup but fails when any address the name resolves to is not
    * allowed. Given to the HTTP request as its lookup, the check and the connection use the same
    * answer, so a name cannot resolve to a public address for the check and a private one after.
