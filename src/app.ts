@@ -12,6 +12,7 @@ import { createEventBus } from './services/events.ts';
 import { HostMonitor } from './services/hosts/host-monitor.ts';
 import { recordHostEvents } from './services/hosts/host-recorder.ts';
 import { monitoredHost } from './services/hosts/host-service.ts';
+import { OperationRunner } from './services/operations/operation-runner.ts';
 import { SecretBox } from './services/secrets/secret-box.ts';
 import { requestServices, type SharedServices } from './services/services.ts';
 
@@ -19,6 +20,8 @@ import { requestServices, type SharedServices } from './services/services.ts';
 export interface Kumo {
   readonly server: KumoServer;
   readonly db: Database;
+  /** operations runs long actions in the background (services start them). */
+  readonly operations: OperationRunner;
   /** adminPassword is the first admin's generated password, when this start created it. */
   readonly adminPassword: string | null;
   stop(): Promise<void>;
@@ -42,6 +45,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
     const monitor = new HostMonitor(registry);
     const secrets = SecretBox.fromConfig(config);
     const events = createEventBus();
+    const operations = new OperationRunner(() => db.fork(), events);
     const shared: SharedServices = {
       fork: () => db.fork(),
       auth: await makeAuthSettings(limits, a.sessionTtlSeconds, scrypt),
@@ -55,6 +59,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
         events,
       },
       events,
+      operations,
     };
     const stopRecording = recordHostEvents(monitor, shared.fork, (change) =>
       events.publish('hostStateChanged', change),
@@ -92,9 +97,11 @@ export async function startKumo(config: Config): Promise<Kumo> {
     return {
       server,
       db,
+      operations,
       adminPassword: boot.password,
       stop: async () => {
         await server.close();
+        await operations.close();
         stopRecording();
         await monitor.close();
         await db.close();

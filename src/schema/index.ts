@@ -6,6 +6,7 @@ import './session.ts';
 import './audit.ts';
 import './host.ts';
 import './quota.ts';
+import './operation.ts';
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 

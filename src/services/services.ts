@@ -5,6 +5,8 @@ import { AuthService } from './auth/auth-service.ts';
 import type { ScryptParams } from './auth/password.ts';
 import type { EventBus } from './events.ts';
 import { type HostDeps, HostService } from './hosts/host-service.ts';
+import type { OperationRunner } from './operations/operation-runner.ts';
+import { OperationService } from './operations/operation-service.ts';
 import { PermissionService } from './permissions/permission-service.ts';
 import { QuotaService } from './quotas/quota-service.ts';
 import { UserService } from './users/user-service.ts';
@@ -17,6 +19,7 @@ export interface SharedServices {
   readonly scrypt: ScryptParams;
   readonly hosts: HostDeps;
   readonly events: EventBus;
+  readonly operations: OperationRunner;
 }
 
 /** RequestServices are one request's services, sharing one unit of work. */
@@ -28,6 +31,7 @@ export interface RequestServices {
   readonly hosts: HostService;
   readonly permissions: PermissionService;
   readonly quotas: QuotaService;
+  readonly operations: OperationService;
   readonly events: EventBus;
 }
 
@@ -42,6 +46,7 @@ export function requestServices(shared: SharedServices): RequestServices {
     hosts: new HostService(em, shared.hosts),
     permissions: new PermissionService(em),
     quotas: new QuotaService(em),
+    operations: new OperationService(em, shared.operations),
     events: shared.events,
   };
 }

@@ -1,0 +1,168 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { OperationId, TargetType, UserId } from '../../entities/ids.ts';
+import { Operation, type OperationStatus } from '../../entities/operation.ts';
+import { User } from '../../entities/user.ts';
+import { isServiceError } from '../errors.ts';
+import type { EventBus } from '../events.ts';
+
+/** OperationUpdate is what subscribers of operationUpdated receive. */
+export interface OperationUpdate {
+  readonly id: OperationId;
+  readonly actorId: UserId | null;
+  readonly status: OperationStatus;
+  readonly progress: number;
+  readonly phase: string | null;
+  readonly error: string | null;
+}
+
+/** OperationContext is what a running operation's work gets: its id, progress reports, its cancel signal. */
+export interface OperationContext {
+  readonly id: OperationId;
+  readonly signal: AbortSignal;
+  /** progress records how far the work is (0 to 1) and what it is doing; frequent calls are coalesced. */
+  progress(fraction: number, phase?: string): void;
+}
+
+/** OperationRequest describes an operation to start. */
+export interface OperationRequest {
+  readonly kind: string;
+  readonly actorId: UserId | null;
+  readonly targetType: TargetType;
+  readonly targetId?: string | null;
+  readonly work: (ctx: OperationContext) => Promise<void>;
+}
+
+// Progress is written and published at most this often per operation.
+const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * OperationRunner runs long actions in the background as Operation rows: RUNNING while the
+ * work runs, then SUCCEEDED, FAILED (with the error's message) or CANCELLED. Every change is
+ * written on a fresh unit of work and published as operationUpdated. It keeps the abort
+ * controller of each running operation so it can be cancelled. One per controller process.
+ */
+export class OperationRunner {
+  private readonly fork: () => EntityManager;
+  private readonly events: EventBus;
+  private readonly running = new Map<
+    OperationId,
+    { controller: AbortController; done: Promise<void> }
+  >();
+
+  constructor(fork: () => EntityManager, events: EventBus) {
+    this.fork = fork;
+    this.events = events;
+  }
+
+  /** start records the operation and runs its work without waiting for it. */
+  async start(req: OperationRequest): Promise<Operation> {
+    const em = this.fork();
+    const op = em.create(Operation, {
+      kind: req.kind,
+      status: 'RUNNING',
+      startedAt: new Date(),
+      targetType: req.targetType,
+      targetId: req.targetId ?? null,
+      actor: req.actorId ? em.getReference(User, req.actorId) : null,
+    });
+    await em.flush();
+    const controller = new AbortController();
+    const done = this.run(op.id, req, controller);
+    this.running.set(op.id, { controller, done });
+    void done.finally(() => this.running.delete(op.id));
+    this.publish(op);
+    return op;
+  }
+
+  /** cancel aborts a running operation; false when it is not running here. */
+  cancel(id: OperationId): boolean {
+    const entry = this.running.get(id);
+    if (!entry) return false;
+    entry.controller.abort();
+    return true;
+  }
+
+  /** settled resolves when a running operation has finished (at once if it is not running). */
+  async settled(id: OperationId): Promise<void> {
+    await this.running.get(id)?.done;
+  }
+
+  /** close cancels every running operation and waits for them to finish. */
+  async close(): Promise<void> {
+    const all = [...this.running.values()];
+    for (const r of all) r.controller.abort();
+    await Promise.allSettled(all.map((r) => r.done));
+  }
+
+  private async run(
+    id: OperationId,
+    req: OperationRequest,
+    controller: AbortController,
+  ): Promise<void> {
+    let lastWrite = 0;
+    let pending: { fraction: number; phase: string | undefined } | null = null;
+    const write = async () => {
+      if (!pending) return;
+      const { fraction, phase } = pending;
+      pending = null;
+      lastWrite = Date.now();
+      await this.update(id, {
+        progress: Math.min(1, Math.max(0, fraction)),
+        ...(phase !== undefined ? { phase } : {}),
+      });
+    };
+    const ctx: OperationContext = {
+      id,
+      signal: controller.signal,
+      progress: (fraction, phase) => {
+        pending = { fraction, phase };
+        if (Date.now() - lastWrite >= PROGRESS_INTERVAL_MS) void write().catch(() => undefined);
+      },
+    };
+    let final: { status: OperationStatus; error: string | null };
+    try {
+      await req.work(ctx);
+      final = controller.signal.aborted
+        ? { status: 'CANCELLED', error: null }
+        : { status: 'SUCCEEDED', error: null };
+    } catch (err) {
+      final = controller.signal.aborted
+        ? { status: 'CANCELLED', error: null }
+        : {
+            status: 'FAILED',
+            error: isServiceError(err) || err instanceof Error ? err.message : String(err),
+          };
+    }
+    await write().catch(() => undefined);
+    await this.update(id, {
+      status: final.status,
+      error: final.error,
+      finishedAt: new Date(),
+      ...(final.status === 'SUCCEEDED' ? { progress: 1 } : {}),
+    }).catch((err: unknown) =>
+      process.emitWarning(`recording the end of operation ${id}: ${String(err)}`),
+    );
+  }
+
+  private async update(
+    id: OperationId,
+    changes: Partial<Pick<Operation, 'status' | 'progress' | 'phase' | 'error' | 'finishedAt'>>,
+  ): Promise<void> {
+    const em = this.fork();
+    const op = await em.findOneOrFail(Operation, { id });
+    em.assign(op, changes);
+    await em.flush();
+    this.publish(op);
+  }
+
+  private publish(op: Operation): void {
+    this.events.publish('operationUpdated', {
+      id: op.id,
+      actorId: op.actor?.id ?? null,
+      status: op.status,
+      progress: op.progress,
+      phase: op.phase ?? null,
+      error: op.error ?? null,
+    });
+  }
+}

@@ -1,0 +1,62 @@
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { OperationId } from '../../entities/ids.ts';
+import { Operation } from '../../entities/operation.ts';
+import type { Actor } from '../actor.ts';
+import { ServiceError } from '../errors.ts';
+import type { OperationRunner } from './operation-runner.ts';
+
+/** OperationService shows operations to whoever asked for them (admins see all) and cancels them. */
+export class OperationService {
+  private readonly em: EntityManager;
+  private readonly runner: OperationRunner;
+
+  constructor(em: EntityManager, runner: OperationRunner) {
+    this.em = em;
+    this.runner = runner;
+  }
+
+  /** get returns an operation the actor may see; others are told it does not exist. */
+  async get(actor: Actor, id: OperationId): Promise<Operation> {
+    const op = await this.em.findOne(Operation, { id });
+    if (!op || !visible(actor, op))
+      throw new ServiceError('NOT_FOUND', `no operation ${id}`, 'input.id');
+    return op;
+  }
+
+  /** list returns the actor's operations (every operation for admins), newest first. */
+  async list(
+    actor: Actor,
+    q: { first: number; after?: { createdAt: Date; id: OperationId } },
+  ): Promise<{ operations: Operation[]; hasNextPage: boolean }> {
+    const where: FilterQuery<Operation> = actor.isAdmin ? {} : { actor: actor.userId };
+    if (q.after) {
+      const { createdAt, id } = q.after;
+      where.$or = [{ createdAt: { $lt: createdAt } }, { createdAt, id: { $lt: id } }];
+    }
+    const ops = await this.em.find(Operation, where, {
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      limit: q.first + 1,
+    });
+    return { operations: ops.slice(0, q.first), hasNextPage: ops.length > q.first };
+  }
+
+  /** cancel stops a running operation of the actor's (or any, for admins). */
+  async cancel(actor: Actor, id: OperationId): Promise<Operation> {
+    const op = await this.get(actor, id);
+    if (!this.runner.cancel(op.id)) {
+      throw new ServiceError(
+        'REFUSED',
+        `operation ${id} is ${op.status.toLowerCase()}, not running`,
+        'input.id',
+      );
+    }
+    await this.runner.settled(op.id);
+    await this.em.refresh(op);
+    return op;
+  }
+}
+
+/** visible says whether the actor may see an operation. */
+export function visible(actor: Actor, op: { actor?: { id: string } | null }): boolean {
+  return actor.isAdmin || op.actor?.id === actor.userId;
+}
