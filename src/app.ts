@@ -32,8 +32,15 @@ export interface Kumo {
  * first admin on an empty database, and serves the API. Everything is wired here, once.
  */
 export async function startKumo(config: Config): Promise<Kumo> {
-  const db = await Database.open(config);
+  // Each part started pushes how to stop it; stop() and a failed start run them newest first,
+  // so a start that fails half-way leaves no connection, timer or open database behind.
+  const stops: Array<() => Promise<void> | void> = [];
+  const stop = async () => {
+    for (const step of stops.splice(0).reverse()) await step();
+  };
   try {
+    const db = await Database.open(config);
+    stops.push(() => db.close());
     const a = config.auth;
     const scrypt = { n: 2 ** a.scryptLog2N, r: 8, p: 1 };
     const limits = {
@@ -43,9 +50,11 @@ export async function startKumo(config: Config): Promise<Kumo> {
     const registry = DriverRegistry.withBuiltins();
     await registry.loadPackages(config.drivers.packages);
     const monitor = new HostMonitor(registry);
+    stops.push(() => monitor.close());
     const secrets = SecretBox.fromConfig(config);
     const events = createEventBus();
     const operations = new OperationRunner(() => db.fork(), events);
+    stops.push(() => operations.close());
     const shared: SharedServices = {
       fork: () => db.fork(),
       auth: await makeAuthSettings(limits, a.sessionTtlSeconds, scrypt),
@@ -61,8 +70,10 @@ export async function startKumo(config: Config): Promise<Kumo> {
       events,
       operations,
     };
-    const stopRecording = recordHostEvents(monitor, shared.fork, (change) =>
-      events.publish('hostStateChanged', change),
+    stops.push(
+      recordHostEvents(monitor, shared.fork, (change) =>
+        events.publish('hostStateChanged', change),
+      ),
     );
     for (const host of await db.fork().find(Host, {})) monitor.add(monitoredHost(host, secrets));
     const boot = await requestServices(shared).users.ensureAdmin(
@@ -94,21 +105,10 @@ export async function startKumo(config: Config): Promise<Kumo> {
       },
       graphiqlDir: graphiqlDir(),
     });
-    return {
-      server,
-      db,
-      operations,
-      adminPassword: boot.password,
-      stop: async () => {
-        await server.close();
-        await operations.close();
-        stopRecording();
-        await monitor.close();
-        await db.close();
-      },
-    };
+    stops.push(() => server.close());
+    return { server, db, operations, adminPassword: boot.password, stop };
   } catch (err) {
-    await db.close();
+    await stop();
     throw err;
   }
 }

@@ -3,24 +3,24 @@ import ssh2 from 'ssh2';
 import { DriverError } from './errors.ts';
 
 /** TlsPemCredentials are a CA certificate and a client certificate with its key, as PEM text. */
-export interface TlsPemCredentials {
+export type TlsPemCredentials = {
   readonly kind: 'tls';
   /** ca is the CA that signed the host's certificate. */
   readonly ca: string;
   /** cert is the controller's client certificate, signed by a CA the host trusts. */
   readonly cert: string;
   readonly key: string;
-}
+};
 
 /** TlsPkiCredentials name a directory on the controller laid out as libvirt's `pkipath`. */
-export interface TlsPkiCredentials {
+export type TlsPkiCredentials = {
   readonly kind: 'tls-pki';
   /** path holds `cacert.pem`, `clientcert.pem` and `clientkey.pem`. */
   readonly path: string;
-}
+};
 
 /** SshKeyCredentials log in with a private key and pin the host's key. */
-export interface SshKeyCredentials {
+export type SshKeyCredentials = {
   readonly kind: 'ssh';
   readonly user: string;
   /** privateKey is an unencrypted OpenSSH or PEM private key (the controller encrypts it at rest). */
@@ -30,12 +30,12 @@ export interface SshKeyCredentials {
    * then: connecting without it fails with HOST_KEY_UNKNOWN, carrying the key the host offered.
    */
   readonly hostKey?: string;
-}
+};
 
 /** NoCredentials are for the local unix socket, where the operating system authenticates. */
-export interface NoCredentials {
+export type NoCredentials = {
   readonly kind: 'none';
-}
+};
 
 /**
  * HostCredentials are how the controller proves itself to a host and recognizes the host. They

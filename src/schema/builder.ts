@@ -8,7 +8,7 @@ import type { KumoContext } from './context.ts';
 
 /** AuthScopes are the named checks fields and types state with `authScopes`. */
 export interface AuthScopes {
-  /** signedIn: any authenticated caller. */
+  /** signedIn: every authenticated caller. */
   signedIn: boolean;
   /** admin: an administrator. */
   admin: boolean;

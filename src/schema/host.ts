@@ -33,7 +33,7 @@ const HostFactsType = builder.objectRef<HostFacts>('HostFacts').implement({
   }),
 });
 
-/** HostType is a hypervisor host: any signed-in user may see it, admins change it. */
+/** HostType is a hypervisor host: every signed-in user may see it, admins change it. */
 export const HostType = builder.node(Host, {
   name: 'Host',
   id: { resolve: (h) => h.id },
@@ -79,13 +79,10 @@ builder.queryFields((t) => ({
     description: 'Hypervisor hosts by name.',
     resolve: async (_r, args, ctx) => {
       const after = decodeCursor(args.after);
-      const { hosts, hasNextPage } = await ctx.services.hosts.list(
-        ctx.actor as NonNullable<typeof ctx.actor>,
-        {
-          first: pageSize(args),
-          ...(after ? { after } : {}),
-        },
-      );
+      const { hosts, hasNextPage } = await ctx.services.hosts.list({
+        first: pageSize(args),
+        ...(after ? { after } : {}),
+      });
       return connectionOf(hosts, (h) => h.name, hasNextPage);
     },
   }),

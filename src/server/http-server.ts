@@ -102,7 +102,7 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
   };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limit });
-  const disposeWs = serveSubscriptions(wss, yoga as never, metrics);
+  const disposeWs = serveSubscriptions(wss, yoga, metrics);
   http.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://kumo').pathname !== GRAPHQL_PATH) {
       socket.destroy();

@@ -31,9 +31,9 @@ function authorizationParam(params: Record<string, unknown> | undefined): string
  * that guard HTTP requests (body size, rate limits) do not run on a socket, so queries and
  * mutations must come over HTTP. The bearer token travels in the connection params.
  */
-export function serveSubscriptions(
+export function serveSubscriptions<C extends object>(
   wss: WebSocketServer,
-  yoga: YogaServerInstance<ServerContext, object>,
+  yoga: YogaServerInstance<ServerContext, C>,
   metrics: ServerMetrics,
 ): () => Promise<void> {
   const server = useServer<Record<string, unknown> | undefined, { request: IncomingMessage }>(

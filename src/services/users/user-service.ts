@@ -129,7 +129,7 @@ export class UserService {
       }
       user.passwordHash = await hashPassword(changes.password, this.scrypt);
       user.passwordChangedAt = new Date();
-      await this.revokeSessions(user.id);
+      await revokeSessions(this.em, user.id);
     }
     await this.em.flush();
     return user;
@@ -162,7 +162,7 @@ export class UserService {
     }
     await this.em.transactional(async (em) => {
       if (mode.kind === 'TRANSFER') await transferOwnership(em, id, mode.to);
-      await em.nativeUpdate(Session, { user: id, revokedAt: null }, { revokedAt: new Date() });
+      await revokeSessions(em, id);
       em.remove(em.getReference(User, id));
     });
   }
@@ -183,14 +183,6 @@ export class UserService {
     });
     await this.em.flush();
     return { created: true, password: password === undefined ? chosen : null };
-  }
-
-  private async revokeSessions(userId: UserId): Promise<void> {
-    await this.em.nativeUpdate(
-      Session,
-      { user: userId, revokedAt: null },
-      { revokedAt: new Date() },
-    );
   }
 }
 
@@ -219,6 +211,11 @@ async function transferOwnership(em: EntityManager, from: UserId, to: UserId): P
       });
   }
   await em.flush();
+}
+
+/** revokeSessions ends every open session of a user, in the given unit of work. */
+async function revokeSessions(em: EntityManager, userId: UserId): Promise<void> {
+  await em.nativeUpdate(Session, { user: userId, revokedAt: null }, { revokedAt: new Date() });
 }
 
 function requireAdmin(actor: Actor): void {
