@@ -1,25 +1,45 @@
 import { buildXml, type XmlNode } from './codec.ts';
 
-/** DiskSpec is one disk backed by a file on the host (a qcow2 overlay, typically). */
+/** DiskSpec is one disk or CD-ROM backed by a file on the host (a qcow2 overlay, typically). */
 export interface DiskSpec {
   readonly file: string;
   readonly format: 'qcow2' | 'raw';
-  /** target is the guest device name: `vda`. */
+  /** target is the guest device name: `vda`, `sda`. */
   readonly target: string;
-  readonly bus?: 'virtio' | 'sata' | 'scsi';
+  /** device is what the guest sees. @default disk */
+  readonly device?: 'disk' | 'cdrom';
+  /** bus defaults to virtio for disks; a CD-ROM needs sata, scsi (virtio-scsi) or ide. */
+  readonly bus?: 'virtio' | 'sata' | 'scsi' | 'ide';
+  /** readonly makes the guest unable to write (always so for a CD-ROM). */
+  readonly readonly?: boolean;
+}
+
+/** InterfaceSpec is one virtio NIC on a libvirt network. */
+export interface InterfaceSpec {
+  /** network is the libvirt network's name on the host. */
+  readonly network: string;
+  /** mac is `52:54:00:xx:xx:xx`; the controller keeps it unique. */
+  readonly mac: string;
 }
 
 /** DomainSpec describes a domain to define. */
 export interface DomainSpec {
   readonly name: string;
   readonly uuid?: string;
+  /** title is a one-line label shown by virsh (the user's VM name, say). */
+  readonly title?: string;
   /** type is `kvm` where /dev/kvm works, `qemu` (TCG emulation) elsewhere. */
   readonly type: 'kvm' | 'qemu';
   readonly memoryMiB: number;
+  /** maxMemoryMiB is the ceiling memory can grow to while running. @default memoryMiB */
+  readonly maxMemoryMiB?: number;
   readonly vcpus: number;
+  /** maxVcpus is the ceiling vCPUs can be hot-plugged to. @default vcpus */
+  readonly maxVcpus?: number;
   readonly arch?: string;
   readonly machine?: string;
   readonly disks?: readonly DiskSpec[];
+  readonly interfaces?: readonly InterfaceSpec[];
   /** serial adds a pty serial port and console (for the console stream). @default true */
   readonly serial?: boolean;
   /** biosOnSerial has SeaBIOS print to the serial port, so a guest with no OS still writes to its console. */
@@ -29,21 +49,28 @@ export interface DomainSpec {
 /** domainXml renders a DomainSpec as libvirt domain XML. */
 export function domainXml(spec: DomainSpec): string {
   const devices: XmlNode = {};
-  const disks = (spec.disks ?? []).map(diskNode);
-  if (disks.length > 0) devices.disk = disks;
+  const disks = spec.disks ?? [];
+  if (disks.length > 0) devices.disk = disks.map(diskNode);
+  if (disks.some((d) => d.bus === 'scsi'))
+    devices.controller = { '@_type': 'scsi', '@_model': 'virtio-scsi' };
+  const nics = spec.interfaces ?? [];
+  if (nics.length > 0) devices.interface = nics.map(interfaceNode);
   if (spec.serial ?? true) {
     devices.serial = { '@_type': 'pty', target: { '@_port': 0 } };
     devices.console = { '@_type': 'pty', target: { '@_type': 'serial', '@_port': 0 } };
   }
   // A virtio balloon lets the memory target change while the domain runs.
   devices.memballoon = { '@_model': 'virtio' };
+  const maxVcpus = Math.max(spec.maxVcpus ?? spec.vcpus, spec.vcpus);
   return buildXml({
     domain: {
       '@_type': spec.type,
       name: spec.name,
       ...(spec.uuid ? { uuid: spec.uuid } : {}),
-      memory: { '@_unit': 'MiB', '#text': spec.memoryMiB },
-      vcpu: spec.vcpus,
+      ...(spec.title ? { title: spec.title } : {}),
+      memory: { '@_unit': 'MiB', '#text': Math.max(spec.maxMemoryMiB ?? 0, spec.memoryMiB) },
+      currentMemory: { '@_unit': 'MiB', '#text': spec.memoryMiB },
+      vcpu: maxVcpus > spec.vcpus ? { '@_current': spec.vcpus, '#text': maxVcpus } : spec.vcpus,
       os: {
         type: {
           '@_arch': spec.arch ?? 'x86_64',
@@ -64,11 +91,22 @@ export function domainXml(spec: DomainSpec): string {
 }
 
 function diskNode(d: DiskSpec): XmlNode {
+  const device = d.device ?? 'disk';
   return {
     '@_type': 'file',
-    '@_device': 'disk',
+    '@_device': device,
     driver: { '@_name': 'qemu', '@_type': d.format },
     source: { '@_file': d.file },
-    target: { '@_dev': d.target, '@_bus': d.bus ?? 'virtio' },
+    target: { '@_dev': d.target, '@_bus': d.bus ?? (device === 'cdrom' ? 'sata' : 'virtio') },
+    ...(d.readonly || device === 'cdrom' ? { readonly: '' } : {}),
+  };
+}
+
+function interfaceNode(n: InterfaceSpec): XmlNode {
+  return {
+    '@_type': 'network',
+    mac: { '@_address': n.mac },
+    source: { '@_network': n.network },
+    model: { '@_type': 'virtio' },
   };
 }

@@ -21,6 +21,27 @@ describe('domainXml', () => {
     expect(xml).toContain('<console type="pty">');
   });
 
+  it('renders a CD-ROM, a NIC, and ceilings for live resizing', () => {
+    const xml = domainXml({
+      name: 'vm-2',
+      type: 'qemu',
+      memoryMiB: 128,
+      maxMemoryMiB: 512,
+      vcpus: 1,
+      maxVcpus: 4,
+      disks: [{ file: '/p/seed.iso', format: 'raw', target: 'sda', device: 'cdrom', bus: 'scsi' }],
+      interfaces: [{ network: 'kumo', mac: '52:54:00:12:34:56' }],
+    });
+    const d = child(parseXml(xml), 'domain');
+    expect(text(d, 'memory')).toBe('512');
+    expect(text(d, 'currentMemory')).toBe('128');
+    expect(xml).toContain('<vcpu current="1">4</vcpu>');
+    expect(xml).toMatch(/<disk type="file" device="cdrom">[\s\S]*<readonly\/>/);
+    expect(xml).toContain('<controller type="scsi" model="virtio-scsi"');
+    expect(xml).toContain('<mac address="52:54:00:12:34:56"/>');
+    expect(xml).toContain('<source network="kumo"/>');
+  });
+
   it('escapes user text instead of splicing it', () => {
     const xml = domainXml({
       name: `a"><devices><evil/></devices><x y="`,
