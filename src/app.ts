@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Config } from './config/config.ts';
 import { Database } from './db/database.ts';
 import { DriverRegistry } from './drivers/registry.ts';
@@ -10,11 +11,19 @@ import { makeAuthSettings } from './services/auth/auth-service.ts';
 import { RateLimiter } from './services/auth/rate-limit.ts';
 import { createEventBus } from './services/events.ts';
 import { HostMonitor } from './services/hosts/host-monitor.ts';
+import { HostPools } from './services/hosts/host-pool.ts';
 import { recordHostEvents } from './services/hosts/host-recorder.ts';
 import { monitoredHost } from './services/hosts/host-service.ts';
+import { AddressPolicy } from './services/images/address-policy.ts';
+import { ImageCache } from './services/images/image-cache.ts';
+import { ImageStore } from './services/images/image-store.ts';
+import { Locks } from './services/locks.ts';
 import { OperationRunner } from './services/operations/operation-runner.ts';
+import { recoverInterrupted } from './services/recovery.ts';
 import { SecretBox } from './services/secrets/secret-box.ts';
 import { requestServices, type SharedServices } from './services/services.ts';
+import { VmStateRecorder } from './services/vms/vm-state.ts';
+import { VmWatcher } from './services/vms/vm-watcher.ts';
 
 /** Kumo is a running controller. */
 export interface Kumo {
@@ -22,6 +31,8 @@ export interface Kumo {
   readonly db: Database;
   /** operations runs long actions in the background (services start them). */
   readonly operations: OperationRunner;
+  /** vmWatcher keeps VM states current; tests call its sweepAll to force a sweep. */
+  readonly vmWatcher: VmWatcher;
   /** adminPassword is the first admin's generated password, when this start created it. */
   readonly adminPassword: string | null;
   stop(): Promise<void>;
@@ -55,6 +66,21 @@ export async function startKumo(config: Config): Promise<Kumo> {
     const events = createEventBus();
     const operations = new OperationRunner(() => db.fork(), events);
     stops.push(() => operations.close());
+    const store = new ImageStore(resolve(config.dataDir, config.images.storeDir));
+    await store.open();
+    await recoverInterrupted(db.fork(), store);
+    const pools = new HostPools({ name: config.storage.poolName, path: config.storage.poolPath });
+    const cache = new ImageCache(() => db.fork(), monitor, pools, store);
+    const states = new VmStateRecorder(() => db.fork(), events);
+    const vmWatcher = new VmWatcher(
+      () => db.fork(),
+      monitor,
+      states,
+      config.vms.reconcileIntervalSeconds * 1000,
+    );
+    vmWatcher.start();
+    stops.push(() => vmWatcher.stop());
+    const v = config.vms;
     const shared: SharedServices = {
       fork: () => db.fork(),
       auth: await makeAuthSettings(limits, a.sessionTtlSeconds, scrypt),
@@ -69,6 +95,30 @@ export async function startKumo(config: Config): Promise<Kumo> {
       },
       events,
       operations,
+      images: {
+        store,
+        cache,
+        policy: new AddressPolicy(config.images.allowedAddresses),
+        maxBytes: BigInt(config.images.maxBytes),
+        operations,
+      },
+      vms: {
+        monitor,
+        pools,
+        cache,
+        operations,
+        locks: new Locks(),
+        placement: new Locks(),
+        states,
+        settings: {
+          network: v.network,
+          placement: v.placement,
+          shutdownTimeoutSeconds: v.shutdownTimeoutSeconds,
+          maxVcpus: v.maxVcpus,
+          maxMemoryBytes: BigInt(v.maxMemoryBytes),
+          maxDiskBytes: BigInt(v.maxDiskBytes),
+        },
+      },
     };
     stops.push(
       recordHostEvents(monitor, shared.fork, (change) =>
@@ -104,9 +154,18 @@ export async function startKumo(config: Config): Promise<Kumo> {
         }
       },
       graphiqlDir: graphiqlDir(),
+      uploads: {
+        limits: {
+          dir: store.dir,
+          maxFileBytes: config.images.maxBytes,
+          maxFieldBytes: config.graphql.bodyLimitBytes,
+        },
+        allowed: async (info) =>
+          (await requestServices(shared).auth.authenticate(info.token, info.address)) !== null,
+      },
     });
     stops.push(() => server.close());
-    return { server, db, operations, adminPassword: boot.password, stop };
+    return { server, db, operations, vmWatcher, adminPassword: boot.password, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -80,6 +80,58 @@ export const ConfigSchema = z.object({
    * offered to admins as a host to add. @default qemu:///system
    */
   localLibvirtUri: z.string().default('qemu:///system'),
+  images: z
+    .object({
+      /** storeDir holds the image store (`<imageId>.<format>`); relative to dataDir. @default images */
+      storeDir: z.string().default('images'),
+      /** maxBytes bounds one image file, imported or uploaded. @default 64 GiB */
+      maxBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(64 * 2 ** 30),
+      /**
+       * allowedAddresses are CIDRs that image URLs may reach although they are loopback,
+       * link-local or private (an internal mirror, say). @default none
+       */
+      allowedAddresses: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+  storage: z
+    .object({
+      /** poolName is the libvirt storage pool Kumo creates and uses on every host. @default kumo */
+      poolName: z.string().default('kumo'),
+      /** poolPath is that pool's directory on each host. @default /var/lib/libvirt/images/kumo */
+      poolPath: z.string().default('/var/lib/libvirt/images/kumo'),
+    })
+    .prefault({}),
+  vms: z
+    .object({
+      /** network is the libvirt network on each host that VM NICs join. @default default */
+      network: z.string().default('default'),
+      /** placement: `spread` puts a VM on the least loaded host, `pack` on the fullest that fits. */
+      placement: z.enum(['spread', 'pack']).default('spread'),
+      /** shutdownTimeoutSeconds is how long vmShutdown waits before forcing off. @default 60 */
+      shutdownTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+      /** reconcileIntervalSeconds is how often domains are compared with the database. @default 30 */
+      reconcileIntervalSeconds: z.number().int().min(1).max(3600).default(30),
+      /** maxVcpus and maxMemoryBytes bound what one VM may ask for (and grow to live). */
+      maxVcpus: z.number().int().min(1).max(512).default(32),
+      maxMemoryBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(256 * 2 ** 30),
+      /** maxDiskBytes bounds one VM disk. @default 2 TiB */
+      maxDiskBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(2 * 2 ** 40),
+      /** consoleTicketSeconds is how long a console ticket may wait to be used. @default 60 */
+      consoleTicketSeconds: z.number().int().min(5).max(3600).default(60),
+    })
+    .prefault({}),
   drivers: z
     .object({
       /** packages are extra driver modules to load (each exports a driver factory). */

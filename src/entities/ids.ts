@@ -21,6 +21,8 @@ export type ImageId = Brand<'ImageId'>;
 export type VmId = Brand<'VmId'>;
 /** SnapshotId identifies a Snapshot. */
 export type SnapshotId = Brand<'SnapshotId'>;
+/** ImageCopyId identifies an ImageCopy. */
+export type ImageCopyId = Brand<'ImageCopyId'>;
 
 /** newId makes a fresh random (v4) UUID as an id of kind T. */
 export function newId<T extends Brand<string>>(): T {

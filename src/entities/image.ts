@@ -34,6 +34,8 @@ export const ImageSchema = defineEntity({
     /** sha512 is the file's hex SHA-512, recorded at import. */
     sha512: p.string().length(128).nullable(),
     public: p.boolean().default(false).index(),
+    /** sourceUrl is where an imported image came from (origin and path only); null for uploads. */
+    sourceUrl: p.text().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

@@ -5,6 +5,7 @@
 import { AuditEventSchema } from './audit-event.ts';
 import { HostSchema } from './host.ts';
 import { ImageSchema } from './image.ts';
+import { ImageCopySchema } from './image-copy.ts';
 import { OperationSchema } from './operation.ts';
 import { PermissionSchema } from './permission.ts';
 import { QuotaSchema } from './quota.ts';
@@ -17,6 +18,7 @@ export * from './audit-event.ts';
 export * from './host.ts';
 export * from './ids.ts';
 export * from './image.ts';
+export * from './image-copy.ts';
 export * from './operation.ts';
 export * from './permission.ts';
 export * from './quota.ts';
@@ -35,6 +37,7 @@ export const ENTITIES = [
   OperationSchema,
   AuditEventSchema,
   ImageSchema,
+  ImageCopySchema,
   VmSchema,
   SnapshotSchema,
 ] as const;

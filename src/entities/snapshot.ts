@@ -17,6 +17,8 @@ export const SnapshotSchema = defineEntity({
     /** name is the libvirt snapshot's name, unique per VM. */
     name: p.string().length(64),
     description: p.text().default(''),
+    /** withMemory says the snapshot holds the running guest's memory too (it was taken live). */
+    withMemory: p.boolean().default(false),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
   uniques: [{ name: 'snapshots_vm_name_unique', properties: ['vm', 'name'] }],

@@ -4,6 +4,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
+import type { UploadRef } from '../server/uploads.ts';
 import type { KumoContext } from './context.ts';
 
 /** AuthScopes are the named checks fields and types state with `authScopes`. */
@@ -29,6 +30,7 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date };
     ID: { Input: string; Output: string };
     BigInt: { Input: bigint; Output: bigint };
+    Upload: { Input: UploadRef; Output: never };
   };
 }>({
   plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin, ValidationPlugin],

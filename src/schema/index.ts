@@ -7,6 +7,10 @@ import './audit.ts';
 import './host.ts';
 import './quota.ts';
 import './operation.ts';
+import './upload.ts';
+import './share.ts';
+import './image.ts';
+import './vm.ts';
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { cookieToken, ResponseCookies } from './session-cookie.ts';
+import { Uploads } from './uploads.ts';
 
 /** RequestInfo is what the transport knows about a caller before authentication. */
 export interface RequestInfo {
@@ -13,6 +14,8 @@ export interface RequestInfo {
   readonly token: string | null;
   /** cookies collects what the response should set (nothing reaches a WebSocket). */
   readonly cookies: ResponseCookies;
+  /** uploads are the files of a multipart request (none for any other). */
+  readonly uploads: Uploads;
 }
 
 /** ContextFactory turns a request into the GraphQL context; the composition root supplies it. */
@@ -32,5 +35,6 @@ export function requestInfo(req: IncomingMessage): RequestInfo {
     userAgent: String(req.headers['user-agent'] ?? ''),
     token: bearerToken(req.headers.authorization) ?? cookieToken(req.headers.cookie),
     cookies: new ResponseCookies(),
+    uploads: new Uploads(),
   };
 }

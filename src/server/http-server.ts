@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config/config.ts';
-import { type ContextFactory, requestInfo } from './context.ts';
+import { type ContextFactory, type RequestInfo, requestInfo } from './context.ts';
 import { ServerMetrics } from './metrics.ts';
+import { parseMultipart, UploadError, type UploadLimits } from './uploads.ts';
 import { serveSubscriptions } from './websocket.ts';
 import { createKumoYoga, GRAPHQL_PATH } from './yoga.ts';
 
@@ -36,6 +37,14 @@ export interface ServerOptions<C extends object> {
   readonly health: () => Promise<HealthReport>;
   /** graphiqlDir holds the GraphiQL bundle (see scripts/setup), or null to serve none. */
   readonly graphiqlDir: string | null;
+  /**
+   * uploads accepts GraphQL multipart requests (files spooled into `limits.dir`) from callers
+   * `allowed` says are signed in; without it multipart requests are refused like any large body.
+   */
+  readonly uploads?: {
+    readonly limits: UploadLimits;
+    readonly allowed: (info: RequestInfo) => Promise<boolean>;
+  };
 }
 
 /** KumoServer is a listening server. */
@@ -77,20 +86,15 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
       reply(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
     } else if (path.startsWith(`${GRAPHIQL_ASSETS}/`) && opts.graphiqlDir) {
       serveAsset(res, opts.graphiqlDir, path.slice(GRAPHIQL_ASSETS.length));
+    } else if (path === GRAPHQL_PATH && isMultipart(req) && opts.uploads) {
+      await serveUpload(req, res, opts.uploads);
     } else if (path === GRAPHQL_PATH) {
       if (tooLarge(req, limit)) {
         reply(
           res,
           413,
           'application/json',
-          JSON.stringify({
-            errors: [
-              {
-                message: `request body over ${limit} bytes`,
-                extensions: { code: 'PAYLOAD_TOO_LARGE' },
-              },
-            ],
-          }),
+          errorBody(`request body over ${limit} bytes`, 'PAYLOAD_TOO_LARGE'),
         );
         req.resume();
         return;
@@ -98,6 +102,59 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
       await yoga.handle(req, res, { info: requestInfo(req) });
     } else {
       reply(res, 404, 'text/plain', 'not found');
+    }
+  };
+
+  // A multipart request is read only for a signed-in caller, spooled to disk, then executed
+  // as the JSON request it stands for; its files are deleted when it is answered.
+  const serveUpload = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    uploads: NonNullable<ServerOptions<C>['uploads']>,
+  ) => {
+    const info = requestInfo(req);
+    if (req.method !== 'POST' || !(await uploads.allowed(info))) {
+      req.resume();
+      reply(
+        res,
+        401,
+        'application/json',
+        errorBody('sign in first to upload files', 'UNAUTHENTICATED'),
+      );
+      return;
+    }
+    let parsed: Awaited<ReturnType<typeof parseMultipart>>;
+    try {
+      parsed = await parseMultipart(req, uploads.limits);
+    } catch (err) {
+      if (!(err instanceof UploadError)) throw err;
+      reply(res, err.status, 'application/json', errorBody(err.message, 'BAD_REQUEST'));
+      return;
+    }
+    try {
+      const headers = new Headers();
+      for (const name of ['authorization', 'cookie', 'user-agent'] as const) {
+        const v = req.headers[name];
+        if (typeof v === 'string') headers.set(name, v);
+      }
+      headers.set('content-type', 'application/json');
+      const response = await yoga.fetch(
+        `http://kumo${GRAPHQL_PATH}`,
+        { method: 'POST', headers, body: parsed.body },
+        { info: { ...info, uploads: parsed.uploads } },
+      );
+      const body = Buffer.from(await response.arrayBuffer());
+      await parsed.uploads.discard(parsed.spooled);
+      const out: Record<string, string | string[]> = {};
+      response.headers.forEach((v, k) => {
+        if (k !== 'set-cookie') out[k] = v;
+      });
+      const cookies = response.headers.getSetCookie();
+      if (cookies.length > 0) out['set-cookie'] = cookies;
+      res.writeHead(response.status, out);
+      res.end(body);
+    } finally {
+      await parsed.uploads.discard(parsed.spooled);
     }
   };
 
@@ -131,6 +188,14 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+function isMultipart(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data');
+}
+
+function errorBody(message: string, code: string): string {
+  return JSON.stringify({ errors: [{ message, extensions: { code } }] });
 }
 
 // A body without a declared length (chunked) could be any size, so it is refused as well.

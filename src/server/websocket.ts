@@ -6,6 +6,7 @@ import type { WebSocketServer } from 'ws';
 import { bearerToken, type RequestInfo } from './context.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { cookieToken, ResponseCookies } from './session-cookie.ts';
+import { Uploads } from './uploads.ts';
 import type { ServerContext } from './yoga.ts';
 
 type Enveloped = ReturnType<YogaServerInstance<ServerContext, object>['getEnveloped']>;
@@ -48,6 +49,7 @@ export function serveSubscriptions<C extends object>(
             bearerToken(authorizationParam(ctx.connectionParams)) ??
             cookieToken(ctx.extra.request.headers.cookie),
           cookies: new ResponseCookies(),
+          uploads: new Uploads(),
         };
         const env = yoga.getEnveloped({ info, params: payload });
         let document: ReturnType<typeof env.parse>;

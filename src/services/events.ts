@@ -1,6 +1,7 @@
 import { createPubSub } from 'graphql-yoga';
 import type { HostStateChange } from './hosts/types.ts';
 import type { OperationUpdate } from './operations/operation-runner.ts';
+import type { VmStateChange } from './vms/vm-state.ts';
 
 /**
  * EventBus carries what subscriptions stream, from the services that notice to the schema that
@@ -10,6 +11,7 @@ export function createEventBus() {
   return createPubSub<{
     hostStateChanged: [HostStateChange];
     operationUpdated: [OperationUpdate];
+    vmStateChanged: [VmStateChange];
   }>();
 }
 

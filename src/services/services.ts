@@ -5,11 +5,13 @@ import { AuthService } from './auth/auth-service.ts';
 import type { ScryptParams } from './auth/password.ts';
 import type { EventBus } from './events.ts';
 import { type HostDeps, HostService } from './hosts/host-service.ts';
+import { type ImageDeps, ImageService } from './images/image-service.ts';
 import type { OperationRunner } from './operations/operation-runner.ts';
 import { OperationService } from './operations/operation-service.ts';
 import { PermissionService } from './permissions/permission-service.ts';
 import { QuotaService } from './quotas/quota-service.ts';
 import { UserService } from './users/user-service.ts';
+import { type VmDeps, VmService } from './vms/vm-service.ts';
 
 /** SharedServices are the process-wide parts the per-request services are built from. */
 export interface SharedServices {
@@ -20,6 +22,8 @@ export interface SharedServices {
   readonly hosts: HostDeps;
   readonly events: EventBus;
   readonly operations: OperationRunner;
+  readonly images: ImageDeps;
+  readonly vms: VmDeps;
 }
 
 /** RequestServices are one request's services, sharing one unit of work. */
@@ -32,21 +36,27 @@ export interface RequestServices {
   readonly permissions: PermissionService;
   readonly quotas: QuotaService;
   readonly operations: OperationService;
+  readonly images: ImageService;
+  readonly vms: VmService;
   readonly events: EventBus;
 }
 
 /** requestServices builds the services of one request (or one subscription) on a fresh fork. */
 export function requestServices(shared: SharedServices): RequestServices {
   const em = shared.fork();
+  const permissions = new PermissionService(em);
+  const images = new ImageService(em, permissions, shared.images);
   return {
     em,
     auth: new AuthService(em, shared.auth),
     users: new UserService(em, shared.scrypt),
     audit: new AuditService(shared.fork),
     hosts: new HostService(em, shared.hosts),
-    permissions: new PermissionService(em),
+    permissions,
     quotas: new QuotaService(em),
     operations: new OperationService(em, shared.operations),
+    images,
+    vms: new VmService(em, permissions, images, shared.vms),
     events: shared.events,
   };
 }

@@ -12,6 +12,7 @@ import {
   PermissionService,
   type Resource,
 } from '../../src/services/permissions/permission-service.ts';
+import { makeVm } from '../db/fixtures.ts';
 
 describe('permissions', () => {
   let dir: string;
@@ -40,13 +41,7 @@ describe('permissions', () => {
     }
     const perms = new PermissionService(em);
     const mk = (owner: UserId) => {
-      const v = em.create(Vm, {
-        name: 'vm',
-        owner: em.getReference(User, owner),
-        vcpus: 1,
-        memoryBytes: 1n << 30n,
-        diskBytes: 1n << 33n,
-      });
+      const v = makeVm(em, em.getReference(User, owner), { name: 'vm' });
       perms.grantOwner(owner, { type: 'VM', id: v.id });
       return { type: 'VM' as const, id: v.id };
     };

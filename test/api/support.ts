@@ -1,8 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { z } from 'zod';
 import { type Kumo, startKumo } from '../../src/app.ts';
-import { loadConfig } from '../../src/config/config.ts';
+import { type ConfigSchema, loadConfig } from '../../src/config/config.ts';
+import type { OperationId } from '../../src/entities/ids.ts';
+
+type ConfigInput = z.input<typeof ConfigSchema>;
 
 /** ADMIN is the first admin every test controller starts with. */
 export const ADMIN = { email: 'admin@kumo.test', password: 'admin-password-1' } as const;
@@ -20,6 +24,8 @@ export interface GqlResult<T = Record<string, unknown>> {
 export interface TestKumo {
   readonly kumo: Kumo;
   readonly url: string;
+  /** dataDir is the controller's data directory (database, image store). */
+  readonly dataDir: string;
   gql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
@@ -32,7 +38,7 @@ export interface TestKumo {
 /** startTestKumo starts a controller with cheap password hashing (tests sign in a lot). */
 export async function startTestKumo(
   auth: Record<string, number> = {},
-  extra: { localLibvirtUri?: string } = {},
+  extra: { localLibvirtUri?: string; overrides?: Partial<ConfigInput> } = {},
 ): Promise<TestKumo> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kumo-api-'));
   const config = loadConfig({
@@ -44,6 +50,7 @@ export async function startTestKumo(
       auth: { scryptLog2N: 10, ...auth },
       // No libvirtd answers here unless a test says where one does.
       localLibvirtUri: extra.localLibvirtUri ?? 'qemu:///system?socket=/nonexistent/libvirt-sock',
+      ...extra.overrides,
     },
   });
   const kumo = await startKumo(config);
@@ -75,6 +82,7 @@ export async function startTestKumo(
   return {
     kumo,
     url,
+    dataDir,
     gql,
     signIn,
     stop: async () => {
@@ -99,4 +107,33 @@ export function tlsCredentialsInput(dir: string) {
       clientKey: read('clientkey.pem'),
     },
   };
+}
+
+/** rawId is the database id inside a Relay global id (`Type:id`, base64). */
+export function rawId(globalId: string): string {
+  return Buffer.from(globalId, 'base64').toString('utf8').split(':').slice(1).join(':');
+}
+
+/** OperationView is what tests read of a finished operation. */
+export interface OperationView {
+  readonly status: string;
+  readonly error: string | null;
+  readonly phase: string | null;
+  readonly progress: number;
+}
+
+/** settled waits for an operation to finish and returns how it ended. */
+export async function settled(
+  t: TestKumo,
+  operationId: string,
+  token: string,
+): Promise<OperationView> {
+  await t.kumo.operations.settled(rawId(operationId) as OperationId);
+  const r = await t.gql<{ node: OperationView | null }>(
+    'query($id: ID!) { node(id: $id) { ... on Operation { status error phase progress } } }',
+    { id: operationId },
+    token,
+  );
+  if (!r.data?.node) throw new Error(`operation ${operationId}: ${JSON.stringify(r)}`);
+  return r.data.node;
 }

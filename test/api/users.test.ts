@@ -3,6 +3,7 @@ import type { UserId } from '../../src/entities/ids.ts';
 import { Permission } from '../../src/entities/permission.ts';
 import { User } from '../../src/entities/user.ts';
 import { Vm } from '../../src/entities/vm.ts';
+import { makeVm } from '../db/fixtures.ts';
 import { ADMIN, startTestKumo, type TestKumo } from './support.ts';
 
 const REMOVE = `mutation($id: ID!, $owned: OwnedResources, $to: ID) {
@@ -34,13 +35,7 @@ describe('removing a user who owns things', () => {
     // VMs come with the next issue's API; the rows are what removal has to deal with.
     const em = k.kumo.db.fork();
     const owner = (await em.findOneOrFail(User, { email })) as User;
-    const vm = em.create(Vm, {
-      name: 'web',
-      owner,
-      vcpus: 1,
-      memoryBytes: 1n << 30n,
-      diskBytes: 1n << 33n,
-    });
+    const vm = makeVm(em, owner, { name: 'web' });
     em.create(Permission, { user: owner, resourceType: 'VM', resourceId: vm.id, role: 'OWNER' });
     await em.flush();
     return { globalId, vmId: vm.id };

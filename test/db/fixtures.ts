@@ -31,7 +31,12 @@ export function makeVm(em: EntityManager, owner: User, over: Partial<{ name: str
     name: over.name ?? unique('vm'),
     owner,
     vcpus: 2,
+    maxVcpus: 2,
     memoryBytes: 2n * 1024n ** 3n,
+    maxMemoryBytes: 2n * 1024n ** 3n,
     diskBytes: 20n * 1024n ** 3n,
+    baseVolume: 'img-test',
+    mac: `52:54:00:${[1, 2, 3].map(() => crypto.getRandomValues(new Uint8Array(1))[0]?.toString(16).padStart(2, '0')).join(':')}`,
+    domainUuid: crypto.randomUUID(),
   });
 }

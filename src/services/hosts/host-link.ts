@@ -120,6 +120,19 @@ export class HostLink {
     return facts;
   }
 
+  /**
+   * openExtra opens a second session with the host's current settings, for work that would
+   * hold the shared one's socket (bulk volume transfers). The caller closes it.
+   */
+  openExtra(): Promise<HypervisorSession> {
+    return this.settings.registry.connect({
+      uri: this.host.uri,
+      credentials: this.host.credentials,
+      timeoutMs: this.settings.connectTimeoutMs,
+      keepalive: this.settings.keepalive,
+    });
+  }
+
   currentSession(): HypervisorSession | null {
     return this.session;
   }

@@ -140,6 +140,16 @@ export class HostMonitor {
     return this.link(hostId).currentSession();
   }
 
+  /**
+   * openSession opens an extra session to a connected host for bulk transfers, which would
+   * hold the shared session's socket for their whole length; the caller closes it.
+   */
+  async openSession(hostId: string): Promise<HypervisorSession> {
+    const link = this.link(hostId);
+    if (!link.currentSession()) throw this.notConnected(hostId);
+    return link.openExtra();
+  }
+
   /** refreshFacts reads a connected host's facts again (and emits factsChanged if they differ). */
   async refreshFacts(hostId: string): Promise<HostFacts> {
     const facts = await this.link(hostId).refreshFacts();

@@ -38,15 +38,16 @@ export interface Fetched {
  */
 export async function fetchImage(url: string, dest: string, opts: FetchOptions): Promise<Fetched> {
   const part = `${dest}.part`;
+  let declared: bigint | null = null;
+  let received = 0n;
   try {
     const res = await open(url, opts, opts.maxRedirects ?? 5);
-    const declared = res.headers['content-length'] ? BigInt(res.headers['content-length']) : null;
+    declared = res.headers['content-length'] ? BigInt(res.headers['content-length']) : null;
     if (declared !== null && declared > opts.maxBytes) {
       res.destroy();
       throw tooLarge(opts.maxBytes);
     }
     const hash = createHash('sha512');
-    let received = 0n;
     const meter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         received += BigInt(chunk.length);
@@ -65,13 +66,7 @@ export async function fetchImage(url: string, dest: string, opts: FetchOptions):
       createWriteStream(part, { mode: 0o600 }),
       ...(opts.signal ? [{ signal: opts.signal }] : []),
     );
-    if (declared !== null && received !== declared) {
-      throw new ServiceError(
-        'UNAVAILABLE',
-        `the download ended after ${received} of ${declared} bytes`,
-        'input.url',
-      );
-    }
+    if (declared !== null && received !== declared) throw truncated(received, declared);
     const sha512 = hash.digest('hex');
     if (opts.expectedSha512 && opts.expectedSha512.toLowerCase() !== sha512) {
       throw new ServiceError(
@@ -87,6 +82,7 @@ export async function fetchImage(url: string, dest: string, opts: FetchOptions):
     if (isServiceError(err)) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (code === 'ABORT_ERR') throw new ServiceError('REFUSED', 'the import was cancelled');
+    if (declared !== null && received < declared) throw truncated(received, declared);
     throw new ServiceError(
       'UNAVAILABLE',
       `cannot download ${redact(url)}: ${err instanceof Error ? err.message : String(err)}`,
@@ -161,6 +157,14 @@ function open(url: string, opts: FetchOptions, redirectsLeft: number): Promise<I
     req.on('error', reject);
     req.end();
   });
+}
+
+function truncated(received: bigint, declared: bigint): ServiceError {
+  return new ServiceError(
+    'UNAVAILABLE',
+    `the download ended after ${received} of ${declared} bytes`,
+    'input.url',
+  );
 }
 
 function tooLarge(max: bigint): ServiceError {

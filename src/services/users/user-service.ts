@@ -55,6 +55,20 @@ export class UserService {
     return user;
   }
 
+  /**
+   * idByEmail finds the user to share something with. Any signed-in user may ask, so it says no
+   * more than whether the address has an account.
+   */
+  async idByEmail(email: string): Promise<UserId> {
+    const user = await this.em.findOne(
+      User,
+      { email: email.trim().toLowerCase() },
+      { fields: ['id'] },
+    );
+    if (!user) throw new ServiceError('NOT_FOUND', `no user has the email ${email}`, 'input.email');
+    return user.id;
+  }
+
   /** list returns users by email order, filtered; admins only. */
   async list(actor: Actor, q: UserQuery): Promise<{ users: User[]; hasNextPage: boolean }> {
     requireAdmin(actor);

@@ -1,0 +1,314 @@
+import { rename, rm } from 'node:fs/promises';
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { ImageId, UserId } from '../../entities/ids.ts';
+import { Image, type ImageState } from '../../entities/image.ts';
+import type { Operation } from '../../entities/operation.ts';
+import { Permission, type Role } from '../../entities/permission.ts';
+import { User } from '../../entities/user.ts';
+import { Vm } from '../../entities/vm.ts';
+import type { Actor } from '../actor.ts';
+import { ServiceError } from '../errors.ts';
+import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
+import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
+import type { AddressPolicy } from './address-policy.ts';
+import type { ImageCache } from './image-cache.ts';
+import { fetchImage } from './image-fetch.ts';
+import { readImageHeader } from './image-format.ts';
+import type { ImageStore } from './image-store.ts';
+
+/** ImageDeps are the process-wide parts images need. */
+export interface ImageDeps {
+  readonly store: ImageStore;
+  readonly cache: ImageCache;
+  readonly policy: AddressPolicy;
+  readonly maxBytes: bigint;
+  readonly operations: OperationRunner;
+}
+
+/** ImageInput is what a new image is called. */
+export interface ImageInput {
+  readonly name: string;
+  readonly description?: string;
+}
+
+/** ImageFilter narrows images(query). */
+export interface ImageFilter {
+  /** text matches name or description, case-insensitively. */
+  readonly text?: string;
+  readonly owner?: UserId;
+  readonly state?: ImageState;
+}
+
+/** ArrivedFile is an image file that reached the controller by upload, checked and hashed. */
+export interface ArrivedFile {
+  readonly path: string;
+  readonly bytes: bigint;
+  readonly sha512: string;
+}
+
+/**
+ * ImageService keeps the image catalog: imports from URLs and uploads into the store, lists
+ * what each user may see (their roles, plus public images), changes, shares and removes.
+ */
+export class ImageService {
+  private readonly em: EntityManager;
+  private readonly permissions: PermissionService;
+  private readonly deps: ImageDeps;
+
+  constructor(em: EntityManager, permissions: PermissionService, deps: ImageDeps) {
+    this.em = em;
+    this.permissions = permissions;
+    this.deps = deps;
+  }
+
+  /** get returns an image the actor may act on as `access` asks (public images: view and use). */
+  async get(actor: Actor, id: ImageId, access: Access = 'view'): Promise<Image> {
+    const image = await this.em.findOne(Image, { id });
+    if (!image) throw new ServiceError('NOT_FOUND', `no image ${id}`, 'input.id');
+    if (image.public && access !== 'manage') return image;
+    await this.permissions.require(actor, { type: 'IMAGE', id }, access);
+    return image;
+  }
+
+  /** list returns the images the actor may see, by name. */
+  async list(
+    actor: Actor,
+    q: { first: number; after?: { name: string; id: ImageId }; filter?: ImageFilter },
+  ): Promise<{ images: Image[]; hasNextPage: boolean }> {
+    const and: FilterQuery<Image>[] = [];
+    if (!actor.isAdmin)
+      and.push({ $or: [this.permissions.visibleIds<Image>(actor, 'IMAGE'), { public: true }] });
+    const f = q.filter ?? {};
+    if (f.text) {
+      const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      and.push({ $or: [{ name: { $like: like } }, { description: { $like: like } }] });
+    }
+    if (f.owner) and.push({ owner: f.owner });
+    if (f.state) and.push({ state: f.state });
+    if (q.after) {
+      const { name, id } = q.after;
+      and.push({ $or: [{ name: { $gt: name } }, { name, id: { $gt: id } }] });
+    }
+    const images = await this.em.find(
+      Image,
+      { $and: and },
+      { orderBy: [{ name: 'asc' }, { id: 'asc' }], limit: q.first + 1 },
+    );
+    return { images: images.slice(0, q.first), hasNextPage: images.length > q.first };
+  }
+
+  /**
+   * import records the image as IMPORTING and downloads it in the background as an operation:
+   * streamed into the store, hashed, its format and virtual size read from its own header. A
+   * failed or cancelled import leaves no file, row or permission behind.
+   */
+  async import(
+    actor: Actor,
+    input: ImageInput & { url: string; sha512?: string },
+  ): Promise<{ image: Image; operation: Operation }> {
+    const url = checkUrl(input.url, this.deps.policy);
+    const expected = input.sha512 ? checkSha512(input.sha512) : undefined;
+    const image = await this.create(actor, input, url.origin + url.pathname);
+    const operation = await this.deps.operations.start({
+      kind: 'imageImport',
+      actorId: actor.userId,
+      targetType: 'IMAGE',
+      targetId: image.id,
+      work: (ctx) =>
+        this.fill(image.id, ctx, (dest) =>
+          fetchImage(url.toString(), dest, {
+            policy: this.deps.policy,
+            maxBytes: this.deps.maxBytes,
+            signal: ctx.signal,
+            ...(expected ? { expectedSha512: expected } : {}),
+            onProgress: (received, total) =>
+              ctx.progress(
+                total ? Number(received) / Number(total) : 0,
+                `downloaded ${received} bytes`,
+              ),
+          }),
+        ),
+    });
+    return { image, operation };
+  }
+
+  /**
+   * upload registers a file that arrived with the request (GraphQL multipart upload), with the
+   * same checks as an import; it is in the store when this returns.
+   */
+  async upload(
+    actor: Actor,
+    input: ImageInput & { file: ArrivedFile; sha512?: string },
+  ): Promise<Image> {
+    const expected = input.sha512 ? checkSha512(input.sha512) : undefined;
+    if (input.file.bytes > this.deps.maxBytes)
+      throw new ServiceError(
+        'INVALID',
+        `the image is larger than the limit of ${this.deps.maxBytes} bytes`,
+        'input.file',
+      );
+    if (expected && expected !== input.file.sha512)
+      throw new ServiceError(
+        'INVALID',
+        `the image's SHA-512 is ${input.file.sha512}, not the expected ${expected}`,
+        'input.sha512',
+      );
+    const image = await this.create(actor, input, null);
+    await this.fill(image.id, null, async (dest) => {
+      await rename(input.file.path, dest);
+      return { bytes: input.file.bytes, sha512: input.file.sha512 };
+    });
+    await this.em.refresh(image);
+    return image;
+  }
+
+  /** update changes name and description (owners), or public (admins). */
+  async update(
+    actor: Actor,
+    id: ImageId,
+    changes: { name?: string; description?: string; public?: boolean },
+  ): Promise<Image> {
+    const image = await this.get(actor, id, 'manage');
+    if (changes.public !== undefined && changes.public !== image.public && !actor.isAdmin)
+      throw new ServiceError('FORBIDDEN', 'only admins may make images public or private');
+    if (changes.name !== undefined) image.name = checkName(changes.name);
+    if (changes.description !== undefined)
+      image.description = checkDescription(changes.description);
+    if (changes.public !== undefined) image.public = changes.public;
+    await this.em.flush();
+    return image;
+  }
+
+  /**
+   * remove deletes an image from the catalog and the store, and its copies on hosts that no VM
+   * uses. While VMs still use it as their base it is refused, unless an admin forces it: then
+   * the copies those VMs need stay on their hosts until the last of them goes.
+   */
+  async remove(actor: Actor, id: ImageId, force = false): Promise<void> {
+    const image = await this.get(actor, id, 'manage');
+    if (image.state === 'IMPORTING')
+      throw new ServiceError(
+        'REFUSED',
+        'the image is still importing: cancel its operation instead',
+        'input.id',
+      );
+    const users = await this.em.count(Vm, { image: id });
+    if (users > 0 && !(force && actor.isAdmin)) {
+      throw new ServiceError(
+        'REFUSED',
+        `${users} VMs use this image as their base; remove them first${actor.isAdmin ? ', or force it' : ''}`,
+        'input.id',
+      );
+    }
+    await this.em.nativeUpdate(Vm, { image: id }, { image: null });
+    await this.em.nativeDelete(Permission, { resourceType: 'IMAGE', resourceId: id });
+    this.em.remove(image);
+    await this.em.flush();
+    await this.deps.store.remove(id);
+    await this.deps.cache.prune(id);
+  }
+
+  share(actor: Actor, id: ImageId, userId: UserId, role: Role): Promise<Permission> {
+    return this.permissions.share(actor, { type: 'IMAGE', id }, userId, role);
+  }
+
+  unshare(actor: Actor, id: ImageId, userId: UserId): Promise<void> {
+    return this.permissions.unshare(actor, { type: 'IMAGE', id }, userId);
+  }
+
+  shares(actor: Actor, id: ImageId): Promise<Share[]> {
+    return this.permissions.shares(actor, { type: 'IMAGE', id });
+  }
+
+  private async create(actor: Actor, input: ImageInput, sourceUrl: string | null): Promise<Image> {
+    const image = this.em.create(Image, {
+      name: checkName(input.name),
+      description: checkDescription(input.description ?? ''),
+      owner: this.em.getReference(User, actor.userId),
+      state: 'IMPORTING',
+      sourceUrl,
+    });
+    this.permissions.grantOwner(actor.userId, { type: 'IMAGE', id: image.id });
+    await this.em.flush();
+    return image;
+  }
+
+  // Brings the bytes into `<id>.incoming` with `arrive`, checks them, moves them to their final
+  // name and marks the image AVAILABLE; on any failure removes the files, the row and its roles.
+  private async fill(
+    id: ImageId,
+    ctx: OperationContext | null,
+    arrive: (dest: string) => Promise<{ bytes: bigint; sha512: string }>,
+  ): Promise<void> {
+    const store = this.deps.store;
+    const em = this.em.fork();
+    const incoming = store.incomingPath(id);
+    try {
+      const { bytes, sha512 } = await arrive(incoming);
+      ctx?.progress(1, 'checking the image');
+      const header = await readImageHeader(incoming);
+      await rename(incoming, store.pathOf(id, header.format));
+      const image = await em.findOneOrFail(Image, { id });
+      em.assign(image, {
+        state: 'AVAILABLE',
+        format: header.format,
+        sizeBytes: bytes,
+        virtualSizeBytes: header.virtualSize,
+        sha512,
+      });
+      await em.flush();
+    } catch (err) {
+      await rm(incoming, { force: true });
+      await store.remove(id);
+      await em.nativeDelete(Permission, { resourceType: 'IMAGE', resourceId: id });
+      await em.nativeDelete(Image, { id });
+      throw err;
+    }
+  }
+}
+
+function checkName(name: string): string {
+  const n = name.trim();
+  if (n.length === 0 || n.length > 128 || /\p{Cc}/u.test(n))
+    throw new ServiceError(
+      'INVALID',
+      'an image name is 1-128 characters, without control characters',
+      'input.name',
+    );
+  return n;
+}
+
+function checkDescription(d: string): string {
+  if (d.length > 4096)
+    throw new ServiceError(
+      'INVALID',
+      'a description is at most 4096 characters',
+      'input.description',
+    );
+  return d;
+}
+
+function checkSha512(hex: string): string {
+  const h = hex.trim().toLowerCase();
+  if (!/^[0-9a-f]{128}$/.test(h))
+    throw new ServiceError('INVALID', 'a SHA-512 is 128 hexadecimal digits', 'input.sha512');
+  return h;
+}
+
+// Checked before anything is recorded, so a bad URL is an error of the mutation itself.
+function checkUrl(raw: string, policy: AddressPolicy): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ServiceError('INVALID', `not a URL: ${JSON.stringify(raw)}`, 'input.url');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ServiceError(
+      'INVALID',
+      `images are fetched over http or https, not ${url.protocol}`,
+      'input.url',
+    );
+  policy.checkHost(url.hostname);
+  return url;
+}

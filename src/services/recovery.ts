@@ -1,0 +1,30 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { Image } from '../entities/image.ts';
+import { Operation } from '../entities/operation.ts';
+import { Permission } from '../entities/permission.ts';
+import { Vm } from '../entities/vm.ts';
+import type { ImageStore } from './images/image-store.ts';
+
+/**
+ * recoverInterrupted settles what a controller that stopped in the middle of work left behind,
+ * before anything new starts: operations still marked running fail, imports that were under way
+ * are removed with their partial files, and VMs still being created are marked ERROR so their
+ * owners can remove them (which cleans their hosts).
+ */
+export async function recoverInterrupted(em: EntityManager, store: ImageStore): Promise<void> {
+  const stopped = 'the controller stopped while this was under way';
+  await em.nativeUpdate(
+    Operation,
+    { status: { $in: ['PENDING', 'RUNNING'] } },
+    { status: 'FAILED', error: stopped, finishedAt: new Date() },
+  );
+  const importing = await em.find(Image, { state: 'IMPORTING' }, { fields: ['id'] });
+  if (importing.length > 0) {
+    const ids = importing.map((i) => i.id);
+    await em.nativeDelete(Permission, { resourceType: 'IMAGE', resourceId: { $in: ids } });
+    await em.nativeDelete(Image, { id: { $in: ids } });
+  }
+  await em.nativeUpdate(Vm, { state: 'CREATING' }, { state: 'ERROR', stateReason: stopped });
+  const kept = await em.find(Image, {}, { fields: ['id'] });
+  await store.sweep(new Set(kept.map((i) => i.id)));
+}

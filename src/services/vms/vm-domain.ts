@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import type { VmId } from '../../entities/ids.ts';
+import type { Vm } from '../../entities/vm.ts';
+import { domainXml } from '../../libvirt/xml/domain.ts';
+
+/** VmPlacement is where a VM's pieces are on its host. */
+export interface VmPlacement {
+  /** domainType is `kvm` where the host has it, else `qemu` (TCG). */
+  readonly domainType: 'kvm' | 'qemu';
+  /** diskPath and seedPath are files in the host's Kumo pool (seedPath null without a seed). */
+  readonly diskPath: string;
+  readonly seedPath: string | null;
+  readonly network: string;
+}
+
+/** domainName is the libvirt name of a VM's domain; the user's name is its title. */
+export function domainName(id: VmId): string {
+  return `kumo-${id}`;
+}
+
+/** diskVolume is the name of a VM's disk (a qcow2 overlay) in its host's pool. */
+export function diskVolume(id: VmId): string {
+  return `vm-${id}.qcow2`;
+}
+
+/** seedVolume is the name of a VM's cloud-init seed in its host's pool. */
+export function seedVolume(id: VmId): string {
+  return `vm-${id}-seed.iso`;
+}
+
+/** randomMac is a locally administered MAC in QEMU's 52:54:00 range. */
+export function randomMac(): string {
+  return `52:54:00:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+}
+
+const MiB = 1024n * 1024n;
+
+/** vmDomainXml is a VM's domain: its disk, its seed as a CD-ROM, one NIC and a serial console. */
+export function vmDomainXml(vm: Vm, at: VmPlacement): string {
+  return domainXml({
+    name: domainName(vm.id),
+    uuid: vm.domainUuid,
+    title: vm.name,
+    type: at.domainType,
+    memoryMiB: Number(vm.memoryBytes / MiB),
+    maxMemoryMiB: Number(vm.maxMemoryBytes / MiB),
+    vcpus: vm.vcpus,
+    maxVcpus: vm.maxVcpus,
+    disks: [
+      { file: at.diskPath, format: 'qcow2', target: 'vda' },
+      ...(at.seedPath
+        ? [
+            {
+              file: at.seedPath,
+              format: 'raw' as const,
+              target: 'sda',
+              device: 'cdrom' as const,
+              bus: 'scsi' as const,
+            },
+          ]
+        : []),
+    ],
+    interfaces: [{ network: at.network, mac: vm.mac }],
+  });
+}

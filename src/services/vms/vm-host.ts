@@ -1,0 +1,127 @@
+import { Readable } from 'node:stream';
+import type { HostId } from '../../entities/ids.ts';
+import type { Vm } from '../../entities/vm.ts';
+import { type DomainRef, UndefineFlags } from '../../libvirt/api/domains.ts';
+import type { LibvirtConnection } from '../../libvirt/connection.ts';
+import { isLibvirtError, isNotFound } from '../../libvirt/errors.ts';
+import { volumeXml } from '../../libvirt/xml/storage.ts';
+import { isServiceError, ServiceError } from '../errors.ts';
+import type { HostMonitor } from '../hosts/host-monitor.ts';
+import type { HostPools } from '../hosts/host-pool.ts';
+import { type CachedImage, deleteVolume } from '../images/image-cache.ts';
+import { diskVolume, seedVolume, vmDomainXml } from './vm-domain.ts';
+
+/** hostFailure turns what a host said into a ServiceError that names what failed. */
+export function hostFailure(err: unknown, what: string): ServiceError {
+  if (isServiceError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  // libvirt's OPERATION_INVALID: the domain is not in a state that allows it.
+  if (isLibvirtError(err) && err.code === 55)
+    return new ServiceError('INVALID_STATE', `${what}: ${message}`, 'input.id');
+  return new ServiceError('UNAVAILABLE', `${what}: ${message}`);
+}
+
+/**
+ * VmHost does a VM's work on its host: the disk overlay, the seed volume, the domain
+ * definition, and tearing all of it down. Every step is safe to repeat, so teardown can follow
+ * a creation that failed at any point.
+ */
+export class VmHost {
+  private readonly monitor: HostMonitor;
+  private readonly pools: HostPools;
+  private readonly network: string;
+
+  constructor(monitor: HostMonitor, pools: HostPools, network: string) {
+    this.monitor = monitor;
+    this.pools = pools;
+    this.network = network;
+  }
+
+  /** connection is the host's open connection; UNAVAILABLE when the host is not connected. */
+  connection(hostId: HostId): LibvirtConnection {
+    const session = this.monitor.session(hostId);
+    if (!session) {
+      const s = this.monitor.status(hostId);
+      throw new ServiceError(
+        'UNAVAILABLE',
+        `the VM's host is ${s.state.toLowerCase()} (${s.reason}); try again when it is back`,
+      );
+    }
+    return session.connection;
+  }
+
+  /** createDisk creates the VM's disk: a qcow2 overlay whose backing file is the cached image. */
+  async createDisk(conn: LibvirtConnection, vm: Vm, base: CachedImage): Promise<void> {
+    const pool = await this.pools.ensure(conn);
+    await conn.storage.createVolume(
+      pool,
+      volumeXml({
+        name: diskVolume(vm.id),
+        capacityBytes: vm.diskBytes,
+        format: 'qcow2',
+        backing: { path: base.path, format: base.format },
+      }),
+    );
+  }
+
+  /** writeSeed uploads the cloud-init seed image as a raw volume. */
+  async writeSeed(conn: LibvirtConnection, vm: Vm, iso: Buffer): Promise<void> {
+    const pool = await this.pools.ensure(conn);
+    const vol = await conn.storage.createVolume(
+      pool,
+      volumeXml({ name: seedVolume(vm.id), capacityBytes: BigInt(iso.length), format: 'raw' }),
+    );
+    await conn.storage.upload(vol, Readable.from([iso]));
+  }
+
+  /** define defines the VM's domain from its row (again, to change it: a running domain takes it at its next boot). */
+  async define(conn: LibvirtConnection, vm: Vm): Promise<DomainRef> {
+    const facts = this.monitor.status((vm.host as { id: string }).id).facts;
+    return conn.domains.define(
+      vmDomainXml(vm, {
+        domainType: facts?.kvm ? 'kvm' : 'qemu',
+        diskPath: this.pools.volumePath(diskVolume(vm.id)),
+        seedPath: vm.hasSeed ? this.pools.volumePath(seedVolume(vm.id)) : null,
+        network: this.network,
+      }),
+    );
+  }
+
+  /** diskAllocation is what the VM's disk overlay takes on its host, or null when unknown now. */
+  async diskAllocation(hostId: HostId, vm: Vm): Promise<bigint | null> {
+    const session = this.monitor.session(hostId);
+    if (!session) return null;
+    try {
+      const conn = session.connection;
+      const pool = await this.pools.ensure(conn);
+      const vol = await conn.storage.lookupVolume(pool, diskVolume(vm.id));
+      return (await conn.storage.volumeInfo(vol)).allocation;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * teardown stops and undefines the domain (with its snapshot metadata) and deletes the disk
+   * and seed. What is already gone is skipped.
+   */
+  async teardown(hostId: HostId, vm: Vm): Promise<void> {
+    const conn = this.connection(hostId);
+    try {
+      const dom = await conn.domains.lookupByUuid(vm.domainUuid);
+      if ((await conn.domains.state(dom)).state !== 'shutoff')
+        await conn.domains.destroy(dom).catch((err: unknown) => {
+          if (!isLibvirtError(err) || err.code !== 55) throw err;
+        });
+      await conn.domains.undefine(
+        dom,
+        UndefineFlags.SNAPSHOTS_METADATA | UndefineFlags.MANAGED_SAVE | UndefineFlags.NVRAM,
+      );
+    } catch (err) {
+      if (!isNotFound(err)) throw hostFailure(err, 'removing the domain failed');
+    }
+    const pool = await this.pools.ensure(conn);
+    await deleteVolume(conn, pool, diskVolume(vm.id));
+    await deleteVolume(conn, pool, seedVolume(vm.id));
+  }
+}

@@ -1,0 +1,657 @@
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { Host } from '../../entities/host.ts';
+import { type HostId, type ImageId, newId, type UserId, type VmId } from '../../entities/ids.ts';
+import type { Image } from '../../entities/image.ts';
+import type { Operation } from '../../entities/operation.ts';
+import { Permission, type Role } from '../../entities/permission.ts';
+import { User } from '../../entities/user.ts';
+import { Vm, type VmState } from '../../entities/vm.ts';
+import { type DomainRef, ModificationFlags } from '../../libvirt/api/domains.ts';
+import type { LibvirtConnection } from '../../libvirt/connection.ts';
+import { isNotFound } from '../../libvirt/errors.ts';
+import type { Actor } from '../actor.ts';
+import { isServiceError, ServiceError } from '../errors.ts';
+import type { HostMonitor } from '../hosts/host-monitor.ts';
+import type { HostPools } from '../hosts/host-pool.ts';
+import type { ImageCache } from '../images/image-cache.ts';
+import type { ImageService } from '../images/image-service.ts';
+import type { Locks } from '../locks.ts';
+import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
+import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
+import { type HostCapacity, type PlacementPolicy, place } from './scheduler.ts';
+import { randomMac } from './vm-domain.ts';
+import { hostFailure, VmHost } from './vm-host.ts';
+import { checkSeed, type SeedInput, seedImage } from './vm-seed.ts';
+import { type VmStateRecorder, vmStateOf } from './vm-state.ts';
+
+/** VmSettings are the configuration's `vms` section, as the services use it. */
+export interface VmSettings {
+  readonly network: string;
+  readonly placement: PlacementPolicy;
+  readonly shutdownTimeoutSeconds: number;
+  readonly maxVcpus: number;
+  readonly maxMemoryBytes: bigint;
+  readonly maxDiskBytes: bigint;
+}
+
+/** VmDeps are the process-wide parts VMs need. */
+export interface VmDeps {
+  readonly monitor: HostMonitor;
+  readonly pools: HostPools;
+  readonly cache: ImageCache;
+  readonly operations: OperationRunner;
+  readonly locks: Locks<VmId>;
+  /** placement serializes choosing a host with recording the VM there. */
+  readonly placement: Locks<'placement'>;
+  readonly states: VmStateRecorder;
+  readonly settings: VmSettings;
+}
+
+/** VmCreateInput is what vmCreate asks for. */
+export interface VmCreateInput extends SeedInput {
+  readonly image: ImageId;
+  readonly name: string;
+  readonly description?: string;
+  readonly vcpus: number;
+  readonly memoryBytes: bigint;
+  /** diskBytes defaults to the image's virtual size. */
+  readonly diskBytes?: bigint;
+  /** maxVcpus and maxMemoryBytes are the ceilings for live resizing; default: the size asked. */
+  readonly maxVcpus?: number;
+  readonly maxMemoryBytes?: bigint;
+  /** host pins the VM to a host (admins only). */
+  readonly host?: HostId;
+  /** start boots the VM once created. @default true */
+  readonly start?: boolean;
+}
+
+/** VmFilter narrows vms(query). */
+export interface VmFilter {
+  readonly text?: string;
+  readonly owner?: UserId;
+  readonly state?: VmState;
+  readonly host?: HostId;
+}
+
+/** ResizeResult says whether a resize took effect at once or waits for the next boot. */
+export interface ResizeResult {
+  readonly vm: Vm;
+  readonly appliedAt: 'LIVE' | 'NEXT_BOOT';
+}
+
+type Lifecycle = 'start' | 'powerOff' | 'reboot' | 'suspend' | 'resume';
+
+const MiB = 1024n * 1024n;
+
+/**
+ * VmService runs VMs for their users: creation (placement, a copy-on-write disk on the cached
+ * image, an optional cloud-init seed, the domain), the life cycle, resizing and removal, each
+ * authorized by the caller's role and serialized per VM. The state shown is libvirt's, read
+ * after every action; events and the reconciler keep it current between actions.
+ */
+export class VmService {
+  private readonly em: EntityManager;
+  private readonly permissions: PermissionService;
+  private readonly images: ImageService;
+  private readonly deps: VmDeps;
+  private readonly host: VmHost;
+
+  constructor(
+    em: EntityManager,
+    permissions: PermissionService,
+    images: ImageService,
+    deps: VmDeps,
+  ) {
+    this.em = em;
+    this.permissions = permissions;
+    this.images = images;
+    this.deps = deps;
+    this.host = new VmHost(deps.monitor, deps.pools, deps.settings.network);
+  }
+
+  /** get returns a VM the actor may act on as `access` asks. */
+  async get(actor: Actor, id: VmId, access: Access = 'view'): Promise<Vm> {
+    const vm = await this.em.findOne(Vm, { id });
+    if (!vm) throw new ServiceError('NOT_FOUND', `no VM ${id}`, 'input.id');
+    await this.permissions.require(actor, { type: 'VM', id }, access);
+    return vm;
+  }
+
+  /** list returns the VMs the actor may see, by name, filtered in SQL. */
+  async list(
+    actor: Actor,
+    q: { first: number; after?: { name: string; id: VmId }; filter?: VmFilter },
+  ): Promise<{ vms: Vm[]; hasNextPage: boolean }> {
+    const and: FilterQuery<Vm>[] = [this.permissions.visibleIds<Vm>(actor, 'VM')];
+    const f = q.filter ?? {};
+    if (f.text) {
+      const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      and.push({ $or: [{ name: { $like: like } }, { description: { $like: like } }] });
+    }
+    if (f.owner) and.push({ owner: f.owner });
+    if (f.state) and.push({ state: f.state });
+    if (f.host) and.push({ host: f.host });
+    if (q.after) {
+      const { name, id } = q.after;
+      and.push({ $or: [{ name: { $gt: name } }, { name, id: { $gt: id } }] });
+    }
+    const vms = await this.em.find(
+      Vm,
+      { $and: and },
+      { orderBy: [{ name: 'asc' }, { id: 'asc' }], limit: q.first + 1 },
+    );
+    return { vms: vms.slice(0, q.first), hasNextPage: vms.length > q.first };
+  }
+
+  /**
+   * create places the VM on a host and records it (CREATING) at once, so two requests for the
+   * last room on a host cannot both get it; the disk, seed and domain are made in the background
+   * as an operation. If any step fails, everything made so far is removed again, the VM too.
+   */
+  async create(actor: Actor, input: VmCreateInput): Promise<{ vm: Vm; operation: Operation }> {
+    const s = this.deps.settings;
+    const name = checkName(input.name);
+    const description = checkDescription(input.description ?? '');
+    const vcpus = checkCount(input.vcpus, 1, s.maxVcpus, 'vcpus');
+    const maxVcpus = checkCount(input.maxVcpus ?? vcpus, vcpus, s.maxVcpus, 'maxVcpus');
+    const memoryBytes = checkMemory(input.memoryBytes, 32n * MiB, s.maxMemoryBytes, 'memoryBytes');
+    const maxMemoryBytes = checkMemory(
+      input.maxMemoryBytes ?? memoryBytes,
+      memoryBytes,
+      s.maxMemoryBytes,
+      'maxMemoryBytes',
+    );
+    const seed = checkSeed(input, name);
+    if (input.host && !actor.isAdmin)
+      throw new ServiceError('FORBIDDEN', 'only admins may choose the host of a VM');
+    const image = await this.images.get(actor, input.image, 'use');
+    if (image.state !== 'AVAILABLE' || image.virtualSizeBytes == null)
+      throw new ServiceError(
+        'INVALID_STATE',
+        `image ${image.id} is ${image.state.toLowerCase()}, not available`,
+        'input.image',
+      );
+    const diskBytes = input.diskBytes ?? image.virtualSizeBytes;
+    if (diskBytes < image.virtualSizeBytes || diskBytes > s.maxDiskBytes)
+      throw new ServiceError(
+        'INVALID',
+        `the disk must be between the image's ${image.virtualSizeBytes} bytes and ${s.maxDiskBytes} bytes`,
+        'input.diskBytes',
+      );
+
+    const vm = await this.deps.placement.run('placement', 'placing a VM', async () => {
+      const hostId = await this.choose(
+        { vcpus: maxVcpus, memoryBytes: maxMemoryBytes },
+        input.host ?? null,
+      );
+      const vm = this.em.create(Vm, {
+        name,
+        description,
+        owner: this.em.getReference(User, actor.userId),
+        host: this.em.getReference(Host, hostId),
+        image,
+        baseVolume: this.deps.cache.volumeOf(image.id),
+        state: 'CREATING',
+        stateReason: 'being created',
+        vcpus,
+        maxVcpus,
+        memoryBytes,
+        maxMemoryBytes,
+        diskBytes,
+        mac: await this.freeMac(),
+        hasSeed: seed !== null,
+        domainUuid: newId<VmId>(),
+      });
+      this.permissions.grantOwner(actor.userId, { type: 'VM', id: vm.id });
+      await this.em.flush();
+      return vm;
+    });
+
+    const operation = await this.deps.operations.start({
+      kind: 'vmCreate',
+      actorId: actor.userId,
+      targetType: 'VM',
+      targetId: vm.id,
+      work: (ctx) =>
+        this.deps.locks.run(vm.id, 'vmCreate', () =>
+          this.provision(vm.id, image, seed, input.start ?? true, ctx),
+        ),
+    });
+    return { vm, operation };
+  }
+
+  /** act runs one life-cycle action after checking the domain's state allows it. */
+  async act(actor: Actor, id: VmId, action: Lifecycle): Promise<Vm> {
+    await this.get(actor, id, 'use');
+    return this.deps.locks.run(id, `vm ${action}`, async () => {
+      const vm = await this.reload(id);
+      const { conn, dom } = await this.domainOf(vm);
+      const state = vmStateOf((await conn.domains.state(dom)).state);
+      const allowed: Record<Lifecycle, readonly VmState[]> = {
+        start: ['STOPPED', 'CRASHED'],
+        powerOff: ['RUNNING', 'PAUSED', 'CRASHED'],
+        reboot: ['RUNNING'],
+        suspend: ['RUNNING'],
+        resume: ['PAUSED'],
+      };
+      if (!allowed[action].includes(state))
+        throw new ServiceError(
+          'INVALID_STATE',
+          `cannot ${action} a VM that is ${state.toLowerCase()} (it must be ${allowed[action].map((s) => s.toLowerCase()).join(' or ')})`,
+          'input.id',
+        );
+      try {
+        if (action === 'start') await conn.domains.start(dom);
+        if (action === 'powerOff') await conn.domains.destroy(dom);
+        if (action === 'reboot') await conn.domains.reboot(dom);
+        if (action === 'suspend') await conn.domains.suspend(dom);
+        if (action === 'resume') await conn.domains.resume(dom);
+      } catch (err) {
+        throw hostFailure(err, `${action} failed`);
+      }
+      return this.observe(vm, conn, dom, `${action} by a user`);
+    });
+  }
+
+  /**
+   * shutdown asks the guest to power off (ACPI) and waits for it in the background; after
+   * `timeoutSeconds` the VM is forced off, and the operation says which happened.
+   */
+  async shutdown(
+    actor: Actor,
+    id: VmId,
+    timeoutSeconds: number = this.deps.settings.shutdownTimeoutSeconds,
+  ): Promise<{ vm: Vm; operation: Operation }> {
+    const vm = await this.get(actor, id, 'use');
+    if (!(timeoutSeconds >= 1 && timeoutSeconds <= 3600))
+      throw new ServiceError('INVALID', 'the timeout is 1 to 3600 seconds', 'input.timeoutSeconds');
+    const { conn, dom } = await this.domainOf(vm);
+    const state = vmStateOf((await conn.domains.state(dom)).state);
+    if (state !== 'RUNNING')
+      throw new ServiceError(
+        'INVALID_STATE',
+        `cannot shut down a VM that is ${state.toLowerCase()}`,
+        'input.id',
+      );
+    const operation = await this.deps.operations.start({
+      kind: 'vmShutdown',
+      actorId: actor.userId,
+      targetType: 'VM',
+      targetId: id,
+      work: (ctx) =>
+        this.deps.locks.run(id, 'vmShutdown', () => this.shutDown(id, timeoutSeconds, ctx)),
+    });
+    return { vm, operation };
+  }
+
+  /**
+   * resize changes vCPUs and memory. Within the ceilings set at creation a running VM changes
+   * at once (and keeps it); beyond them, or when libvirt cannot do it live, the change is
+   * written to the definition and takes effect at the next boot.
+   */
+  async resize(
+    actor: Actor,
+    id: VmId,
+    changes: { vcpus?: number; memoryBytes?: bigint },
+  ): Promise<ResizeResult> {
+    await this.get(actor, id, 'manage');
+    const s = this.deps.settings;
+    return this.deps.locks.run(id, 'vmResize', async () => {
+      const vm = await this.reload(id);
+      const vcpus = checkCount(changes.vcpus ?? vm.vcpus, 1, s.maxVcpus, 'vcpus');
+      const memoryBytes = checkMemory(
+        changes.memoryBytes ?? vm.memoryBytes,
+        32n * MiB,
+        s.maxMemoryBytes,
+        'memoryBytes',
+      );
+      const maxVcpus = Math.max(vm.maxVcpus, vcpus);
+      // biome-ignore lint/complexity/useMathMinMax: Math.max does not take bigints
+      const maxMemoryBytes = memoryBytes > vm.maxMemoryBytes ? memoryBytes : vm.maxMemoryBytes;
+      const appliedAt = await this.deps.placement.run('placement', 'resizing a VM', async () => {
+        const growth = {
+          vcpus: maxVcpus - vm.maxVcpus,
+          memoryBytes: maxMemoryBytes - vm.maxMemoryBytes,
+        };
+        if (growth.vcpus > 0 || growth.memoryBytes > 0n) {
+          const room = (await this.capacities(vm.host?.id ?? null)).find(
+            (h) => h.hostId === vm.host?.id,
+          );
+          if (!room || place([room], growth, 'pack').length === 0)
+            throw new ServiceError(
+              'UNAVAILABLE',
+              'the VM host has no room for that size',
+              'input.vcpus',
+            );
+        }
+        const { conn, dom } = await this.domainOf(vm);
+        const now = vmStateOf((await conn.domains.state(dom)).state);
+        const running = now === 'RUNNING' || now === 'PAUSED';
+        const live = running && maxVcpus === vm.maxVcpus && maxMemoryBytes === vm.maxMemoryBytes;
+        let applied: ResizeResult['appliedAt'] = live ? 'LIVE' : 'NEXT_BOOT';
+        try {
+          if (maxVcpus !== vm.maxVcpus || maxMemoryBytes !== vm.maxMemoryBytes) {
+            // New ceilings need a new definition; a running domain keeps its old one until it boots.
+            Object.assign(vm, { vcpus, maxVcpus, memoryBytes, maxMemoryBytes });
+            await this.host.define(conn, vm);
+          } else {
+            const flags = live
+              ? ModificationFlags.LIVE | ModificationFlags.CONFIG
+              : ModificationFlags.CONFIG;
+            try {
+              if (vcpus !== vm.vcpus) await conn.domains.setVcpus(dom, vcpus, flags);
+              if (memoryBytes !== vm.memoryBytes)
+                await conn.domains.setMemory(dom, Number(memoryBytes / 1024n), flags);
+            } catch (err) {
+              if (!live) throw err;
+              // The guest would not take it live: write it for the next boot instead.
+              applied = 'NEXT_BOOT';
+              if (vcpus !== vm.vcpus)
+                await conn.domains.setVcpus(dom, vcpus, ModificationFlags.CONFIG);
+              if (memoryBytes !== vm.memoryBytes)
+                await conn.domains.setMemory(
+                  dom,
+                  Number(memoryBytes / 1024n),
+                  ModificationFlags.CONFIG,
+                );
+            }
+            Object.assign(vm, { vcpus, memoryBytes });
+          }
+        } catch (err) {
+          this.em.clear();
+          throw hostFailure(err, 'resize failed');
+        }
+        await this.em.flush();
+        return applied;
+      });
+      return { vm: await this.reload(id), appliedAt };
+    });
+  }
+
+  /** update renames or re-describes a VM. */
+  async update(
+    actor: Actor,
+    id: VmId,
+    changes: { name?: string; description?: string },
+  ): Promise<Vm> {
+    const vm = await this.get(actor, id, 'manage');
+    if (changes.name !== undefined) vm.name = checkName(changes.name);
+    if (changes.description !== undefined) vm.description = checkDescription(changes.description);
+    await this.em.flush();
+    return vm;
+  }
+
+  /**
+   * remove destroys the domain, undefines it with its snapshot metadata, deletes its disk and
+   * seed, its roles and its row. Refused while its host cannot be reached, so nothing is left
+   * behind there.
+   */
+  async remove(actor: Actor, id: VmId): Promise<void> {
+    await this.get(actor, id, 'manage');
+    await this.deps.locks.run(id, 'vmRemove', async () => {
+      const vm = await this.reload(id);
+      if (vm.host) await this.host.teardown(vm.host.id, vm);
+      await this.forget(vm);
+    });
+  }
+
+  share(actor: Actor, id: VmId, userId: UserId, role: Role): Promise<Permission> {
+    return this.permissions.share(actor, { type: 'VM', id }, userId, role);
+  }
+
+  unshare(actor: Actor, id: VmId, userId: UserId): Promise<void> {
+    return this.permissions.unshare(actor, { type: 'VM', id }, userId);
+  }
+
+  shares(actor: Actor, id: VmId): Promise<Share[]> {
+    return this.permissions.shares(actor, { type: 'VM', id });
+  }
+
+  /**
+   * visible says, from the database now (no cache), whether the actor may see the VM: for
+   * subscriptions, which must stop delivering the moment a share is taken away.
+   */
+  async visible(actor: Actor, id: VmId): Promise<boolean> {
+    if (actor.isAdmin) return true;
+    const n = await this.em
+      .fork()
+      .count(Permission, { user: actor.userId, resourceType: 'VM', resourceId: id });
+    return n > 0;
+  }
+
+  /** diskUsed is what the VM's disk takes on its host now, or null when the host cannot say. */
+  diskUsed(vm: Vm): Promise<bigint | null> {
+    return vm.host ? this.host.diskAllocation(vm.host.id, vm) : Promise.resolve(null);
+  }
+
+  /** roleOf is the actor's role on the VM (admins without one: null). */
+  roleOf(actor: Actor, id: VmId): Promise<Role | null> {
+    return this.permissions.roleOf(actor, { type: 'VM', id });
+  }
+
+  private async provision(
+    id: VmId,
+    image: Image,
+    seed: ReturnType<typeof checkSeed>,
+    start: boolean,
+    ctx: OperationContext,
+  ): Promise<void> {
+    const em = this.em.fork();
+    const vm = await em.findOneOrFail(Vm, { id });
+    const hostId = (vm.host as { id: HostId }).id;
+    try {
+      ctx.progress(0, 'copying the image to the host');
+      if (image.sizeBytes == null || image.sha512 == null)
+        throw new ServiceError('INVALID_STATE', `image ${image.id} is not complete`);
+      const base = await this.deps.cache.ensure(
+        hostId,
+        {
+          id: image.id,
+          format: image.format,
+          sizeBytes: image.sizeBytes,
+          sha512: image.sha512,
+        },
+        (f) => ctx.progress(f * 0.8, 'copying the image to the host'),
+      );
+      ctx.signal.throwIfAborted();
+      ctx.progress(0.8, 'creating the disk');
+      const conn = this.host.connection(hostId);
+      await this.host.createDisk(conn, vm, base);
+      if (seed) {
+        ctx.progress(0.85, 'writing the cloud-init seed');
+        await this.host.writeSeed(conn, vm, seedImage(vm.id, seed));
+      }
+      ctx.signal.throwIfAborted();
+      ctx.progress(0.9, start ? 'starting' : 'defining the domain');
+      const dom = await this.host.define(conn, vm);
+      if (start) await conn.domains.start(dom);
+      const state = vmStateOf((await conn.domains.state(dom)).state);
+      await this.deps.states.record(id, state, start ? 'created and started' : 'created');
+    } catch (err) {
+      await this.host.teardown(hostId, vm).catch(() => undefined);
+      await this.forget(vm);
+      throw isServiceError(err) ? err : hostFailure(err, 'creating the VM failed');
+    }
+  }
+
+  private async shutDown(id: VmId, timeoutSeconds: number, ctx: OperationContext): Promise<void> {
+    const vm = await this.reload(id);
+    const { conn, dom } = await this.domainOf(vm);
+    await conn.domains.shutdown(dom).catch((err: unknown) => {
+      throw hostFailure(err, 'shutdown failed');
+    });
+    ctx.progress(0, 'waiting for the guest to power off');
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    while (Date.now() < deadline && !ctx.signal.aborted) {
+      if ((await conn.domains.state(dom)).state === 'shutoff') {
+        await this.observe(vm, conn, dom, 'shut down by its guest');
+        return;
+      }
+      ctx.progress(1 - (deadline - Date.now()) / (timeoutSeconds * 1000));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    if (ctx.signal.aborted) return;
+    ctx.progress(1, 'forcing off');
+    await conn.domains.destroy(dom).catch((err: unknown) => {
+      if ((err as { code?: number }).code !== 55) throw hostFailure(err, 'forced off failed');
+    });
+    await this.observe(
+      vm,
+      conn,
+      dom,
+      `forced off: the guest did not shut down within ${timeoutSeconds} s`,
+    );
+  }
+
+  private async choose(size: { vcpus: number; memoryBytes: bigint }, pinned: HostId | null) {
+    const hosts = await this.capacities(pinned);
+    if (pinned && !hosts.some((h) => h.hostId === pinned))
+      throw new ServiceError(
+        'UNAVAILABLE',
+        `host ${pinned} cannot take VMs now (it is not online, or in maintenance)`,
+        'input.host',
+      );
+    const best = place(hosts, size, this.deps.settings.placement)[0];
+    if (!best)
+      throw new ServiceError(
+        'UNAVAILABLE',
+        `no host has room for ${size.vcpus} vCPUs and ${size.memoryBytes} bytes of memory`,
+        'input.memoryBytes',
+      );
+    return best.hostId;
+  }
+
+  // Placeable hosts (or the pinned one) with what their VMs hold, summed by the database.
+  private async capacities(only: HostId | null): Promise<HostCapacity[]> {
+    const statuses = this.deps.monitor
+      .statuses()
+      .filter((s) => s.placeable && s.facts && (!only || s.hostId === only));
+    if (statuses.length === 0) return [];
+    const ids = statuses.map((s) => s.hostId as HostId);
+    const hosts = await this.em.find(Host, { id: { $in: ids } });
+    const held = await this.em.find(
+      Vm,
+      { host: { $in: ids } },
+      { fields: ['host', 'maxVcpus', 'maxMemoryBytes'] },
+    );
+    const used = new Map<string, { vcpus: number; memory: bigint }>();
+    for (const vm of held) {
+      const u = used.get(vm.host?.id ?? '') ?? { vcpus: 0, memory: 0n };
+      used.set(vm.host?.id ?? '', {
+        vcpus: u.vcpus + vm.maxVcpus,
+        memory: u.memory + vm.maxMemoryBytes,
+      });
+    }
+    return hosts.flatMap((h) => {
+      const facts = statuses.find((s) => s.hostId === h.id)?.facts;
+      if (!facts) return [];
+      const u = used.get(h.id);
+      return [
+        {
+          hostId: h.id,
+          cpus: facts.cpus,
+          memoryBytes: BigInt(facts.memoryBytes),
+          cpuOvercommit: h.cpuOvercommit,
+          memoryOvercommit: h.memoryOvercommit,
+          allocatedVcpus: u?.vcpus ?? 0,
+          allocatedMemoryBytes: u?.memory ?? 0n,
+        },
+      ];
+    });
+  }
+
+  private async freeMac(): Promise<string> {
+    for (;;) {
+      const mac = randomMac();
+      if ((await this.em.count(Vm, { mac })) === 0) return mac;
+    }
+  }
+
+  private async reload(id: VmId): Promise<Vm> {
+    const vm = await this.em.findOne(Vm, { id }, { refresh: true });
+    if (!vm) throw new ServiceError('NOT_FOUND', `no VM ${id}`, 'input.id');
+    return vm;
+  }
+
+  private async domainOf(vm: Vm): Promise<{ conn: LibvirtConnection; dom: DomainRef }> {
+    if (!vm.host) throw new ServiceError('INVALID_STATE', 'the VM has no host', 'input.id');
+    if (vm.state === 'CREATING')
+      throw new ServiceError('INVALID_STATE', 'the VM is still being created', 'input.id');
+    const conn = this.host.connection(vm.host.id);
+    try {
+      return { conn, dom: await conn.domains.lookupByUuid(vm.domainUuid) };
+    } catch (err) {
+      if (isNotFound(err)) {
+        await this.deps.states.record(vm.id, 'ERROR', 'its domain is gone from the host');
+        throw new ServiceError(
+          'INVALID_STATE',
+          'the VM domain is gone from its host; remove the VM',
+          'input.id',
+        );
+      }
+      throw hostFailure(err, 'the host did not answer');
+    }
+  }
+
+  // Reads the domain's state after an action and records it; returns the VM as it is now.
+  private async observe(
+    vm: Vm,
+    conn: LibvirtConnection,
+    dom: DomainRef,
+    reason: string,
+  ): Promise<Vm> {
+    const state = vmStateOf((await conn.domains.state(dom)).state);
+    await this.deps.states.record(vm.id, state, reason);
+    return this.reload(vm.id);
+  }
+
+  // Deletes the VM's row and roles; its snapshots' rows go with it (cascade). A base image copy
+  // that only it used, of an image removed by force, goes too.
+  private async forget(vm: Vm): Promise<void> {
+    const em = this.em.fork();
+    await em.nativeDelete(Permission, { resourceType: 'VM', resourceId: vm.id });
+    await em.nativeDelete(Vm, { id: vm.id });
+    if (!vm.image && vm.host) await this.deps.cache.pruneVolume(vm.host.id, vm.baseVolume);
+  }
+}
+
+function checkName(name: string): string {
+  const n = name.trim();
+  if (n.length === 0 || n.length > 64 || /\p{Cc}/u.test(n))
+    throw new ServiceError(
+      'INVALID',
+      'a VM name is 1-64 characters, without control characters',
+      'input.name',
+    );
+  return n;
+}
+
+function checkDescription(d: string): string {
+  if (d.length > 4096)
+    throw new ServiceError(
+      'INVALID',
+      'a description is at most 4096 characters',
+      'input.description',
+    );
+  return d;
+}
+
+function checkCount(n: number, min: number, max: number, field: string): number {
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ServiceError(
+      'INVALID',
+      `${field} must be between ${min} and ${max}`,
+      `input.${field}`,
+    );
+  return n;
+}
+
+function checkMemory(n: bigint, min: bigint, max: bigint, field: string): bigint {
+  if (n < min || n > max || n % MiB !== 0n)
+    throw new ServiceError(
+      'INVALID',
+      `${field} must be whole MiB between ${min} and ${max} bytes`,
+      `input.${field}`,
+    );
+  return n;
+}

@@ -1,0 +1,62 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { VmId } from '../../entities/ids.ts';
+import { Vm, type VmState } from '../../entities/vm.ts';
+import type { DomainState } from '../../libvirt/api/domains.ts';
+import type { EventBus } from '../events.ts';
+
+/** VmStateChange is what subscribers of vmStateChanged receive. */
+export interface VmStateChange {
+  readonly vmId: VmId;
+  readonly state: VmState;
+  readonly previous: VmState;
+  readonly reason: string;
+  readonly at: Date;
+}
+
+/** vmStateOf maps a libvirt domain state to the VM state Kumo shows. */
+export function vmStateOf(s: DomainState): VmState {
+  switch (s) {
+    case 'running':
+    case 'blocked':
+    // `shutdown` is libvirt's "being shut down": still running until it is off.
+    case 'shutdown':
+      return 'RUNNING';
+    case 'paused':
+    case 'pmsuspended':
+      return 'PAUSED';
+    case 'shutoff':
+      return 'STOPPED';
+    case 'crashed':
+      return 'CRASHED';
+    default:
+      return 'UNKNOWN';
+  }
+}
+
+/**
+ * VmStateRecorder writes a VM's new state and publishes vmStateChanged, once per real change:
+ * the services after their own actions, the watcher for libvirt's events and the reconciler's
+ * sweeps all report here, so whoever notices first records it and the others find it done.
+ */
+export class VmStateRecorder {
+  private readonly fork: () => EntityManager;
+  private readonly events: EventBus;
+
+  constructor(fork: () => EntityManager, events: EventBus) {
+    this.fork = fork;
+    this.events = events;
+  }
+
+  /** record sets the VM's state; false when it was that already (or the VM is gone). */
+  async record(vmId: VmId, state: VmState, reason: string): Promise<boolean> {
+    const em = this.fork();
+    const vm = await em.findOne(Vm, { id: vmId });
+    if (!vm || vm.state === state) return false;
+    const previous = vm.state;
+    vm.state = state;
+    vm.stateReason = reason;
+    await em.flush();
+    this.events.publish('vmStateChanged', { vmId, state, previous, reason, at: new Date() });
+    return true;
+  }
+}

@@ -1,0 +1,143 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { HypervisorSession } from '../../drivers/session.ts';
+import type { HostId } from '../../entities/ids.ts';
+import { Vm } from '../../entities/vm.ts';
+import { domainState, StatsGroups } from '../../libvirt/api/domains.ts';
+import type { Subscription } from '../../libvirt/api/events.ts';
+import type { HostMonitor } from '../hosts/host-monitor.ts';
+import type { VmStateRecorder } from './vm-state.ts';
+import { vmStateOf } from './vm-state.ts';
+
+interface Attached {
+  readonly session: HypervisorSession;
+  readonly subscription: Subscription;
+}
+
+/**
+ * VmWatcher keeps VM states true to libvirt without polling each VM: it subscribes to every
+ * connected host's domain lifecycle events and records what they say, marks a host's VMs
+ * UNKNOWN while the host is unreachable, and sweeps each host every interval (and on every
+ * reconnection) to correct whatever drifted: a domain that vanished or changed state behind the
+ * controller's back, or events lost while disconnected.
+ */
+export class VmWatcher {
+  private readonly fork: () => EntityManager;
+  private readonly monitor: HostMonitor;
+  private readonly states: VmStateRecorder;
+  private readonly intervalMs: number;
+  private readonly attached = new Map<string, Attached>();
+  // Per host, the chain of work in order (events, sweeps), so a later state never loses to an earlier one.
+  private readonly queues = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private stopped = false;
+
+  constructor(
+    fork: () => EntityManager,
+    monitor: HostMonitor,
+    states: VmStateRecorder,
+    intervalMs: number,
+  ) {
+    this.fork = fork;
+    this.monitor = monitor;
+    this.states = states;
+    this.intervalMs = intervalMs;
+  }
+
+  /** start listens to the monitor and begins the periodic sweeps. */
+  start(): void {
+    this.unsubscribe = this.monitor.on('stateChanged', (change) => {
+      if (this.monitor.session(change.hostId))
+        this.enqueue(change.hostId, () => this.sweep(change.hostId));
+      else this.enqueue(change.hostId, () => this.lost(change.hostId, change.reason));
+    });
+    this.timer = setInterval(() => this.sweepAll(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** sweepAll sweeps every connected host now and resolves when done (tests, and the timer). */
+  async sweepAll(): Promise<void> {
+    await Promise.all(
+      this.monitor
+        .statuses()
+        .filter((s) => s.connected)
+        .map((s) => this.enqueue(s.hostId, () => this.sweep(s.hostId))),
+    );
+  }
+
+  /** stop ends the sweeps and the event subscriptions. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.queues.values()]);
+    await Promise.allSettled([...this.attached.values()].map((a) => a.subscription.close()));
+    this.attached.clear();
+  }
+
+  private enqueue(hostId: string, work: () => Promise<void>): Promise<void> {
+    const next = (this.queues.get(hostId) ?? Promise.resolve())
+      .then(() => (this.stopped ? undefined : work()))
+      .catch((err: unknown) =>
+        process.emitWarning(
+          `VM watcher, host ${hostId}: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      );
+    this.queues.set(hostId, next);
+    void next.finally(() => {
+      if (this.queues.get(hostId) === next) this.queues.delete(hostId);
+    });
+    return next;
+  }
+
+  // Subscribes to the host's events once per session, then compares every VM of the host with
+  // its domain.
+  private async sweep(hostId: string): Promise<void> {
+    const session = this.monitor.session(hostId);
+    if (!session) return;
+    const conn = session.connection;
+    if (this.attached.get(hostId)?.session !== session) {
+      const subscription = await conn.events.onLifecycle((e) =>
+        this.enqueue(hostId, async () => {
+          const vm = await this.fork().findOne(Vm, {
+            domainUuid: e.domain.uuid,
+            host: hostId as HostId,
+          });
+          if (!vm || vm.state === 'CREATING') return;
+          if (e.event === 'undefined') {
+            await this.states.record(vm.id, 'ERROR', 'its domain was undefined on the host');
+            return;
+          }
+          const now = await conn.domains.state(e.domain).catch(() => null);
+          if (now) await this.states.record(vm.id, vmStateOf(now.state), `libvirt: ${e.event}`);
+        }),
+      );
+      this.attached.set(hostId, { session, subscription });
+    }
+    const vms = await this.fork().find(Vm, {
+      host: hostId as HostId,
+      state: { $nin: ['CREATING'] },
+    });
+    if (vms.length === 0) return;
+    const stats = await conn.domains.stats([], StatsGroups.STATE);
+    const byUuid = new Map(
+      stats.map((s) => [s.domain.uuid, domainState(Number(s.stats['state.state'] ?? 0))]),
+    );
+    for (const vm of vms) {
+      const state = byUuid.get(vm.domainUuid);
+      if (state === undefined)
+        await this.states.record(vm.id, 'ERROR', 'its domain is gone from the host');
+      else await this.states.record(vm.id, vmStateOf(state), 'found so on the host');
+    }
+  }
+
+  private async lost(hostId: string, reason: string): Promise<void> {
+    this.attached.delete(hostId);
+    const vms = await this.fork().find(Vm, {
+      host: hostId as HostId,
+      state: { $nin: ['CREATING', 'ERROR'] },
+    });
+    for (const vm of vms)
+      await this.states.record(vm.id, 'UNKNOWN', `its host cannot be reached: ${reason}`);
+  }
+}
