@@ -11,6 +11,7 @@ import './upload.ts';
 import './share.ts';
 import './image.ts';
 import './vm.ts';
+import './snapshot.ts';
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 

@@ -11,6 +11,7 @@ import { OperationService } from './operations/operation-service.ts';
 import { PermissionService } from './permissions/permission-service.ts';
 import { QuotaService } from './quotas/quota-service.ts';
 import { UserService } from './users/user-service.ts';
+import { SnapshotService } from './vms/snapshot-service.ts';
 import { type VmDeps, VmService } from './vms/vm-service.ts';
 
 /** SharedServices are the process-wide parts the per-request services are built from. */
@@ -38,6 +39,7 @@ export interface RequestServices {
   readonly operations: OperationService;
   readonly images: ImageService;
   readonly vms: VmService;
+  readonly snapshots: SnapshotService;
   readonly events: EventBus;
 }
 
@@ -46,6 +48,7 @@ export function requestServices(shared: SharedServices): RequestServices {
   const em = shared.fork();
   const permissions = new PermissionService(em);
   const images = new ImageService(em, permissions, shared.images);
+  const vms = new VmService(em, permissions, images, shared.vms);
   return {
     em,
     auth: new AuthService(em, shared.auth),
@@ -56,7 +59,8 @@ export function requestServices(shared: SharedServices): RequestServices {
     quotas: new QuotaService(em),
     operations: new OperationService(em, shared.operations),
     images,
-    vms: new VmService(em, permissions, images, shared.vms),
+    vms,
+    snapshots: new SnapshotService(em, vms),
     events: shared.events,
   };
 }

@@ -16,6 +16,7 @@ export const RIG_PACKAGES = [
   'iproute2',
   'netcat-openbsd', // the nc fallback of libvirt's ssh transport
   'tini', // reaps each host's QEMU processes (see host.ts)
+  'iptables', // libvirt 9 writes firewall rules even for isolated guest networks (in the host's netns)
 ] as const;
 
 async function ensureGroup(name: string): Promise<void> {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCapabilities } from './capabilities.ts';
 import { child, parseXml, text } from './codec.ts';
 import { domainXml } from './domain.ts';
+import { networkXml } from './network.ts';
 import { volumeXml } from './storage.ts';
 
 describe('domainXml', () => {
@@ -66,6 +67,23 @@ describe('volumeXml', () => {
     });
     expect(xml).toContain('<capacity unit="bytes">1073741824</capacity>');
     expect(xml).toMatch(/<backingStore>\s*<path>\/b.qcow2<\/path>\s*<format type="qcow2"\/>/);
+  });
+});
+
+describe('networkXml', () => {
+  it('renders an isolated bridge with no addresses, escaping the name', () => {
+    const xml = networkXml({ name: 'kumo-guests', bridge: 'kumogst0' });
+    const n = child(parseXml(xml), 'network');
+    expect(text(n, 'name')).toBe('kumo-guests');
+    expect(xml).toContain('<bridge name="kumogst0" stp="off" delay="0"/>');
+    expect(xml).not.toContain('<forward');
+    expect(xml).not.toContain('<ip');
+    const evil = networkXml({ name: '</name><forward mode="nat"/><name>x' });
+    expect(evil).not.toContain('<forward');
+    expect(text(child(parseXml(evil), 'network'), 'name')).toBe(
+      '</name><forward mode="nat"/><name>x',
+    );
+    expect(networkXml({ name: 'n' })).not.toContain('<bridge');
   });
 });
 

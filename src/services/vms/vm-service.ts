@@ -81,6 +81,16 @@ export interface ResizeResult {
 
 type Lifecycle = 'start' | 'powerOff' | 'reboot' | 'suspend' | 'resume';
 
+/** DomainWork is what withDomain gives its work: the VM, its domain and its state now. */
+export interface DomainWork {
+  readonly vm: Vm;
+  readonly conn: LibvirtConnection;
+  readonly dom: DomainRef;
+  readonly state: VmState;
+  /** observe reads the domain's state, records it with the reason, and returns the VM reloaded. */
+  observe(reason: string): Promise<Vm>;
+}
+
 const MiB = 1024n * 1024n;
 
 /**
@@ -220,13 +230,29 @@ export class VmService {
     return { vm, operation };
   }
 
-  /** act runs one life-cycle action after checking the domain's state allows it. */
-  async act(actor: Actor, id: VmId, action: Lifecycle): Promise<Vm> {
-    await this.get(actor, id, 'use');
-    return this.deps.locks.run(id, `vm ${action}`, async () => {
+  /**
+   * withDomain runs work on a VM's domain under the VM's lock, with the domain's state now and
+   * a way to record the state the work left it in. The caller has authorized the actor.
+   */
+  withDomain<T>(id: VmId, what: string, work: (d: DomainWork) => Promise<T>): Promise<T> {
+    return this.deps.locks.run(id, what, async () => {
       const vm = await this.reload(id);
       const { conn, dom } = await this.domainOf(vm);
       const state = vmStateOf((await conn.domains.state(dom)).state);
+      return work({
+        vm,
+        conn,
+        dom,
+        state,
+        observe: (reason) => this.observe(vm, conn, dom, reason),
+      });
+    });
+  }
+
+  /** act runs one life-cycle action after checking the domain's state allows it. */
+  async act(actor: Actor, id: VmId, action: Lifecycle): Promise<Vm> {
+    await this.get(actor, id, 'use');
+    return this.withDomain(id, `vm ${action}`, async ({ conn, dom, state, observe }) => {
       const allowed: Record<Lifecycle, readonly VmState[]> = {
         start: ['STOPPED', 'CRASHED'],
         powerOff: ['RUNNING', 'PAUSED', 'CRASHED'],
@@ -249,7 +275,7 @@ export class VmService {
       } catch (err) {
         throw hostFailure(err, `${action} failed`);
       }
-      return this.observe(vm, conn, dom, `${action} by a user`);
+      return observe(`${action} by a user`);
     });
   }
 
@@ -601,7 +627,7 @@ export class VmService {
     reason: string,
   ): Promise<Vm> {
     const state = vmStateOf((await conn.domains.state(dom)).state);
-    await this.deps.states.record(vm.id, state, reason);
+    await this.deps.states.record(vm.id, state, reason, true);
     return this.reload(vm.id);
   }
 

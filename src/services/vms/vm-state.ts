@@ -47,11 +47,22 @@ export class VmStateRecorder {
     this.events = events;
   }
 
-  /** record sets the VM's state; false when it was that already (or the VM is gone). */
-  async record(vmId: VmId, state: VmState, reason: string): Promise<boolean> {
+  /**
+   * record sets the VM's state; false when it was that already (or the VM is gone). An action's
+   * own account (`explains`) replaces the reason of an event that recorded the same state first:
+   * "forced off after 60 s" says more than "libvirt: stopped".
+   */
+  async record(vmId: VmId, state: VmState, reason: string, explains = false): Promise<boolean> {
     const em = this.fork();
     const vm = await em.findOne(Vm, { id: vmId });
-    if (!vm || vm.state === state) return false;
+    if (!vm) return false;
+    if (vm.state === state) {
+      if (explains && vm.stateReason !== reason) {
+        vm.stateReason = reason;
+        await em.flush();
+      }
+      return false;
+    }
     const previous = vm.state;
     vm.state = state;
     vm.stateReason = reason;

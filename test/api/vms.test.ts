@@ -1,0 +1,528 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
+import { isNotFound } from '../../src/libvirt/errors.ts';
+import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
+import { ensureGuestNetwork } from '../support/guest-network.ts';
+import { openTls, rig, rigHost } from '../support/rig.ts';
+import { within } from '../support/wait.ts';
+import {
+  ADMIN,
+  type GqlResult,
+  rawId,
+  settled,
+  startTestKumo,
+  type TestKumo,
+  tlsCredentialsInput,
+} from './support.ts';
+
+const MiB = 1024n * 1024n;
+// No OS: SeaBIOS finds nothing to boot and waits, which is all the life cycle needs.
+const DISK = Buffer.alloc(1024 * 1024);
+const POOL = 'kumo';
+
+const VM_FIELDS = `id name state stateReason vcpus maxVcpus memoryBytes maxMemoryBytes diskBytes
+  mac myRole host { name } image { name } owner { email }`;
+const CREATE = `mutation($input: VmCreateInput!) { vmCreate(input: $input) {
+  vm { ${VM_FIELDS} } operation { id } userErrors { code field message } } }`;
+const VM = `query($id: ID!) { node(id: $id) { ... on Vm { ${VM_FIELDS} } } }`;
+
+interface VmView {
+  id: string;
+  name: string;
+  state: string;
+  stateReason: string;
+  vcpus: number;
+  maxVcpus: number;
+  memoryBytes: string;
+  maxMemoryBytes: string;
+  mac: string;
+  myRole: string | null;
+  host: { name: string } | null;
+  image: { name: string } | null;
+}
+interface UserErrorView {
+  code: string;
+  field: string | null;
+  message: string;
+}
+
+let k: TestKumo;
+let files: FileServer;
+let admin: string;
+let alice: string;
+let bob: string;
+let imageId: string;
+const conns = new Map<string, LibvirtConnection>();
+
+function sshKey(): string {
+  const der = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' });
+  const raw = der.subarray(der.length - 32);
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const blob = Buffer.concat([str(Buffer.from('ssh-ed25519')), str(raw)]);
+  return `ssh-ed25519 ${blob.toString('base64')} alice@laptop`;
+}
+
+async function gql<T>(query: string, variables: Record<string, unknown>, token: string) {
+  const r: GqlResult<T> = await k.gql<T>(query, variables, token);
+  if (!r.data) throw new Error(JSON.stringify(r));
+  return r;
+}
+
+async function create(token: string, input: Record<string, unknown>) {
+  const r = await gql<{
+    vmCreate: { vm: VmView | null; operation: { id: string } | null; userErrors: UserErrorView[] };
+  }>(
+    CREATE,
+    { input: { image: imageId, vcpus: 1, memoryBytes: String(64n * MiB), ...input } },
+    token,
+  );
+  return r.data?.vmCreate as NonNullable<typeof r.data>['vmCreate'];
+}
+
+async function createSettled(token: string, input: Record<string, unknown>): Promise<VmView> {
+  const out = await create(token, input);
+  expect(out.userErrors).toEqual([]);
+  const op = await settled(k, out.operation?.id as string, token);
+  expect(op.error).toBeNull();
+  expect(op.status).toBe('SUCCEEDED');
+  return vm(out.vm?.id as string, token);
+}
+
+async function vm(id: string, token: string): Promise<VmView> {
+  const r = await gql<{ node: VmView | null }>(VM, { id }, token);
+  return r.data?.node as VmView;
+}
+
+async function act(name: string, id: string, token: string) {
+  const r = await k.gql<Record<string, { vm: VmView | null; userErrors: UserErrorView[] }>>(
+    `mutation($id: ID!) { ${name}(input: {id: $id}) { vm { state } userErrors { code field message } } }`,
+    { id },
+    token,
+  );
+  return r;
+}
+
+async function onHost(host: string) {
+  const conn = conns.get(host) as LibvirtConnection;
+  let volumes: string[] = [];
+  try {
+    const pool = await conn.storage.lookupPool(POOL);
+    await conn.storage.refreshPool(pool);
+    volumes = (await conn.storage.listVolumes(pool)).map((v) => v.name);
+  } catch (err) {
+    // No VM was ever made on the host by any test: Kumo has not created its pool there.
+    if (!isNotFound(err)) throw err;
+  }
+  const domains = (await conn.domains.list()).map((d) => d.name);
+  return { conn, volumes, domains };
+}
+
+async function domainGone(host: string, name: string): Promise<boolean> {
+  try {
+    await conns.get(host)?.domains.lookupByName(name);
+    return false;
+  } catch (err) {
+    if (isNotFound(err)) return true;
+    throw err;
+  }
+}
+
+beforeAll(async () => {
+  files = await serveFiles();
+  files.route('/disk.raw', bytes(DISK));
+  k = await startTestKumo(
+    {},
+    {
+      overrides: {
+        images: { allowedAddresses: ['127.0.0.1/32'] },
+        vms: { network: 'kumo-guests', reconcileIntervalSeconds: 3600 },
+      },
+    },
+  );
+  admin = await k.signIn(ADMIN.email, ADMIN.password);
+  for (const who of ['alice', 'bob']) {
+    await k.gql(
+      `mutation { userCreate(input: {email: "${who}@kumo.test", password: "${who}-password"}) { user { id } } }`,
+      {},
+      admin,
+    );
+  }
+  alice = await k.signIn('alice@kumo.test', 'alice-password');
+  bob = await k.signIn('bob@kumo.test', 'bob-password');
+  for (const name of ['hv1', 'hv2'] as const) {
+    const h = rigHost(name);
+    const conn = await openTls(h);
+    conns.set(name, conn);
+    await ensureGuestNetwork(conn);
+    const added = await gql<{ hostAdd: { userErrors: unknown[] } }>(
+      'mutation($input: HostAddInput!) { hostAdd(input: $input) { userErrors { code message } } }',
+      {
+        input: {
+          name,
+          uri: `qemu+tls://${h.ip}/system`,
+          credentials: tlsCredentialsInput(rig().pki.clientDir),
+        },
+      },
+      admin,
+    );
+    expect(added.data?.hostAdd.userErrors).toEqual([]);
+  }
+  const imported = await gql<{ imageImport: { image: { id: string }; operation: { id: string } } }>(
+    'mutation($url: String!) { imageImport(input: {url: $url, name: "blank"}) { image { id } operation { id } } }',
+    { url: `${files.base}/disk.raw` },
+    alice,
+  );
+  imageId = imported.data?.imageImport.image.id as string;
+  expect((await settled(k, imported.data?.imageImport.operation.id as string, alice)).status).toBe(
+    'SUCCEEDED',
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await k?.stop();
+  await files?.close();
+  for (const c of conns.values()) await c.close();
+});
+
+describe('VMs on the rig', () => {
+  let web: VmView;
+
+  it('creates a VM: a copy-on-write disk on the cached image, a seed, a running domain', async () => {
+    web = await createSettled(alice, {
+      name: 'web <1> & "friends"',
+      maxVcpus: 2,
+      maxMemoryBytes: String(128n * MiB),
+      sshKeys: [sshKey()],
+    });
+    expect(web).toMatchObject({
+      name: 'web <1> & "friends"',
+      state: 'RUNNING',
+      vcpus: 1,
+      maxVcpus: 2,
+      memoryBytes: String(64n * MiB),
+      maxMemoryBytes: String(128n * MiB),
+      myRole: 'OWNER',
+      image: { name: 'blank' },
+    });
+    expect(web.mac).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
+    const host = web.host?.name as string;
+    const id = rawId(web.id);
+    const { conn, volumes } = await onHost(host);
+    expect(volumes).toEqual(
+      expect.arrayContaining([`vm-${id}.qcow2`, `vm-${id}-seed.iso`, `img-${rawId(imageId)}`]),
+    );
+    const dom = await conn.domains.lookupByName(`kumo-${id}`);
+    expect((await conn.domains.state(dom)).state).toBe('running');
+    const xml = await conn.domains.xml(dom);
+    expect(xml).toContain('<title>web &lt;1&gt; &amp; &quot;friends&quot;</title>');
+    expect(xml).toMatch(
+      new RegExp(
+        `<backingStore type='file'[^>]*>\\s*<format type='raw'/>\\s*<source file='[^']*/img-${rawId(imageId)}'`,
+      ),
+    );
+  });
+
+  it('runs the life cycle, refusing transitions that make no sense', async () => {
+    const expectState = async (mutation: string, state: string) => {
+      const r = await act(mutation, web.id, alice);
+      expect(r.data?.[mutation]?.userErrors, mutation).toEqual([]);
+      expect(r.data?.[mutation]?.vm?.state, mutation).toBe(state);
+    };
+    await expectState('vmSuspend', 'PAUSED');
+    await expectState('vmResume', 'RUNNING');
+    const again = await act('vmResume', web.id, alice);
+    expect(again.data?.vmResume?.userErrors).toEqual([
+      expect.objectContaining({ code: 'INVALID_STATE', message: expect.stringMatching(/running/) }),
+    ]);
+    await expectState('vmReboot', 'RUNNING');
+    await expectState('vmPowerOff', 'STOPPED');
+    expect((await act('vmPowerOff', web.id, alice)).data?.vmPowerOff?.userErrors[0]?.code).toBe(
+      'INVALID_STATE',
+    );
+    await expectState('vmStart', 'RUNNING');
+  });
+
+  it('shuts down through ACPI, forcing off a guest that does not answer in time', async () => {
+    const r = await gql<{ vmShutdown: { operation: { id: string }; userErrors: unknown[] } }>(
+      'mutation($id: ID!) { vmShutdown(input: {id: $id, timeoutSeconds: 1}) { operation { id } userErrors { code message } } }',
+      { id: web.id },
+      alice,
+    );
+    expect(r.data?.vmShutdown.userErrors).toEqual([]);
+    const op = await settled(k, r.data?.vmShutdown.operation.id as string, alice);
+    expect(op).toMatchObject({ status: 'SUCCEEDED', phase: 'forcing off' });
+    expect(await vm(web.id, alice)).toMatchObject({
+      state: 'STOPPED',
+      stateReason: expect.stringMatching(/forced off/),
+    });
+  });
+
+  it('resizes live within the ceilings and at the next boot beyond them', async () => {
+    await act('vmStart', web.id, alice);
+    const RESIZE = `mutation($input: VmResizeInput!) { vmResize(input: $input) {
+      appliedAt vm { vcpus maxVcpus memoryBytes maxMemoryBytes } userErrors { code message } } }`;
+    const live = await gql<{ vmResize: Record<string, unknown> }>(
+      RESIZE,
+      { input: { id: web.id, memoryBytes: String(128n * MiB) } },
+      alice,
+    );
+    expect(live.data?.vmResize).toMatchObject({
+      appliedAt: 'LIVE',
+      vm: { memoryBytes: String(128n * MiB) },
+      userErrors: [],
+    });
+    const later = await gql<{ vmResize: Record<string, unknown> }>(
+      RESIZE,
+      { input: { id: web.id, memoryBytes: String(192n * MiB) } },
+      alice,
+    );
+    expect(later.data?.vmResize).toMatchObject({
+      appliedAt: 'NEXT_BOOT',
+      vm: { memoryBytes: String(192n * MiB), maxMemoryBytes: String(192n * MiB) },
+      userErrors: [],
+    });
+  });
+
+  it('shares a VM: VIEWER sees it, OPERATOR runs it, unsharing takes both away', async () => {
+    expect(await vm(web.id, bob)).toBeNull();
+    const SHARE =
+      'mutation($id: ID!, $role: Role!) { vmShare(input: {id: $id, email: "bob@kumo.test", role: $role}) { userErrors { code } } }';
+    await gql(SHARE, { id: web.id, role: 'VIEWER' }, alice);
+    expect(await vm(web.id, bob)).toMatchObject({ myRole: 'VIEWER', state: 'RUNNING' });
+    const denied = await act('vmSuspend', web.id, bob);
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+    await gql(SHARE, { id: web.id, role: 'OPERATOR' }, alice);
+    const client = createClient({
+      url: k.url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${bob}` },
+    });
+    const seen: string[] = [];
+    const stream = (async () => {
+      for await (const r of client.iterate<{ vmStateChanged: { state: string } }>({
+        query: 'subscription($id: ID) { vmStateChanged(vm: $id) { state previous reason } }',
+        variables: { id: web.id },
+      })) {
+        seen.push(r.data?.vmStateChanged.state as string);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await act('vmSuspend', web.id, bob)).data?.vmSuspend?.vm?.state).toBe('PAUSED');
+    await within(
+      (async () => {
+        while (!seen.includes('PAUSED')) await new Promise((r) => setTimeout(r, 50));
+      })(),
+      10_000,
+      'bob to see PAUSED',
+    );
+
+    await gql(
+      'mutation($id: ID!) { vmUnshare(input: {id: $id, email: "bob@kumo.test"}) { userErrors { code } } }',
+      { id: web.id },
+      alice,
+    );
+    const count = seen.length;
+    await act('vmResume', web.id, alice);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(seen.length).toBe(count);
+    expect(await vm(web.id, bob)).toBeNull();
+    await client.dispose();
+    await stream.catch(() => undefined);
+  });
+
+  it('notices what happens to a domain behind its back', async () => {
+    const host = web.host?.name as string;
+    const conn = conns.get(host) as LibvirtConnection;
+    const dom = await conn.domains.lookupByName(`kumo-${rawId(web.id)}`);
+    await conn.domains.destroy(dom);
+    await within(
+      (async () => {
+        while ((await vm(web.id, alice)).state !== 'STOPPED')
+          await new Promise((r) => setTimeout(r, 100));
+      })(),
+      10_000,
+      'the event to mark the VM STOPPED',
+    );
+  });
+
+  it('refuses bad input with typed errors', async () => {
+    const cases: Array<[Record<string, unknown>, string, string | null, string]> = [
+      [{ vcpus: 0 }, 'INVALID', 'input.vcpus', alice],
+      [{ memoryBytes: String(64n * MiB + 1n) }, 'INVALID', 'input.memoryBytes', alice],
+      [{ memoryBytes: String(1n << 60n) }, 'INVALID', 'input.memoryBytes', alice],
+      [{ diskBytes: '1024' }, 'INVALID', 'input.diskBytes', alice],
+      [{ name: '' }, 'INVALID', 'input.name', alice],
+      [{ name: 'bad\nname' }, 'INVALID', 'input.name', alice],
+      [{ sshKeys: ['ssh-ed25519 AAAA not-a-key'] }, 'INVALID', 'input.sshKeys.0', alice],
+      // Bob has no role on Alice's private image: for him it does not exist.
+      [{}, 'NOT_FOUND', 'id', bob],
+    ];
+    for (const [input, code, field, token] of cases) {
+      const out = await create(token, { name: 'x', ...input });
+      expect(out.userErrors, JSON.stringify(input)).toEqual([
+        expect.objectContaining({ code, field }),
+      ]);
+      expect(out.vm).toBeNull();
+    }
+    const unknown = await k.gql(
+      CREATE,
+      {
+        input: {
+          image: 'SW1hZ2U6MDAwMDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAw',
+          name: 'x',
+          vcpus: 1,
+          memoryBytes: String(64n * MiB),
+        },
+      },
+      alice,
+    );
+    expect(JSON.stringify(unknown)).toMatch(/NOT_FOUND/);
+    const hosts = await gql<{ hosts: { edges: Array<{ node: { id: string } }> } }>(
+      '{ hosts(first: 5) { edges { node { id } } } }',
+      {},
+      alice,
+    );
+    const pinned = await k.gql(
+      CREATE,
+      {
+        input: {
+          image: imageId,
+          name: 'x',
+          vcpus: 1,
+          memoryBytes: String(64n * MiB),
+          host: hosts.data?.hosts.edges[0]?.node.id,
+        },
+      },
+      alice,
+    );
+    expect(pinned.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('gives the last free memory of a host to exactly one of two concurrent creates', async () => {
+    const hosts = await gql<{
+      hosts: {
+        edges: Array<{ node: { id: string; name: string; facts: { memoryBytes: number } } }>;
+      };
+    }>('{ hosts(first: 5) { edges { node { id name facts { memoryBytes } } } } }', {}, admin);
+    // The host without the other test VM, whose room is all its own.
+    const hv2 = hosts.data?.hosts.edges.find((e) => e.node.name !== web.host?.name)?.node as {
+      id: string;
+      facts: { memoryBytes: number };
+    };
+    const share = (BigInt(Math.floor(hv2.facts.memoryBytes * 0.6)) / MiB) * MiB;
+    const input = { host: hv2.id, memoryBytes: String(share), start: false };
+    const [a, b] = await Promise.all([
+      create(admin, { ...input, name: 'big-a' }),
+      create(admin, { ...input, name: 'big-b' }),
+    ]);
+    const won = [a, b].filter((x) => x.userErrors.length === 0);
+    const lost = [a, b].filter((x) => x.userErrors.length > 0);
+    expect(won).toHaveLength(1);
+    expect(lost[0]?.userErrors).toEqual([expect.objectContaining({ code: 'UNAVAILABLE' })]);
+    const winner = won[0] as (typeof won)[number];
+    expect((await settled(k, winner.operation?.id as string, admin)).status).toBe('SUCCEEDED');
+    expect(await vm(winner.vm?.id as string, admin)).toMatchObject({ state: 'STOPPED' });
+    const removed = await gql<{ vmRemove: { userErrors: unknown[] } }>(
+      'mutation($id: ID!) { vmRemove(input: {id: $id}) { userErrors { code message } } }',
+      { id: winner.vm?.id },
+      admin,
+    );
+    expect(removed.data?.vmRemove.userErrors).toEqual([]);
+  });
+
+  it('removes VMs and, with the image, its copies: nothing is left on the hosts', async () => {
+    const id = rawId(web.id);
+    const host = web.host?.name as string;
+    const refused = await gql<{ imageRemove: { userErrors: UserErrorView[] } }>(
+      'mutation($id: ID!) { imageRemove(input: {id: $id}) { userErrors { code message } } }',
+      { id: imageId },
+      alice,
+    );
+    expect(refused.data?.imageRemove.userErrors[0]?.code).toBe('REFUSED');
+    const r = await gql<{ vmRemove: { removedVmId: string; userErrors: unknown[] } }>(
+      'mutation($id: ID!) { vmRemove(input: {id: $id}) { removedVmId userErrors { code message } } }',
+      { id: web.id },
+      alice,
+    );
+    expect(r.data?.vmRemove).toEqual({ removedVmId: web.id, userErrors: [] });
+    expect(await domainGone(host, `kumo-${id}`)).toBe(true);
+    expect((await onHost(host)).volumes.filter((v) => v.includes(id))).toEqual([]);
+
+    const removed = await gql<{ imageRemove: { userErrors: unknown[] } }>(
+      'mutation($id: ID!) { imageRemove(input: {id: $id}) { userErrors { code message } } }',
+      { id: imageId },
+      alice,
+    );
+    expect(removed.data?.imageRemove.userErrors).toEqual([]);
+    for (const h of ['hv1', 'hv2'])
+      expect((await onHost(h)).volumes).not.toContain(`img-${rawId(imageId)}`);
+  });
+});
+
+describe('a VM whose creation fails', () => {
+  it('leaves no domain, volume or row behind', async () => {
+    const broken = await startTestKumo(
+      {},
+      {
+        overrides: {
+          images: { allowedAddresses: ['127.0.0.1/32'] },
+          vms: { network: 'no-such-network', reconcileIntervalSeconds: 3600 },
+        },
+      },
+    );
+    try {
+      const token = await broken.signIn(ADMIN.email, ADMIN.password);
+      const h = rigHost('hv1');
+      await broken.gql(
+        'mutation($input: HostAddInput!) { hostAdd(input: $input) { userErrors { code message } } }',
+        {
+          input: {
+            name: 'hv1',
+            uri: `qemu+tls://${h.ip}/system`,
+            credentials: tlsCredentialsInput(rig().pki.clientDir),
+          },
+        },
+        token,
+      );
+      const imported = await broken.gql<{
+        imageImport: { image: { id: string }; operation: { id: string } };
+      }>(
+        'mutation($url: String!) { imageImport(input: {url: $url, name: "blank"}) { image { id } operation { id } } }',
+        { url: `${files.base}/disk.raw` },
+        token,
+      );
+      const img = imported.data?.imageImport.image.id as string;
+      await settled(broken, imported.data?.imageImport.operation.id as string, token);
+      const out = await broken.gql<{
+        vmCreate: { vm: { id: string }; operation: { id: string }; userErrors: unknown[] };
+      }>(
+        CREATE,
+        { input: { image: img, name: 'doomed', vcpus: 1, memoryBytes: String(64n * MiB) } },
+        token,
+      );
+      const vmId = out.data?.vmCreate.vm.id as string;
+      const op = await settled(broken, out.data?.vmCreate.operation.id as string, token);
+      expect(op).toMatchObject({
+        status: 'FAILED',
+        error: expect.stringMatching(/no-such-network/),
+      });
+      const gone = await broken.gql<{ node: unknown }>(VM, { id: vmId }, token);
+      expect(gone.data?.node).toBeNull();
+      const id = rawId(vmId);
+      expect(await domainGone('hv1', `kumo-${id}`)).toBe(true);
+      expect((await onHost('hv1')).volumes.filter((v) => v.includes(id))).toEqual([]);
+      await broken.gql(
+        'mutation($id: ID!) { imageRemove(input: {id: $id}) { userErrors { code } } }',
+        { id: img },
+        token,
+      );
+      expect((await onHost('hv1')).volumes).not.toContain(`img-${rawId(img)}`);
+    } finally {
+      await broken.stop();
+    }
+  });
+});
