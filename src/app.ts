@@ -110,6 +110,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
         locks: new Locks(),
         placement: new Locks(),
         states,
+        spoolDir: store.dir,
         settings: {
           network: v.network,
           placement: v.placement,

@@ -121,7 +121,8 @@ const ImagePayload = builder
     }),
   });
 
-const ImageImportPayload = builder
+/** ImageImportPayload answers the mutations that make an image in the background. */
+export const ImageImportPayload = builder
   .objectRef<{
     image: Image | null;
     operation: Operation | null;

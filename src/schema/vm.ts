@@ -9,7 +9,7 @@ import { builder } from './builder.ts';
 import { connectionOf, decodeCursor, pageSize } from './connection.ts';
 import type { KumoContext } from './context.ts';
 import { HostType } from './host.ts';
-import { ImageType } from './image.ts';
+import { ImageImportPayload, ImageType } from './image.ts';
 import { OperationType } from './operation.ts';
 import { RoleEnum, revealOwner, SharePayload, ShareType } from './share.ts';
 import { UserType } from './user.ts';
@@ -209,6 +209,49 @@ const VmCreateInput = builder.inputType('VmCreateInput', {
   }),
 });
 
+const VmCloneInput = builder.inputType('VmCloneInput', {
+  fields: (t) => ({
+    id: t.globalID({ for: VmType }),
+    name: t.string({ validate: z.string().max(64) }),
+    pauseSource: t.boolean({
+      required: false,
+      defaultValue: false,
+      description:
+        'A running source is refused unless this is true: then it is paused while its disk is copied.',
+    }),
+    start: t.boolean({ required: false, defaultValue: false }),
+  }),
+});
+
+const VmClonePayload = builder
+  .objectRef<VmOperationResult & { sourcePaused: boolean | null }>('VmClonePayload')
+  .implement({
+    fields: (t) => ({
+      vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm }),
+      operation: t.field({ type: OperationType, nullable: true, resolve: (p) => p.operation }),
+      sourcePaused: t.boolean({
+        nullable: true,
+        description: 'The source runs, and is paused while its disk is copied.',
+        resolve: (p) => p.sourcePaused,
+      }),
+      userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
+    }),
+  });
+
+const VmSaveAsImageInput = builder.inputType('VmSaveAsImageInput', {
+  fields: (t) => ({
+    id: t.globalID({ for: VmType }),
+    name: t.string({ validate: z.string().max(128) }),
+    description: t.string({ required: false, validate: z.string().max(4096) }),
+    shutdown: t.boolean({
+      required: false,
+      defaultValue: false,
+      description:
+        'A running VM is refused unless this is true: then it is shut down first (ACPI, forced off after the configured timeout).',
+    }),
+  }),
+});
+
 const VmIdInput = builder.inputType('VmIdInput', {
   fields: (t) => ({ id: t.globalID({ for: VmType }) }),
 });
@@ -350,6 +393,51 @@ builder.mutationFields((t) => ({
       return {
         vm: out.result?.vm ?? null,
         appliedAt: out.result?.appliedAt ?? null,
+        userErrors: out.userErrors,
+      };
+    },
+  }),
+  vmClone: t.field({
+    type: VmClonePayload,
+    authScopes: { signedIn: true },
+    description:
+      'Copy a VM on its host (copy-on-write: the image beneath stays shared) with a new UUID, name and MAC; the copy is yours. The source must be shut off, or pauseSource set. Needs OPERATOR.',
+    args: { input: t.arg({ type: VmCloneInput }) },
+    resolve: async (_r, { input }, ctx) => {
+      const id = input.id.id as VmId;
+      const out = await audited(ctx, 'vmClone', { type: 'VM', id }, () =>
+        ctx.services.vms.clone(actorOf(ctx), id, {
+          name: input.name,
+          pauseSource: input.pauseSource ?? false,
+          start: input.start ?? false,
+        }),
+      );
+      return {
+        vm: out.result?.vm ?? null,
+        operation: out.result?.operation ?? null,
+        sourcePaused: out.result?.sourcePaused ?? null,
+        userErrors: out.userErrors,
+      };
+    },
+  }),
+  vmSaveAsImage: t.field({
+    type: ImageImportPayload,
+    authScopes: { signedIn: true },
+    description:
+      'Make a new image of your own from a VM disk, flattened on its host and checksummed into the image store. Needs OWNER.',
+    args: { input: t.arg({ type: VmSaveAsImageInput }) },
+    resolve: async (_r, { input }, ctx) => {
+      const id = input.id.id as VmId;
+      const out = await audited(ctx, 'vmSaveAsImage', { type: 'VM', id }, () =>
+        ctx.services.vms.saveAsImage(actorOf(ctx), id, {
+          name: input.name,
+          shutdown: input.shutdown ?? false,
+          ...(input.description != null ? { description: input.description } : {}),
+        }),
+      );
+      return {
+        image: out.result?.image ?? null,
+        operation: out.result?.operation ?? null,
         userErrors: out.userErrors,
       };
     },

@@ -108,26 +108,46 @@ export class ImageService {
   ): Promise<{ image: Image; operation: Operation }> {
     const url = checkUrl(input.url, this.deps.policy);
     const expected = input.sha512 ? checkSha512(input.sha512) : undefined;
-    const image = await this.create(actor, input, url.origin + url.pathname);
-    const operation = await this.deps.operations.start({
+    return this.register(actor, input, {
       kind: 'imageImport',
+      sourceUrl: url.origin + url.pathname,
+      arrive: (dest, ctx) =>
+        fetchImage(url.toString(), dest, {
+          policy: this.deps.policy,
+          maxBytes: this.deps.maxBytes,
+          signal: ctx.signal,
+          ...(expected ? { expectedSha512: expected } : {}),
+          onProgress: (received, total) =>
+            ctx.progress(
+              total ? Number(received) / Number(total) : 0,
+              `downloaded ${received} bytes`,
+            ),
+        }),
+    });
+  }
+
+  /**
+   * register records a new image as IMPORTING and brings its bytes in the background as an
+   * operation of `kind`: `arrive` writes them to the path it is given and says their size and
+   * SHA-512; the image is then checked and made AVAILABLE. A failed or cancelled operation
+   * leaves no file, row or permission behind.
+   */
+  async register(
+    actor: Actor,
+    input: ImageInput,
+    how: {
+      kind: string;
+      sourceUrl: string | null;
+      arrive: (dest: string, ctx: OperationContext) => Promise<{ bytes: bigint; sha512: string }>;
+    },
+  ): Promise<{ image: Image; operation: Operation }> {
+    const image = await this.create(actor, input, how.sourceUrl);
+    const operation = await this.deps.operations.start({
+      kind: how.kind,
       actorId: actor.userId,
       targetType: 'IMAGE',
       targetId: image.id,
-      work: (ctx) =>
-        this.fill(image.id, ctx, (dest) =>
-          fetchImage(url.toString(), dest, {
-            policy: this.deps.policy,
-            maxBytes: this.deps.maxBytes,
-            signal: ctx.signal,
-            ...(expected ? { expectedSha512: expected } : {}),
-            onProgress: (received, total) =>
-              ctx.progress(
-                total ? Number(received) / Number(total) : 0,
-                `downloaded ${received} bytes`,
-              ),
-          }),
-        ),
+      work: (ctx) => this.fill(image.id, ctx, (dest) => how.arrive(dest, ctx)),
     });
     return { image, operation };
   }

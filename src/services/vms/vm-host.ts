@@ -1,4 +1,8 @@
-import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { HostId } from '../../entities/ids.ts';
 import type { Vm } from '../../entities/vm.ts';
 import { type DomainRef, UndefineFlags } from '../../libvirt/api/domains.ts';
@@ -85,6 +89,77 @@ export class VmHost {
         network: this.network,
       }),
     );
+  }
+
+  /**
+   * copyDisk copies one VM's disk overlay to another VM's on the same host, through `spool` on
+   * the controller: the overlay holds only what the guest changed, and the copy keeps its
+   * backing file, so both VMs share the cached image beneath.
+   */
+  async copyDisk(hostId: HostId, from: Vm, to: Vm, spool: string): Promise<void> {
+    const session = await this.monitor.openSession(hostId);
+    try {
+      const conn = session.connection;
+      const pool = await this.pools.ensure(conn);
+      const src = await conn.storage.lookupVolume(pool, diskVolume(from.id));
+      await conn.storage.downloadTo(src, createWriteStream(spool, { mode: 0o600 }));
+      const { size } = await stat(spool, { bigint: true });
+      const vol = await conn.storage.createVolume(
+        pool,
+        volumeXml({ name: diskVolume(to.id), capacityBytes: size, format: 'raw' }),
+      );
+      await conn.storage.upload(vol, createReadStream(spool));
+      // The dir pool learns from the header that the copy is a qcow2 overlay.
+      await conn.storage.refreshPool(pool);
+    } finally {
+      await rm(spool, { force: true });
+      await session.close();
+    }
+  }
+
+  /**
+   * exportDisk flattens the VM's disk chain on the host into a standalone qcow2 (volume
+   * create-from) and downloads it to `dest`, hashing on the way; the flattened volume is
+   * deleted again whatever happens.
+   */
+  async exportDisk(
+    hostId: HostId,
+    vm: Vm,
+    dest: string,
+    onProgress: (bytes: bigint) => void,
+  ): Promise<{ bytes: bigint; sha512: string }> {
+    const session = await this.monitor.openSession(hostId);
+    const conn = session.connection;
+    const pool = await this.pools.ensure(conn);
+    const flat = `export-${vm.id}.qcow2`;
+    try {
+      await deleteVolume(conn, pool, flat);
+      const src = await conn.storage.lookupVolume(pool, diskVolume(vm.id));
+      const vol = await conn.storage.createVolumeFrom(
+        pool,
+        volumeXml({ name: flat, capacityBytes: vm.diskBytes, format: 'qcow2' }),
+        src,
+      );
+      const hash = createHash('sha512');
+      let bytes = 0n;
+      const meter = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          bytes += BigInt(chunk.length);
+          hash.update(chunk);
+          onProgress(bytes);
+          cb(null, chunk);
+        },
+      });
+      await pipeline(
+        await conn.storage.download(vol),
+        meter,
+        createWriteStream(dest, { mode: 0o600 }),
+      );
+      return { bytes, sha512: hash.digest('hex') };
+    } finally {
+      await deleteVolume(conn, pool, flat).catch(() => undefined);
+      await session.close();
+    }
   }
 
   /** diskAllocation is what the VM's disk overlay takes on its host, or null when unknown now. */

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { Host } from '../../entities/host.ts';
 import { type HostId, type ImageId, newId, type UserId, type VmId } from '../../entities/ids.ts';
@@ -45,6 +46,8 @@ export interface VmDeps {
   readonly placement: Locks<'placement'>;
   readonly states: VmStateRecorder;
   readonly settings: VmSettings;
+  /** spoolDir holds disk copies passing through the controller (the image store's directory). */
+  readonly spoolDir: string;
 }
 
 /** VmCreateInput is what vmCreate asks for. */
@@ -394,6 +397,132 @@ export class VmService {
     });
   }
 
+  /**
+   * clone makes a copy-on-write copy of a VM on its host, with a new UUID, name and MAC: the
+   * source's disk overlay is copied (the cached image beneath stays shared). A running source
+   * is refused unless `pauseSource`, and then it is paused while its disk is copied.
+   */
+  async clone(
+    actor: Actor,
+    id: VmId,
+    input: { name: string; pauseSource?: boolean; start?: boolean },
+  ): Promise<{ vm: Vm; operation: Operation; sourcePaused: boolean }> {
+    const source = await this.get(actor, id, 'use');
+    const name = checkName(input.name);
+    const { conn, dom } = await this.domainOf(source);
+    const running = vmStateOf((await conn.domains.state(dom)).state) === 'RUNNING';
+    if (running && !input.pauseSource)
+      throw new ServiceError(
+        'INVALID_STATE',
+        'the VM is running: shut it off first, or let it be paused while its disk is copied (pauseSource)',
+        'input.id',
+      );
+    const hostId = (source.host as { id: HostId }).id;
+    const vm = await this.deps.placement.run('placement', 'placing a clone', async () => {
+      const room = (await this.capacities(hostId))[0];
+      const size = { vcpus: source.maxVcpus, memoryBytes: source.maxMemoryBytes };
+      if (!room || place([room], size, 'pack').length === 0)
+        throw new ServiceError('UNAVAILABLE', "the VM's host has no room for a clone", 'input.id');
+      const vm = this.em.create(Vm, {
+        name,
+        description: source.description,
+        owner: this.em.getReference(User, actor.userId),
+        host: source.host,
+        image: source.image ?? null,
+        baseVolume: source.baseVolume,
+        state: 'CREATING',
+        stateReason: `being cloned from ${source.name}`,
+        vcpus: source.vcpus,
+        maxVcpus: source.maxVcpus,
+        memoryBytes: source.memoryBytes,
+        maxMemoryBytes: source.maxMemoryBytes,
+        diskBytes: source.diskBytes,
+        mac: await this.freeMac(),
+        hasSeed: false,
+        domainUuid: newId<VmId>(),
+      });
+      this.permissions.grantOwner(actor.userId, { type: 'VM', id: vm.id });
+      await this.em.flush();
+      return vm;
+    });
+    const operation = await this.deps.operations.start({
+      kind: 'vmClone',
+      actorId: actor.userId,
+      targetType: 'VM',
+      targetId: vm.id,
+      work: (ctx) =>
+        this.deps.locks.run(vm.id, 'vmClone', () =>
+          this.withDomain(id, 'vmClone', async (src) => {
+            const paused = src.state === 'RUNNING';
+            if (paused && !input.pauseSource)
+              throw new ServiceError('INVALID_STATE', 'the source VM was started meanwhile');
+            try {
+              if (paused) await src.conn.domains.suspend(src.dom);
+              ctx.progress(0.1, 'copying the disk');
+              await this.host.copyDisk(
+                hostId,
+                src.vm,
+                vm,
+                join(this.deps.spoolDir, `clone-${vm.id}.part`),
+              );
+            } catch (err) {
+              await this.host.teardown(hostId, vm).catch(() => undefined);
+              await this.forget(vm);
+              throw hostFailure(err, 'cloning failed');
+            } finally {
+              if (paused) await src.conn.domains.resume(src.dom).catch(() => undefined);
+            }
+            await this.finish(vm.id, input.start ?? false, ctx, 'cloned');
+          }),
+        ),
+    });
+    return { vm, operation, sourcePaused: running };
+  }
+
+  /**
+   * saveAsImage makes a new image, owned by the caller, of the VM's disk: flattened on the host,
+   * downloaded into the image store and checksummed. A running VM is refused, or shut down first
+   * (ACPI, forced off after the configured timeout) when the caller asks.
+   */
+  async saveAsImage(
+    actor: Actor,
+    id: VmId,
+    input: { name: string; description?: string; shutdown?: boolean },
+  ): Promise<{ image: Image; operation: Operation }> {
+    const vm = await this.get(actor, id, 'manage');
+    const { conn, dom } = await this.domainOf(vm);
+    const state = vmStateOf((await conn.domains.state(dom)).state);
+    if (state !== 'STOPPED' && !input.shutdown)
+      throw new ServiceError(
+        'INVALID_STATE',
+        `the VM is ${state.toLowerCase()}: shut it off first, or ask for it to be shut down (shutdown)`,
+        'input.id',
+      );
+    const hostId = (vm.host as { id: HostId }).id;
+    return this.images.register(
+      actor,
+      {
+        name: input.name,
+        ...(input.description !== undefined ? { description: input.description } : {}),
+      },
+      {
+        kind: 'vmSaveAsImage',
+        sourceUrl: null,
+        arrive: (dest, ctx) =>
+          this.deps.locks.run(id, 'vmSaveAsImage', async () => {
+            const now = await this.reload(id);
+            const d = await this.domainOf(now);
+            if ((await d.conn.domains.state(d.dom)).state !== 'shutoff')
+              await this.shutDown(id, this.deps.settings.shutdownTimeoutSeconds, ctx);
+            ctx.progress(0, 'flattening and downloading the disk');
+            return this.host.exportDisk(hostId, now, dest, (bytes) =>
+              ctx.progress(Number(bytes) / Number(now.diskBytes), `downloaded ${bytes} bytes`),
+            );
+          }),
+      },
+    );
+  }
+
   /** update renames or re-describes a VM. */
   async update(
     actor: Actor,
@@ -488,15 +617,30 @@ export class VmService {
         await this.host.writeSeed(conn, vm, seedImage(vm.id, seed));
       }
       ctx.signal.throwIfAborted();
-      ctx.progress(0.9, start ? 'starting' : 'defining the domain');
-      const dom = await this.host.define(conn, vm);
-      if (start) await conn.domains.start(dom);
-      const state = vmStateOf((await conn.domains.state(dom)).state);
-      await this.deps.states.record(id, state, start ? 'created and started' : 'created');
+      await this.finish(id, start, ctx, 'created');
     } catch (err) {
       await this.host.teardown(hostId, vm).catch(() => undefined);
       await this.forget(vm);
       throw isServiceError(err) ? err : hostFailure(err, 'creating the VM failed');
+    }
+  }
+
+  // Defines (and starts) a VM whose disk is ready; on failure removes everything of it.
+  private async finish(id: VmId, start: boolean, ctx: OperationContext, what: string) {
+    const em = this.em.fork();
+    const vm = await em.findOneOrFail(Vm, { id });
+    const hostId = (vm.host as { id: HostId }).id;
+    try {
+      ctx.progress(0.9, start ? 'starting' : 'defining the domain');
+      const conn = this.host.connection(hostId);
+      const dom = await this.host.define(conn, vm);
+      if (start) await conn.domains.start(dom);
+      const state = vmStateOf((await conn.domains.state(dom)).state);
+      await this.deps.states.record(id, state, start ? `${what} and started` : what);
+    } catch (err) {
+      await this.host.teardown(hostId, vm).catch(() => undefined);
+      await this.forget(vm);
+      throw hostFailure(err, `${what}: the domain failed`);
     }
   }
 
