@@ -61,5 +61,7 @@ export function vmDomainXml(vm: Vm, at: VmPlacement): string {
         : []),
     ],
     interfaces: [{ network: at.network, mac: vm.mac }],
+    // The firmware writes to the serial console too, so its console shows the whole boot.
+    biosOnSerial: true,
   });
 }

@@ -7,7 +7,7 @@ import type { Operation } from '../../entities/operation.ts';
 import { Permission, type Role } from '../../entities/permission.ts';
 import { User } from '../../entities/user.ts';
 import { Vm, type VmState } from '../../entities/vm.ts';
-import { type DomainRef, ModificationFlags } from '../../libvirt/api/domains.ts';
+import { ConsoleFlags, type DomainRef, ModificationFlags } from '../../libvirt/api/domains.ts';
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import { isNotFound } from '../../libvirt/errors.ts';
 import type { Actor } from '../actor.ts';
@@ -521,6 +521,32 @@ export class VmService {
           }),
       },
     );
+  }
+
+  /**
+   * consoleLines streams a running VM's serial console output as lines, for as long as the
+   * caller reads (OPERATOR: the console is a way in). The console is taken over from whoever
+   * held it, as `virsh console --force` does; ending the iteration lets go of it.
+   */
+  async *consoleLines(actor: Actor, id: VmId): AsyncGenerator<string> {
+    const vm = await this.get(actor, id, 'use');
+    const { conn, dom } = await this.domainOf(vm);
+    const stream = await conn.domains
+      .openConsole(dom, null, ConsoleFlags.FORCE)
+      .catch((err: unknown) => {
+        throw hostFailure(err, 'the console cannot be opened');
+      });
+    let rest = '';
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const lines = (rest + chunk.toString('utf8')).split(/\r?\n/);
+        rest = lines.pop() ?? '';
+        for (const line of lines) yield line.replaceAll('\r', '');
+      }
+      if (rest) yield rest;
+    } finally {
+      stream.destroy();
+    }
   }
 
   /** update renames or re-describes a VM. */
