@@ -18,8 +18,8 @@ async function startIfInactive(conn: LibvirtConnection, net: NonnullNetwork): Pr
 
 /**
  * ensureGuestNetwork defines (if missing) and starts the isolated network `kumo-guests` on the
- * connection's host and returns its name. A bridge with no addresses: libvirt runs no dnsmasq
- * and adds no firewall rules. Parallel test files may race here, like ensurePool.
+ * connection's host and returns its name. A bridge with no addresses, so libvirt runs no dnsmasq.
+ * Parallel test files may race here, like ensurePool.
  */
 export async function ensureGuestNetwork(conn: LibvirtConnection): Promise<string> {
   let defineError: unknown;

@@ -10,7 +10,8 @@ export interface NetworkSpec {
 
 /**
  * networkXml renders an isolated network: a bridge with no `<forward>` and no `<ip>`, so guests
- * on it reach only each other and libvirt needs no dnsmasq or firewall rules for it.
+ * on it reach only each other and libvirt runs no dnsmasq for it (libvirt 9 still sets up its
+ * firewall chains, so the host needs iptables).
  */
 export function networkXml(spec: NetworkSpec): string {
   const network: XmlNode = { name: spec.name };
