@@ -131,31 +131,33 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
       reply(res, err.status, 'application/json', errorBody(err.message, 'BAD_REQUEST'));
       return;
     }
+    const headers = new Headers();
+    for (const name of ['authorization', 'cookie', 'user-agent'] as const) {
+      const v = req.headers[name];
+      if (typeof v === 'string') headers.set(name, v);
+    }
+    headers.set('content-type', 'application/json');
+    let response: Response;
+    let body: Buffer;
+    // Spooled files are gone before the answer leaves: a client never sees them linger.
     try {
-      const headers = new Headers();
-      for (const name of ['authorization', 'cookie', 'user-agent'] as const) {
-        const v = req.headers[name];
-        if (typeof v === 'string') headers.set(name, v);
-      }
-      headers.set('content-type', 'application/json');
-      const response = await yoga.fetch(
+      response = await yoga.fetch(
         `http://kumo${GRAPHQL_PATH}`,
         { method: 'POST', headers, body: parsed.body },
         { info: { ...info, uploads: parsed.uploads } },
       );
-      const body = Buffer.from(await response.arrayBuffer());
-      await parsed.uploads.discard(parsed.spooled);
-      const out: Record<string, string | string[]> = {};
-      response.headers.forEach((v, k) => {
-        if (k !== 'set-cookie') out[k] = v;
-      });
-      const cookies = response.headers.getSetCookie();
-      if (cookies.length > 0) out['set-cookie'] = cookies;
-      res.writeHead(response.status, out);
-      res.end(body);
+      body = Buffer.from(await response.arrayBuffer());
     } finally {
       await parsed.uploads.discard(parsed.spooled);
     }
+    const out: Record<string, string | string[]> = {};
+    response.headers.forEach((v, k) => {
+      if (k !== 'set-cookie') out[k] = v;
+    });
+    const cookies = response.headers.getSetCookie();
+    if (cookies.length > 0) out['set-cookie'] = cookies;
+    res.writeHead(response.status, out);
+    res.end(body);
   };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limit });

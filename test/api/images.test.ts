@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
-import { ADMIN, rawId, settled, startTestKumo, type TestKumo } from './support.ts';
+import { ADMIN, addUser, rawId, settled, startTestKumo, type TestKumo } from './support.ts';
 
 const MiB = 1024 * 1024;
 // A raw disk: a whole number of sectors, with something in them.
@@ -50,15 +50,8 @@ beforeAll(async () => {
     { overrides: { images: { allowedAddresses: ['127.0.0.1/32'], maxBytes: 16 * MiB } } },
   );
   admin = await k.signIn(ADMIN.email, ADMIN.password);
-  for (const who of ['alice', 'bob']) {
-    await k.gql(
-      `mutation { userCreate(input: {email: "${who}@kumo.test", password: "${who}-password"}) { user { id } } }`,
-      {},
-      admin,
-    );
-  }
-  alice = await k.signIn('alice@kumo.test', 'alice-password');
-  bob = await k.signIn('bob@kumo.test', 'bob-password');
+  alice = await addUser(k, admin, 'alice');
+  bob = await addUser(k, admin, 'bob');
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { UserId } from '../../src/entities/ids.ts';
 import { User } from '../../src/entities/user.ts';
-import { ADMIN, startTestKumo, type TestKumo } from './support.ts';
+import { ADMIN, addUser, startTestKumo, type TestKumo } from './support.ts';
 
 // Operations are started by the services of the next issue (imports, VM creation); here the
 // test starts them through the runner with work it controls, and drives them through the API.
@@ -16,15 +16,8 @@ describe('operations', () => {
   beforeAll(async () => {
     k = await startTestKumo();
     admin = await k.signIn(ADMIN.email, ADMIN.password);
-    for (const who of ['alice', 'bob']) {
-      await k.gql(
-        `mutation { userCreate(input: {email: "${who}@kumo.test", password: "${who}-password"}) { user { id } } }`,
-        {},
-        admin,
-      );
-    }
-    alice = await k.signIn('alice@kumo.test', 'alice-password');
-    bob = await k.signIn('bob@kumo.test', 'bob-password');
+    alice = await addUser(k, admin, 'alice');
+    bob = await addUser(k, admin, 'bob');
     aliceId = (await k.kumo.db.fork().findOneOrFail(User, { email: 'alice@kumo.test' })).id;
   });
   afterAll(() => k.stop());

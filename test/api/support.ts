@@ -137,3 +137,17 @@ export async function settled(
   if (!r.data?.node) throw new Error(`operation ${operationId}: ${JSON.stringify(r)}`);
   return r.data.node;
 }
+
+/**
+ * addUser creates `<who>@kumo.test` (password `<who>-password`) as the admin and signs them
+ * in; it returns their token.
+ */
+export async function addUser(t: TestKumo, adminToken: string, who: string): Promise<string> {
+  const r = await t.gql(
+    `mutation($e: String!, $p: String!) { userCreate(input: {email: $e, password: $p}) { user { id } } }`,
+    { e: `${who}@kumo.test`, p: `${who}-password` },
+    adminToken,
+  );
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return t.signIn(`${who}@kumo.test`, `${who}-password`);
+}

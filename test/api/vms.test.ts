@@ -6,9 +6,10 @@ import { isNotFound } from '../../src/libvirt/errors.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { openTls, rig, rigHost } from '../support/rig.ts';
-import { within } from '../support/wait.ts';
+import { until, within } from '../support/wait.ts';
 import {
   ADMIN,
+  addUser,
   type GqlResult,
   rawId,
   settled,
@@ -104,6 +105,32 @@ async function act(name: string, id: string, token: string) {
   return r;
 }
 
+// watchStates subscribes to one VM's state changes as `token` and collects the states seen.
+function watchStates(token: string, vmId: string) {
+  const client = createClient({
+    url: k.url.replace('http', 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${token}` },
+  });
+  const seen: string[] = [];
+  const stream = (async () => {
+    for await (const r of client.iterate<{ vmStateChanged: { state: string } }>({
+      query: 'subscription($id: ID) { vmStateChanged(vm: $id) { state previous reason } }',
+      variables: { id: vmId },
+    })) {
+      seen.push(r.data?.vmStateChanged.state as string);
+    }
+  })();
+  return {
+    seen,
+    close: async () => {
+      await client.dispose();
+      await stream.catch(() => undefined);
+    },
+  };
+}
+
 async function onHost(host: string) {
   const conn = conns.get(host) as LibvirtConnection;
   let volumes: string[] = [];
@@ -142,15 +169,8 @@ beforeAll(async () => {
     },
   );
   admin = await k.signIn(ADMIN.email, ADMIN.password);
-  for (const who of ['alice', 'bob']) {
-    await k.gql(
-      `mutation { userCreate(input: {email: "${who}@kumo.test", password: "${who}-password"}) { user { id } } }`,
-      {},
-      admin,
-    );
-  }
-  alice = await k.signIn('alice@kumo.test', 'alice-password');
-  bob = await k.signIn('bob@kumo.test', 'bob-password');
+  alice = await addUser(k, admin, 'alice');
+  bob = await addUser(k, admin, 'bob');
   for (const name of ['hv1', 'hv2'] as const) {
     const h = rigHost(name);
     const conn = await openTls(h);
@@ -351,43 +371,40 @@ describe('VMs on the rig', () => {
     expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
     await gql(SHARE, { id: web.id, role: 'OPERATOR' }, alice);
-    const client = createClient({
-      url: k.url.replace('http', 'ws'),
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${bob}` },
-    });
-    const seen: string[] = [];
-    const stream = (async () => {
-      for await (const r of client.iterate<{ vmStateChanged: { state: string } }>({
-        query: 'subscription($id: ID) { vmStateChanged(vm: $id) { state previous reason } }',
-        variables: { id: web.id },
-      })) {
-        seen.push(r.data?.vmStateChanged.state as string);
-      }
-    })();
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await act('vmSuspend', web.id, bob)).data?.vmSuspend?.vm?.state).toBe('PAUSED');
-    await within(
-      (async () => {
-        while (!seen.includes('PAUSED')) await new Promise((r) => setTimeout(r, 50));
-      })(),
+    const bobs = watchStates(bob, web.id);
+    const alices = watchStates(alice, web.id);
+    // Subscriptions register lazily: act until both have seen a suspension, then leave it PAUSED.
+    await until(
+      async () => {
+        if (bobs.seen.includes('PAUSED') && alices.seen.includes('PAUSED')) return true;
+        const paused = (await vm(web.id, alice)).state === 'PAUSED';
+        await act(paused ? 'vmResume' : 'vmSuspend', web.id, bob);
+        return undefined;
+      },
       10_000,
       'bob to see PAUSED',
     );
+    if ((await vm(web.id, alice)).state !== 'PAUSED')
+      expect((await act('vmSuspend', web.id, bob)).data?.vmSuspend?.vm?.state).toBe('PAUSED');
 
     await gql(
       'mutation($id: ID!) { vmUnshare(input: {id: $id, email: "bob@kumo.test"}) { userErrors { code } } }',
       { id: web.id },
       alice,
     );
-    const count = seen.length;
+    const count = bobs.seen.length;
+    const alicesBefore = alices.seen.length;
     await act('vmResume', web.id, alice);
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(seen.length).toBe(count);
+    // Alice's subscription sees the resume: Bob's, on the same bus, has had it too, and dropped it.
+    await until(
+      async () => (alices.seen.slice(alicesBefore).includes('RUNNING') ? true : undefined),
+      10_000,
+      'alice to see RUNNING',
+    );
+    expect(bobs.seen.length).toBe(count);
     expect(await vm(web.id, bob)).toBeNull();
-    await client.dispose();
-    await stream.catch(() => undefined);
+    await bobs.close();
+    await alices.close();
   });
 
   it("streams a VM's serial console as lines, to operators", async () => {
@@ -398,6 +415,7 @@ describe('VMs on the rig', () => {
       connectionParams: { authorization: `Bearer ${alice}` },
     });
     const lines: string[] = [];
+    const banner = () => lines.some((l) => l.includes('SeaBIOS'));
     const reading = (async () => {
       for await (const r of client.iterate<{ vmConsole: string }>({
         query: 'subscription($id: ID!) { vmConsole(vm: $id) }',
@@ -405,16 +423,24 @@ describe('VMs on the rig', () => {
       })) {
         if (r.errors) throw new Error(JSON.stringify(r.errors));
         lines.push(r.data?.vmConsole as string);
-        if (lines.some((l) => l.includes('SeaBIOS'))) return;
+        if (banner()) return;
       }
     })();
-    await new Promise((r) => setTimeout(r, 500));
     // A reset (done on the host: a guest without an OS ignores ACPI) makes the firmware print
-    // its banner again.
+    // its banner again. The console attaches lazily, so reset until the banner comes through.
     const conn = conns.get(web.host?.name as string) as LibvirtConnection;
     const dom = await conn.domains.lookupByName(`kumo-${rawId(web.id)}`);
-    await conn.remote.domainReset({ dom: dom.handle, flags: 0 });
-    await within(reading, 20_000, `the BIOS banner; saw ${JSON.stringify(lines)}`);
+    await until(
+      async () => {
+        await conn.remote.domainReset({ dom: dom.handle, flags: 0 });
+        return until(async () => (banner() ? true : undefined), 3000, 'the banner').catch(
+          () => undefined,
+        );
+      },
+      20_000,
+      `the BIOS banner; saw ${JSON.stringify(lines)}`,
+    );
+    await within(reading, 5000, 'the console subscription to end');
     expect(lines.some((l) => l.includes('SeaBIOS'))).toBe(true);
     await client.dispose();
   });
@@ -424,11 +450,8 @@ describe('VMs on the rig', () => {
     const conn = conns.get(host) as LibvirtConnection;
     const dom = await conn.domains.lookupByName(`kumo-${rawId(web.id)}`);
     await conn.domains.destroy(dom);
-    await within(
-      (async () => {
-        while ((await vm(web.id, alice)).state !== 'STOPPED')
-          await new Promise((r) => setTimeout(r, 100));
-      })(),
+    await until(
+      async () => ((await vm(web.id, alice)).state === 'STOPPED' ? true : undefined),
       10_000,
       'the event to mark the VM STOPPED',
     );

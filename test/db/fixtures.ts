@@ -1,5 +1,6 @@
 import type { EntityManager } from '../../src/db/database.ts';
 import { Host, Image, User, Vm } from '../../src/entities/index.ts';
+import { randomMac } from '../../src/services/vms/vm-domain.ts';
 import { unique } from './support.ts';
 
 /** makeUser adds a user (not flushed). */
@@ -36,7 +37,7 @@ export function makeVm(em: EntityManager, owner: User, over: Partial<{ name: str
     maxMemoryBytes: 2n * 1024n ** 3n,
     diskBytes: 20n * 1024n ** 3n,
     baseVolume: 'img-test',
-    mac: `52:54:00:${[1, 2, 3].map(() => crypto.getRandomValues(new Uint8Array(1))[0]?.toString(16).padStart(2, '0')).join(':')}`,
+    mac: randomMac(),
     domainUuid: crypto.randomUUID(),
   });
 }

@@ -76,11 +76,6 @@ export class ImageCache {
     return pending;
   }
 
-  /** volumeOf names the image's copy on every host. */
-  volumeOf(id: ImageId): string {
-    return volumeOfImage(id);
-  }
-
   /**
    * prune removes the copies of an image that back no VM disk, on every host that can be
    * reached now; copies on hosts that cannot are left for a later prune.

@@ -10,6 +10,7 @@ import type { Actor } from '../actor.ts';
 import { ServiceError } from '../errors.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
 import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
+import { checkDescription, checkLabel, containsPattern } from '../text.ts';
 import type { AddressPolicy } from './address-policy.ts';
 import type { ImageCache } from './image-cache.ts';
 import { fetchImage } from './image-fetch.ts';
@@ -80,7 +81,7 @@ export class ImageService {
       and.push({ $or: [this.permissions.visibleIds<Image>(actor, 'IMAGE'), { public: true }] });
     const f = q.filter ?? {};
     if (f.text) {
-      const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const like = containsPattern(f.text);
       and.push({ $or: [{ name: { $like: like } }, { description: { $like: like } }] });
     }
     if (f.owner) and.push({ owner: f.owner });
@@ -191,7 +192,7 @@ export class ImageService {
     const image = await this.get(actor, id, 'manage');
     if (changes.public !== undefined && changes.public !== image.public && !actor.isAdmin)
       throw new ServiceError('FORBIDDEN', 'only admins may make images public or private');
-    if (changes.name !== undefined) image.name = checkName(changes.name);
+    if (changes.name !== undefined) image.name = checkLabel(changes.name, 'an image name', 128);
     if (changes.description !== undefined)
       image.description = checkDescription(changes.description);
     if (changes.public !== undefined) image.public = changes.public;
@@ -242,7 +243,7 @@ export class ImageService {
 
   private async create(actor: Actor, input: ImageInput, sourceUrl: string | null): Promise<Image> {
     const image = this.em.create(Image, {
-      name: checkName(input.name),
+      name: checkLabel(input.name, 'an image name', 128),
       description: checkDescription(input.description ?? ''),
       owner: this.em.getReference(User, actor.userId),
       state: 'IMPORTING',
@@ -285,27 +286,6 @@ export class ImageService {
       throw err;
     }
   }
-}
-
-function checkName(name: string): string {
-  const n = name.trim();
-  if (n.length === 0 || n.length > 128 || /\p{Cc}/u.test(n))
-    throw new ServiceError(
-      'INVALID',
-      'an image name is 1-128 characters, without control characters',
-      'input.name',
-    );
-  return n;
-}
-
-function checkDescription(d: string): string {
-  if (d.length > 4096)
-    throw new ServiceError(
-      'INVALID',
-      'a description is at most 4096 characters',
-      'input.description',
-    );
-  return d;
 }
 
 function checkSha512(hex: string): string {

@@ -9,6 +9,7 @@ import { Vm } from '../../entities/vm.ts';
 import type { Actor } from '../actor.ts';
 import { hashPassword, type ScryptParams, verifyPassword } from '../auth/password.ts';
 import { ServiceError } from '../errors.ts';
+import { containsPattern } from '../text.ts';
 
 /** MIN_PASSWORD_LENGTH follows NIST SP 800-63B's minimum for chosen passwords. */
 export const MIN_PASSWORD_LENGTH = 8;
@@ -72,9 +73,7 @@ export class UserService {
   /** list returns users by email order, filtered; admins only. */
   async list(actor: Actor, q: UserQuery): Promise<{ users: User[]; hasNextPage: boolean }> {
     requireAdmin(actor);
-    const like = q.search
-      ? `%${q.search.replaceAll(/[\\%_]/g, (c) => `\\${c}`).toLowerCase()}%`
-      : null;
+    const like = q.search ? containsPattern(q.search.toLowerCase()) : null;
     const users = await this.em.find(
       User,
       {

@@ -7,6 +7,7 @@ import { isNotFound } from '../../libvirt/errors.ts';
 import { snapshotXml } from '../../libvirt/xml/snapshot.ts';
 import type { Actor } from '../actor.ts';
 import { ServiceError } from '../errors.ts';
+import { checkDescription } from '../text.ts';
 import { hostFailure } from './vm-host.ts';
 import type { VmService } from './vm-service.ts';
 
@@ -52,13 +53,7 @@ export class SnapshotService {
   ): Promise<Snapshot> {
     await this.vms.get(actor, vmId, 'use');
     const name = checkName(input.name);
-    const description = input.description ?? '';
-    if (description.length > 4096)
-      throw new ServiceError(
-        'INVALID',
-        'a description is at most 4096 characters',
-        'input.description',
-      );
+    const description = checkDescription(input.description ?? '');
     if (await this.em.count(Snapshot, { vm: vmId, name }))
       throw new ServiceError('CONFLICT', `the VM has a snapshot named ${name}`, 'input.name');
     return this.vms.withDomain(vmId, 'vmSnapshotCreate', async ({ conn, dom, state }) => {

@@ -7,7 +7,7 @@ import type { HostId } from '../../entities/ids.ts';
 import type { Vm } from '../../entities/vm.ts';
 import { type DomainRef, UndefineFlags } from '../../libvirt/api/domains.ts';
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
-import { isLibvirtError, isNotFound } from '../../libvirt/errors.ts';
+import { ErrorCode, isLibvirtError, isNotFound } from '../../libvirt/errors.ts';
 import { volumeXml } from '../../libvirt/xml/storage.ts';
 import { isServiceError, ServiceError } from '../errors.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
@@ -19,8 +19,8 @@ import { diskVolume, seedVolume, vmDomainXml } from './vm-domain.ts';
 export function hostFailure(err: unknown, what: string): ServiceError {
   if (isServiceError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
-  // libvirt's OPERATION_INVALID: the domain is not in a state that allows it.
-  if (isLibvirtError(err) && err.code === 55)
+  // The domain is not in a state that allows it.
+  if (isLibvirtError(err) && err.code === ErrorCode.OPERATION_INVALID)
     return new ServiceError('INVALID_STATE', `${what}: ${message}`, 'input.id');
   return new ServiceError('UNAVAILABLE', `${what}: ${message}`);
 }
@@ -186,7 +186,7 @@ export class VmHost {
       const dom = await conn.domains.lookupByUuid(vm.domainUuid);
       if ((await conn.domains.state(dom)).state !== 'shutoff')
         await conn.domains.destroy(dom).catch((err: unknown) => {
-          if (!isLibvirtError(err) || err.code !== 55) throw err;
+          if (!isLibvirtError(err) || err.code !== ErrorCode.OPERATION_INVALID) throw err;
         });
       await conn.domains.undefine(
         dom,

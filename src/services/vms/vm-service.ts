@@ -9,16 +9,17 @@ import { User } from '../../entities/user.ts';
 import { Vm, type VmState } from '../../entities/vm.ts';
 import { ConsoleFlags, type DomainRef, ModificationFlags } from '../../libvirt/api/domains.ts';
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
-import { isNotFound } from '../../libvirt/errors.ts';
+import { ErrorCode, isLibvirtError, isNotFound } from '../../libvirt/errors.ts';
 import type { Actor } from '../actor.ts';
 import { isServiceError, ServiceError } from '../errors.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
 import type { HostPools } from '../hosts/host-pool.ts';
-import type { ImageCache } from '../images/image-cache.ts';
+import { type ImageCache, volumeOfImage } from '../images/image-cache.ts';
 import type { ImageService } from '../images/image-service.ts';
 import type { Locks } from '../locks.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
 import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
+import { checkDescription, checkLabel, containsPattern } from '../text.ts';
 import { type HostCapacity, type PlacementPolicy, place } from './scheduler.ts';
 import { randomMac } from './vm-domain.ts';
 import { hostFailure, VmHost } from './vm-host.ts';
@@ -138,7 +139,7 @@ export class VmService {
     const and: FilterQuery<Vm>[] = [this.permissions.visibleIds<Vm>(actor, 'VM')];
     const f = q.filter ?? {};
     if (f.text) {
-      const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const like = containsPattern(f.text);
       and.push({ $or: [{ name: { $like: like } }, { description: { $like: like } }] });
     }
     if (f.owner) and.push({ owner: f.owner });
@@ -163,7 +164,7 @@ export class VmService {
    */
   async create(actor: Actor, input: VmCreateInput): Promise<{ vm: Vm; operation: Operation }> {
     const s = this.deps.settings;
-    const name = checkName(input.name);
+    const name = checkVmName(input.name);
     const description = checkDescription(input.description ?? '');
     const vcpus = checkCount(input.vcpus, 1, s.maxVcpus, 'vcpus');
     const maxVcpus = checkCount(input.maxVcpus ?? vcpus, vcpus, s.maxVcpus, 'maxVcpus');
@@ -203,7 +204,7 @@ export class VmService {
         owner: this.em.getReference(User, actor.userId),
         host: this.em.getReference(Host, hostId),
         image,
-        baseVolume: this.deps.cache.volumeOf(image.id),
+        baseVolume: volumeOfImage(image.id),
         state: 'CREATING',
         stateReason: 'being created',
         vcpus,
@@ -408,7 +409,7 @@ export class VmService {
     input: { name: string; pauseSource?: boolean; start?: boolean },
   ): Promise<{ vm: Vm; operation: Operation; sourcePaused: boolean }> {
     const source = await this.get(actor, id, 'use');
-    const name = checkName(input.name);
+    const name = checkVmName(input.name);
     const { conn, dom } = await this.domainOf(source);
     const running = vmStateOf((await conn.domains.state(dom)).state) === 'RUNNING';
     if (running && !input.pauseSource)
@@ -466,8 +467,7 @@ export class VmService {
                 join(this.deps.spoolDir, `clone-${vm.id}.part`),
               );
             } catch (err) {
-              await this.host.teardown(hostId, vm).catch(() => undefined);
-              await this.forget(vm);
+              await this.undo(hostId, vm);
               throw hostFailure(err, 'cloning failed');
             } finally {
               if (paused) await src.conn.domains.resume(src.dom).catch(() => undefined);
@@ -556,7 +556,7 @@ export class VmService {
     changes: { name?: string; description?: string },
   ): Promise<Vm> {
     const vm = await this.get(actor, id, 'manage');
-    if (changes.name !== undefined) vm.name = checkName(changes.name);
+    if (changes.name !== undefined) vm.name = checkVmName(changes.name);
     if (changes.description !== undefined) vm.description = checkDescription(changes.description);
     await this.em.flush();
     return vm;
@@ -643,12 +643,11 @@ export class VmService {
         await this.host.writeSeed(conn, vm, seedImage(vm.id, seed));
       }
       ctx.signal.throwIfAborted();
-      await this.finish(id, start, ctx, 'created');
     } catch (err) {
-      await this.host.teardown(hostId, vm).catch(() => undefined);
-      await this.forget(vm);
+      await this.undo(hostId, vm);
       throw isServiceError(err) ? err : hostFailure(err, 'creating the VM failed');
     }
+    await this.finish(id, start, ctx, 'created');
   }
 
   // Defines (and starts) a VM whose disk is ready; on failure removes everything of it.
@@ -664,10 +663,15 @@ export class VmService {
       const state = vmStateOf((await conn.domains.state(dom)).state);
       await this.deps.states.record(id, state, start ? `${what} and started` : what);
     } catch (err) {
-      await this.host.teardown(hostId, vm).catch(() => undefined);
-      await this.forget(vm);
+      await this.undo(hostId, vm);
       throw hostFailure(err, `${what}: the domain failed`);
     }
+  }
+
+  // Removes whatever of a VM being made exists (domain, volumes, row, roles), after a failure.
+  private async undo(hostId: HostId, vm: Vm): Promise<void> {
+    await this.host.teardown(hostId, vm).catch(() => undefined);
+    await this.forget(vm);
   }
 
   private async shutDown(id: VmId, timeoutSeconds: number, ctx: OperationContext): Promise<void> {
@@ -689,7 +693,8 @@ export class VmService {
     if (ctx.signal.aborted) return;
     ctx.progress(1, 'forcing off');
     await conn.domains.destroy(dom).catch((err: unknown) => {
-      if ((err as { code?: number }).code !== 55) throw hostFailure(err, 'forced off failed');
+      if (!isLibvirtError(err) || err.code !== ErrorCode.OPERATION_INVALID)
+        throw hostFailure(err, 'forced off failed');
     });
     await this.observe(
       vm,
@@ -811,27 +816,6 @@ export class VmService {
   }
 }
 
-function checkName(name: string): string {
-  const n = name.trim();
-  if (n.length === 0 || n.length > 64 || /\p{Cc}/u.test(n))
-    throw new ServiceError(
-      'INVALID',
-      'a VM name is 1-64 characters, without control characters',
-      'input.name',
-    );
-  return n;
-}
-
-function checkDescription(d: string): string {
-  if (d.length > 4096)
-    throw new ServiceError(
-      'INVALID',
-      'a description is at most 4096 characters',
-      'input.description',
-    );
-  return d;
-}
-
 function checkCount(n: number, min: number, max: number, field: string): number {
   if (!Number.isInteger(n) || n < min || n > max)
     throw new ServiceError(
@@ -850,4 +834,8 @@ function checkMemory(n: bigint, min: bigint, max: bigint, field: string): bigint
       `input.${field}`,
     );
   return n;
+}
+
+function checkVmName(name: string): string {
+  return checkLabel(name, 'a VM name', 64);
 }

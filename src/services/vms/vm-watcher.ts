@@ -5,8 +5,7 @@ import { Vm } from '../../entities/vm.ts';
 import { domainState, StatsGroups } from '../../libvirt/api/domains.ts';
 import type { Subscription } from '../../libvirt/api/events.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
-import type { VmStateRecorder } from './vm-state.ts';
-import { vmStateOf } from './vm-state.ts';
+import { type VmStateRecorder, vmStateOf } from './vm-state.ts';
 
 interface Attached {
   readonly session: HypervisorSession;
