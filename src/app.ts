@@ -22,6 +22,8 @@ import { OperationRunner } from './services/operations/operation-runner.ts';
 import { recoverInterrupted } from './services/recovery.ts';
 import { SecretBox } from './services/secrets/secret-box.ts';
 import { requestServices, type SharedServices } from './services/services.ts';
+import { ConsoleHub } from './services/vms/console-hub.ts';
+import { ConsoleTickets } from './services/vms/console-tickets.ts';
 import { VmStateRecorder } from './services/vms/vm-state.ts';
 import { VmWatcher } from './services/vms/vm-watcher.ts';
 
@@ -120,6 +122,11 @@ export async function startKumo(config: Config): Promise<Kumo> {
           maxDiskBytes: BigInt(v.maxDiskBytes),
         },
       },
+      consoles: {
+        hub: new ConsoleHub(),
+        tickets: new ConsoleTickets(v.consoleTicketSeconds),
+        accessCheckMs: 5000,
+      },
     };
     stops.push(
       recordHostEvents(monitor, shared.fork, (change) =>
@@ -164,6 +171,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
         allowed: async (info) =>
           (await requestServices(shared).auth.authenticate(info.token, info.address)) !== null,
       },
+      consoles: { connect: (ticket) => requestServices(shared).consoles.connect(ticket) },
     });
     stops.push(() => server.close());
     return { server, db, operations, vmWatcher, adminPassword: boot.password, stop };

@@ -129,7 +129,7 @@ export const ConfigSchema = z.object({
         .positive()
         .default(2 * 2 ** 40),
       /** consoleTicketSeconds is how long a console ticket may wait to be used. @default 60 */
-      consoleTicketSeconds: z.number().int().min(5).max(3600).default(60),
+      consoleTicketSeconds: z.number().int().min(5).max(600).default(60),
     })
     .prefault({}),
   drivers: z

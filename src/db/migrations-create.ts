@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { migrationDrift, migrationId, writeMigration } from './migrations.ts';
+import { migrationId, settledDrift, writeMigration } from './migrations.ts';
 import { parseMigrationArgs, pgSource } from './migrations-cli.ts';
 import { DIALECTS } from './url.ts';
 
@@ -25,7 +25,7 @@ async function main(): Promise<number> {
   const written: string[] = [];
   try {
     for (const dialect of DIALECTS) {
-      const diff = await migrationDrift(dialect, { pgUrl: pg.url });
+      const diff = await settledDrift(dialect, { pgUrl: pg.url });
       if (diff.up.length === 0) {
         process.stderr.write(`${dialect}: the migrations match the entities; nothing to add\n`);
         continue;

@@ -7,9 +7,10 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration } from '@mikro-orm/migrations';
 import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { type Config, loadConfig } from '../config/config.ts';
-import { Database } from './database.ts';
+import { Database, MIGRATIONS } from './database.ts';
 import type { Dialect } from './url.ts';
 
 /** SchemaDiff is SQL, one statement an entry, that moves a schema to the entities' and back. */
@@ -39,6 +40,34 @@ export function splitStatements(sql: string): string[] {
   return out;
 }
 
+/**
+ * fillRebuiltColumns mends how the generator adds columns to SQLite tables: it rebuilds the
+ * table through `<table>__temp_alter` and copies the old rows with `null as <column>` for each
+ * new column, which breaks `not null default` columns on any table that has rows. The copy
+ * takes the column's default instead.
+ */
+export function fillRebuiltColumns(stmts: readonly string[]): string[] {
+  const defaults = new Map<string, Map<string, string>>();
+  return stmts.map((stmt) => {
+    const create = /^create table `(\w+__temp_alter)` \((.*)\);$/s.exec(stmt);
+    if (create) {
+      const columns = new Map<string, string>();
+      const column = /`(\w+)` [^,]*?\bdefault ('(?:[^']|'')*'|[\w.-]+)/g;
+      for (const m of (create[2] as string).matchAll(column))
+        columns.set(m[1] as string, m[2] as string);
+      defaults.set(create[1] as string, columns);
+      return stmt;
+    }
+    const insert = /^insert into `(\w+__temp_alter)` select /.exec(stmt);
+    const columns = insert && defaults.get(insert[1] as string);
+    if (!columns) return stmt;
+    return stmt.replace(/\bnull as `(\w+)`/g, (all, name: string) => {
+      const value = columns.get(name);
+      return value === undefined ? all : `${value} as \`${name}\``;
+    });
+  });
+}
+
 /** schemaDiff is what the entities need of db's current schema: empty when they agree. */
 export async function schemaDiff(db: Database): Promise<SchemaDiff> {
   const { up, down } = await db.orm.schema.getUpdateSchemaMigrationSQL({
@@ -46,7 +75,10 @@ export async function schemaDiff(db: Database): Promise<SchemaDiff> {
     safe: false,
     dropTables: true,
   });
-  return { up: splitStatements(up), down: splitStatements(down) };
+  return {
+    up: fillRebuiltColumns(splitStatements(up)),
+    down: fillRebuiltColumns(splitStatements(down)),
+  };
 }
 
 /** ScratchOptions say where scratch databases are made. */
@@ -119,6 +151,36 @@ export async function withScratchDatabase<T>(
  */
 export function migrationDrift(dialect: Dialect, opts: ScratchOptions = {}): Promise<SchemaDiff> {
   return withScratchDatabase(dialect, opts, schemaDiff);
+}
+
+/**
+ * settledDrift is migrationDrift repeated until applying what it found leaves nothing more: the
+ * generator sometimes needs two passes for one change (a SQLite table rebuilt without a
+ * column's check, then rebuilt again to add it), and one migration should hold both.
+ */
+export async function settledDrift(
+  dialect: Dialect,
+  opts: ScratchOptions = {},
+  rounds = 3,
+): Promise<SchemaDiff> {
+  const base = opts.migrations ?? MIGRATIONS[dialect];
+  let up: string[] = [];
+  let down: string[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const pending = { up, down };
+    class Pending extends Migration {
+      override up(): void {
+        for (const sql of pending.up) this.addSql(sql);
+      }
+    }
+    const migrations =
+      up.length > 0 ? [...base, { name: '99991231235959_pending', class: Pending }] : base;
+    const diff = await migrationDrift(dialect, { ...opts, migrations });
+    if (diff.up.length === 0) return pending;
+    up = [...up, ...diff.up];
+    down = [...diff.down, ...down];
+  }
+  throw new Error(`${dialect}: the schema still differs after ${rounds} rounds of migrations`);
 }
 
 /** migrationTimestamp is a migration's UTC creation time as `YYYYMMDDhhmmss`. */

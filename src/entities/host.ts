@@ -11,6 +11,15 @@ export const HOST_STATES = ['ONLINE', 'OFFLINE', 'DISABLED', 'MAINTENANCE'] as c
 export type HostState = (typeof HOST_STATES)[number];
 
 /**
+ * ACCELERATIONS say how the host runs guests: AUTO uses KVM where the host offers it and TCG
+ * (QEMU's emulator) elsewhere; an admin forces TCG where /dev/kvm exists but cannot be trusted
+ * (nested or paravirtual KVM), or KVM to refuse running slow where it is missing.
+ */
+export const ACCELERATIONS = ['AUTO', 'KVM', 'TCG'] as const;
+/** Acceleration is one of ACCELERATIONS. */
+export type Acceleration = (typeof ACCELERATIONS)[number];
+
+/**
  * SealedText is a value sealed by services/secrets/secret-box (`v1:...`): the only form in which
  * host credentials reach the database.
  */
@@ -44,6 +53,7 @@ export const HostSchema = defineEntity({
     /** cpuOvercommit multiplies the host's CPUs the scheduler may hand out. */
     cpuOvercommit: p.double().runtimeType('number').$type<number>().default(1),
     memoryOvercommit: p.double().runtimeType('number').$type<number>().default(1),
+    acceleration: p.enum(ACCELERATIONS).default('AUTO'),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { HostCredentials } from '../drivers/credentials.ts';
 import type { HostFacts } from '../drivers/session.ts';
-import { HOST_STATES, Host } from '../entities/host.ts';
+import { ACCELERATIONS, HOST_STATES, Host } from '../entities/host.ts';
 import type { HostId } from '../entities/ids.ts';
 import type { HostMetricsSample, HostStateChange } from '../services/hosts/types.ts';
 import { audited } from './audited.ts';
@@ -12,6 +12,12 @@ import { UserError, type UserErrorShape } from './user-errors.ts';
 const HostStateEnum = builder.enumType('HostState', {
   description: 'ONLINE and OFFLINE follow the connection; an admin sets DISABLED and MAINTENANCE.',
   values: HOST_STATES,
+});
+
+const AccelerationEnum = builder.enumType('Acceleration', {
+  description:
+    "How a host runs guests: AUTO is KVM where the host offers it, else TCG (QEMU's emulator, much slower).",
+  values: ACCELERATIONS,
 });
 
 const HostFactsType = builder.objectRef<HostFacts>('HostFacts').implement({
@@ -50,6 +56,7 @@ export const HostType = builder.node(Host, {
     facts: t.field({ type: HostFactsType, nullable: true, resolve: (h) => h.facts ?? null }),
     cpuOvercommit: t.exposeFloat('cpuOvercommit'),
     memoryOvercommit: t.exposeFloat('memoryOvercommit'),
+    acceleration: t.field({ type: AccelerationEnum, resolve: (h) => h.acceleration }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime', nullable: true }),
   }),
@@ -183,6 +190,7 @@ const HostAddInput = builder.inputType('HostAddInput', {
       description: 'A libvirt URI: qemu+tls://host/system, qemu+ssh://host/system, qemu:///system.',
     }),
     credentials: t.field({ type: HostCredentialsInput, required: false }),
+    acceleration: t.field({ type: AccelerationEnum, required: false }),
   }),
 });
 
@@ -194,6 +202,11 @@ const HostUpdateInput = builder.inputType('HostUpdateInput', {
     maintenance: t.boolean({ required: false }),
     cpuOvercommit: t.float({ required: false }),
     memoryOvercommit: t.float({ required: false }),
+    acceleration: t.field({
+      type: AccelerationEnum,
+      required: false,
+      description: 'Taken by VMs when they are next defined (created, resized, started by Kumo).',
+    }),
   }),
 });
 
@@ -214,6 +227,7 @@ builder.mutationFields((t) => ({
           name: input.name,
           uri: input.uri,
           credentials: toCredentials(input.credentials),
+          ...(input.acceleration ? { acceleration: input.acceleration } : {}),
         }),
       );
       return { host: out.result, userErrors: out.userErrors };
@@ -232,6 +246,7 @@ builder.mutationFields((t) => ({
           ...(input.maintenance != null ? { maintenance: input.maintenance } : {}),
           ...(input.cpuOvercommit != null ? { cpuOvercommit: input.cpuOvercommit } : {}),
           ...(input.memoryOvercommit != null ? { memoryOvercommit: input.memoryOvercommit } : {}),
+          ...(input.acceleration ? { acceleration: input.acceleration } : {}),
         }),
       );
       return { host: out.result, userErrors: out.userErrors };

@@ -12,6 +12,7 @@ import './share.ts';
 import './image.ts';
 import './vm.ts';
 import './snapshot.ts';
+import './vm-console.ts';
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 

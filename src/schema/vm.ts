@@ -518,14 +518,6 @@ const VmStateEvent = builder.objectRef<VmStateChange>('VmStateEvent').implement(
 });
 
 builder.subscriptionFields((t) => ({
-  vmConsole: t.string({
-    authScopes: { signedIn: true },
-    description:
-      "A running VM's serial console output, line by line, from now on. Takes the console over from whoever held it. Needs OPERATOR.",
-    args: { vm: t.arg.globalID({ for: VmType }) },
-    subscribe: (_r, args, ctx) => ctx.services.vms.consoleLines(actorOf(ctx), args.vm.id as VmId),
-    resolve: (line) => line,
-  }),
   vmStateChanged: t.field({
     type: VmStateEvent,
     authScopes: { signedIn: true },

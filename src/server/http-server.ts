@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config/config.ts';
+import { CONSOLE_PATH, type ConsoleEndpoint, serveConsoles } from './console-socket.ts';
 import { type ContextFactory, type RequestInfo, requestInfo } from './context.ts';
 import { ServerMetrics } from './metrics.ts';
 import { parseMultipart, UploadError, type UploadLimits } from './uploads.ts';
@@ -45,6 +46,8 @@ export interface ServerOptions<C extends object> {
     readonly limits: UploadLimits;
     readonly allowed: (info: RequestInfo) => Promise<boolean>;
   };
+  /** consoles serves interactive VM consoles at CONSOLE_PATH; without it none are served. */
+  readonly consoles?: ConsoleEndpoint;
 }
 
 /** KumoServer is a listening server. */
@@ -58,7 +61,7 @@ export interface KumoServer {
 
 /**
  * startServer listens on one port for: the GraphQL API over HTTP, GraphiQL, subscriptions over
- * graphql-ws on the same path, /healthz and /metrics. Request bodies above the configured limit
+ * graphql-ws on the same path, interactive consoles, /healthz and /metrics. Request bodies above the configured limit
  * are refused before they are read.
  */
 export async function startServer<C extends object>(opts: ServerOptions<C>): Promise<KumoServer> {
@@ -162,12 +165,16 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limit });
   const disposeWs = serveSubscriptions(wss, yoga, metrics);
+  const consoles = opts.consoles ? serveConsoles(opts.consoles) : null;
   http.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://kumo').pathname !== GRAPHQL_PATH) {
+    const path = new URL(req.url ?? '/', 'http://kumo').pathname;
+    if (path === GRAPHQL_PATH) {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    } else if (path === CONSOLE_PATH && consoles) {
+      consoles.upgrade(req, socket, head);
+    } else {
       socket.destroy();
-      return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -184,6 +191,7 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
     metrics,
     close: async () => {
       await disposeWs();
+      consoles?.close();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       http.closeAllConnections();

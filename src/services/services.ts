@@ -12,6 +12,7 @@ import { PermissionService } from './permissions/permission-service.ts';
 import { QuotaService } from './quotas/quota-service.ts';
 import { UserService } from './users/user-service.ts';
 import { SnapshotService } from './vms/snapshot-service.ts';
+import { type ConsoleDeps, VmConsoleService } from './vms/vm-console.ts';
 import { type VmDeps, VmService } from './vms/vm-service.ts';
 
 /** SharedServices are the process-wide parts the per-request services are built from. */
@@ -25,6 +26,7 @@ export interface SharedServices {
   readonly operations: OperationRunner;
   readonly images: ImageDeps;
   readonly vms: VmDeps;
+  readonly consoles: ConsoleDeps;
 }
 
 /** RequestServices are one request's services, sharing one unit of work. */
@@ -40,6 +42,7 @@ export interface RequestServices {
   readonly images: ImageService;
   readonly vms: VmService;
   readonly snapshots: SnapshotService;
+  readonly consoles: VmConsoleService;
   readonly events: EventBus;
 }
 
@@ -49,9 +52,10 @@ export function requestServices(shared: SharedServices): RequestServices {
   const permissions = new PermissionService(em);
   const images = new ImageService(em, permissions, shared.images);
   const vms = new VmService(em, permissions, images, shared.vms);
+  const auth = new AuthService(em, shared.auth);
   return {
     em,
-    auth: new AuthService(em, shared.auth),
+    auth,
     users: new UserService(em, shared.scrypt),
     audit: new AuditService(shared.fork),
     hosts: new HostService(em, shared.hosts),
@@ -61,6 +65,7 @@ export function requestServices(shared: SharedServices): RequestServices {
     images,
     vms,
     snapshots: new SnapshotService(em, vms),
+    consoles: new VmConsoleService(em, vms, auth, shared.consoles),
     events: shared.events,
   };
 }

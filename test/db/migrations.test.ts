@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Migration } from '@mikro-orm/migrations';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../src/db/database.ts';
+import { Database, MIGRATIONS } from '../../src/db/database.ts';
 import {
+  fillRebuiltColumns,
   migrationDrift,
   migrationFiles,
   migrationId,
@@ -14,7 +15,7 @@ import {
   writeMigration,
 } from '../../src/db/migrations.ts';
 import { DIALECTS } from '../../src/db/url.ts';
-import { DIALECTS_UNDER_TEST, pgUrl } from './support.ts';
+import { DIALECTS_UNDER_TEST, freshTarget, pgUrl } from './support.ts';
 
 /** ExtraIndex stands for a migration someone wrote without changing the entities. */
 class ExtraIndex extends Migration {
@@ -40,6 +41,32 @@ describe.each(DIALECTS_UNDER_TEST)('migrations on %s', (dialect) => {
     expect(drift.up.join('\n')).toMatch(/drop index .*users_name_extra_index/);
   });
 
+  it('keep the rows of a table they add a column to (hosts gaining acceleration)', async () => {
+    const target = await freshTarget(dialect);
+    try {
+      const all = MIGRATIONS[dialect];
+      const at = all.findIndex((m) => m.name.endsWith('_host_acceleration'));
+      const before = await Database.open(target.config, { migrations: all.slice(0, at) });
+      await before.orm.em
+        .getConnection()
+        .execute(
+          `insert into hosts (id, name, uri, driver, state, enabled, maintenance, cpu_overcommit, memory_overcommit, created_at, updated_at) values ('00000000-0000-4000-8000-000000000001', 'hv', 'qemu:///system', 'qemu', 'ONLINE', true, false, 2, 1, '2026-01-01', '2026-01-01')`,
+        );
+      await before.close();
+      const after = await Database.open(target.config);
+      try {
+        const rows = await after.orm.em
+          .getConnection()
+          .execute('select name, cpu_overcommit, acceleration from hosts');
+        expect(rows).toEqual([{ name: 'hv', cpu_overcommit: 2, acceleration: 'AUTO' }]);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await target.cleanup();
+    }
+  });
+
   it('are all listed in the index, in order', () => {
     const onDisk = migrationFiles(dialect).map((f) => f.replace(/\.ts$/, ''));
     expect(MIGRATIONS[dialect].map((m) => m.name)).toEqual(onDisk);
@@ -60,6 +87,16 @@ describe('migration files', () => {
       "create table a (x text default 'a;\nb');",
       'create index i on a (x);',
     ]);
+  });
+
+  it('fill the columns a rebuilt SQLite table gains with their defaults, not null', () => {
+    const stmts = [
+      "create table `t__temp_alter` (`id` text not null primary key, `n` integer not null default 1, `s` text not null default 'a,b', `x` text null);",
+      'insert into `t__temp_alter` select `id`, null as `n`, null as `s`, null as `x` from `t`;',
+    ];
+    expect(fillRebuiltColumns(stmts)[1]).toBe(
+      "insert into `t__temp_alter` select `id`, 1 as `n`, 'a,b' as `s`, null as `x` from `t`;",
+    );
   });
 
   it('are named by UTC time and a snake_case name', () => {

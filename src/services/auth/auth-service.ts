@@ -107,6 +107,20 @@ export class AuthService {
     return { userId: user.id, sessionId: session.id, isAdmin: user.isAdmin, address };
   }
 
+  /**
+   * current is the actor as its session stands now (for something that outlives the request,
+   * like a console): null once the session is revoked or expired.
+   */
+  async current(actor: Actor): Promise<Actor | null> {
+    const session = await this.em.findOne(
+      Session,
+      { id: actor.sessionId },
+      { populate: ['user'], refresh: true },
+    );
+    if (!session || session.revokedAt || session.expiresAt.getTime() <= Date.now()) return null;
+    return { ...actor, isAdmin: session.user.getEntity().isAdmin };
+  }
+
   /** signOut revokes one of the actor's sessions (the current one by default). */
   async signOut(actor: Actor, sessionId: SessionId = actor.sessionId): Promise<void> {
     const session = await this.em.findOne(Session, { id: sessionId });

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { HostCredentials } from '../../drivers/credentials.ts';
 import { type DriverError, isDriverError } from '../../drivers/errors.ts';
 import type { DriverRegistry } from '../../drivers/registry.ts';
-import { Host } from '../../entities/host.ts';
+import { type Acceleration, Host } from '../../entities/host.ts';
 import type { HostId } from '../../entities/ids.ts';
 import { Vm } from '../../entities/vm.ts';
 import type { Actor } from '../actor.ts';
@@ -19,6 +19,7 @@ export interface HostChanges {
   readonly maintenance?: boolean;
   readonly cpuOvercommit?: number;
   readonly memoryOvercommit?: number;
+  readonly acceleration?: Acceleration;
 }
 
 /** HostDeps are the process-wide parts hosts need. */
@@ -98,7 +99,12 @@ export class HostService {
    */
   async add(
     actor: Actor,
-    input: { name: string; uri: string; credentials: HostCredentials },
+    input: {
+      name: string;
+      uri: string;
+      credentials: HostCredentials;
+      acceleration?: Acceleration;
+    },
   ): Promise<Host> {
     requireAdmin(actor);
     const name = input.name.trim();
@@ -130,9 +136,12 @@ export class HostService {
     } finally {
       await session.close();
     }
+    const acceleration = input.acceleration ?? 'AUTO';
+    checkAcceleration(acceleration, facts.kvm);
     const host = this.em.create(Host, {
       name,
       uri: input.uri,
+      acceleration,
       driver: driver.schemes.find((s) => input.uri.startsWith(`${s}:`)) ?? driver.name,
       state: 'ONLINE',
       facts,
@@ -178,7 +187,10 @@ export class HostService {
     return this.deps.monitor.metricsFeed({ intervalMs, ...(hostIds ? { hostIds } : {}) });
   }
 
-  /** update renames a host, disables or enables it, puts it in or out of maintenance, sets overcommit. */
+  /**
+   * update renames a host, disables or enables it, puts it in or out of maintenance, sets
+   * overcommit and acceleration (VMs take a new acceleration at their next definition).
+   */
   async update(actor: Actor, id: HostId, changes: HostChanges): Promise<Host> {
     requireAdmin(actor);
     const host = await this.get(id);
@@ -195,6 +207,10 @@ export class HostService {
       if (!(value >= 1 && value <= 16))
         throw new ServiceError('INVALID', `${key} must be between 1 and 16`, `input.${key}`);
       host[key] = value;
+    }
+    if (changes.acceleration !== undefined) {
+      checkAcceleration(changes.acceleration, host.facts?.kvm ?? true);
+      host.acceleration = changes.acceleration;
     }
     if (changes.enabled !== undefined) host.enabled = changes.enabled;
     if (changes.maintenance !== undefined) host.maintenance = changes.maintenance;
@@ -231,6 +247,16 @@ export class HostService {
     this.em.remove(host);
     await this.em.flush();
   }
+}
+
+// KVM is refused where the host said it has none (a host never seen yet is given the benefit).
+function checkAcceleration(acceleration: Acceleration, kvm: boolean): void {
+  if (acceleration === 'KVM' && !kvm)
+    throw new ServiceError(
+      'INVALID',
+      'the host offers no KVM: use AUTO or TCG',
+      'input.acceleration',
+    );
 }
 
 function requireAdmin(actor: Actor): void {

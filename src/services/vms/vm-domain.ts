@@ -1,16 +1,24 @@
 import { randomBytes } from 'node:crypto';
+import type { Acceleration } from '../../entities/host.ts';
 import type { VmId } from '../../entities/ids.ts';
 import type { Vm } from '../../entities/vm.ts';
 import { domainXml } from '../../libvirt/xml/domain.ts';
 
 /** VmPlacement is where a VM's pieces are on its host. */
 export interface VmPlacement {
-  /** domainType is `kvm` where the host has it, else `qemu` (TCG). */
+  /** domainType is from the host's acceleration setting (domainTypeOf). */
   readonly domainType: 'kvm' | 'qemu';
   /** diskPath and seedPath are files in the host's Kumo pool (seedPath null without a seed). */
   readonly diskPath: string;
   readonly seedPath: string | null;
   readonly network: string;
+}
+
+/** domainTypeOf is the domain type a host's acceleration setting asks for. */
+export function domainTypeOf(acceleration: Acceleration, hostHasKvm: boolean): 'kvm' | 'qemu' {
+  if (acceleration === 'TCG') return 'qemu';
+  if (acceleration === 'KVM') return 'kvm';
+  return hostHasKvm ? 'kvm' : 'qemu';
 }
 
 /** domainName is the libvirt name of a VM's domain; the user's name is its title. */

@@ -13,7 +13,7 @@ import { isServiceError, ServiceError } from '../errors.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
 import type { HostPools } from '../hosts/host-pool.ts';
 import { type CachedImage, deleteVolume } from '../images/image-cache.ts';
-import { diskVolume, seedVolume, vmDomainXml } from './vm-domain.ts';
+import { diskVolume, domainTypeOf, seedVolume, vmDomainXml } from './vm-domain.ts';
 
 /** hostFailure turns what a host said into a ServiceError that names what failed. */
 export function hostFailure(err: unknown, what: string): ServiceError {
@@ -80,10 +80,12 @@ export class VmHost {
 
   /** define defines the VM's domain from its row (again, to change it: a running domain takes it at its next boot). */
   async define(conn: LibvirtConnection, vm: Vm): Promise<DomainRef> {
-    const facts = this.monitor.status((vm.host as { id: string }).id).facts;
+    const host = await vm.host?.loadOrFail();
+    if (!host) throw new ServiceError('INVALID_STATE', `VM ${vm.id} has no host`);
+    const kvm = this.monitor.status(host.id).facts?.kvm ?? host.facts?.kvm ?? false;
     return conn.domains.define(
       vmDomainXml(vm, {
-        domainType: facts?.kvm ? 'kvm' : 'qemu',
+        domainType: domainTypeOf(host.acceleration, kvm),
         diskPath: this.pools.volumePath(diskVolume(vm.id)),
         seedPath: vm.hasSeed ? this.pools.volumePath(seedVolume(vm.id)) : null,
         network: this.network,

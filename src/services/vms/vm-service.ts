@@ -7,7 +7,7 @@ import type { Operation } from '../../entities/operation.ts';
 import { Permission, type Role } from '../../entities/permission.ts';
 import { User } from '../../entities/user.ts';
 import { Vm, type VmState } from '../../entities/vm.ts';
-import { ConsoleFlags, type DomainRef, ModificationFlags } from '../../libvirt/api/domains.ts';
+import { type DomainRef, ModificationFlags } from '../../libvirt/api/domains.ts';
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import { ErrorCode, isLibvirtError, isNotFound } from '../../libvirt/errors.ts';
 import type { Actor } from '../actor.ts';
@@ -256,7 +256,7 @@ export class VmService {
   /** act runs one life-cycle action after checking the domain's state allows it. */
   async act(actor: Actor, id: VmId, action: Lifecycle): Promise<Vm> {
     await this.get(actor, id, 'use');
-    return this.withDomain(id, `vm ${action}`, async ({ conn, dom, state, observe }) => {
+    return this.withDomain(id, `vm ${action}`, async ({ vm, conn, dom, state, observe }) => {
       const allowed: Record<Lifecycle, readonly VmState[]> = {
         start: ['STOPPED', 'CRASHED'],
         powerOff: ['RUNNING', 'PAUSED', 'CRASHED'],
@@ -271,7 +271,11 @@ export class VmService {
           'input.id',
         );
       try {
-        if (action === 'start') await conn.domains.start(dom);
+        if (action === 'start') {
+          // Defined afresh, so a VM boots with what its host's settings are now.
+          await this.host.define(conn, vm);
+          await conn.domains.start(dom);
+        }
         if (action === 'powerOff') await conn.domains.destroy(dom);
         if (action === 'reboot') await conn.domains.reboot(dom);
         if (action === 'suspend') await conn.domains.suspend(dom);
@@ -523,32 +527,6 @@ export class VmService {
     );
   }
 
-  /**
-   * consoleLines streams a running VM's serial console output as lines, for as long as the
-   * caller reads (OPERATOR: the console is a way in). The console is taken over from whoever
-   * held it, as `virsh console --force` does; ending the iteration lets go of it.
-   */
-  async *consoleLines(actor: Actor, id: VmId): AsyncGenerator<string> {
-    const vm = await this.get(actor, id, 'use');
-    const { conn, dom } = await this.domainOf(vm);
-    const stream = await conn.domains
-      .openConsole(dom, null, ConsoleFlags.FORCE)
-      .catch((err: unknown) => {
-        throw hostFailure(err, 'the console cannot be opened');
-      });
-    let rest = '';
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        const lines = (rest + chunk.toString('utf8')).split(/\r?\n/);
-        rest = lines.pop() ?? '';
-        for (const line of lines) yield line.replaceAll('\r', '');
-      }
-      if (rest) yield rest;
-    } finally {
-      stream.destroy();
-    }
-  }
-
   /** update renames or re-describes a VM. */
   async update(
     actor: Actor,
@@ -774,7 +752,8 @@ export class VmService {
     return vm;
   }
 
-  private async domainOf(vm: Vm): Promise<{ conn: LibvirtConnection; dom: DomainRef }> {
+  /** domainOf finds the VM's domain on its host (INVALID_STATE when it is gone or not made yet). */
+  async domainOf(vm: Vm): Promise<{ conn: LibvirtConnection; dom: DomainRef }> {
     if (!vm.host) throw new ServiceError('INVALID_STATE', 'the VM has no host', 'input.id');
     if (vm.state === 'CREATING')
       throw new ServiceError('INVALID_STATE', 'the VM is still being created', 'input.id');

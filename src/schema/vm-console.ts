@@ -1,0 +1,71 @@
+import type { VmId } from '../entities/ids.ts';
+import { CONSOLE_PATH } from '../server/console-socket.ts';
+import type { Actor } from '../services/actor.ts';
+import { audited } from './audited.ts';
+import { builder } from './builder.ts';
+import type { KumoContext } from './context.ts';
+import { UserError, type UserErrorShape } from './user-errors.ts';
+import { VmType } from './vm.ts';
+
+const actorOf = (ctx: KumoContext): Actor => ctx.actor as Actor;
+
+interface ConsoleTicket {
+  readonly ticket: string;
+  readonly expiresAt: Date;
+}
+
+const ConsoleTicketType = builder.objectRef<ConsoleTicket>('ConsoleTicket').implement({
+  description:
+    'Opens the interactive console once: connect a WebSocket to `path` on this server before `expiresAt`. The guest output arrives as binary messages; what you send is typed into the console.',
+  fields: (t) => ({
+    ticket: t.exposeString('ticket'),
+    path: t.string({
+      description: 'Where to connect, relative to the API origin (ws:// or wss://).',
+      resolve: (c) => `${CONSOLE_PATH}?ticket=${encodeURIComponent(c.ticket)}`,
+    }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime' }),
+  }),
+});
+
+const VmConsoleOpenPayload = builder
+  .objectRef<{ console: ConsoleTicket | null; userErrors: UserErrorShape[] }>(
+    'VmConsoleOpenPayload',
+  )
+  .implement({
+    fields: (t) => ({
+      console: t.field({ type: ConsoleTicketType, nullable: true, resolve: (p) => p.console }),
+      userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
+    }),
+  });
+
+const VmConsoleOpenInput = builder.inputType('VmConsoleOpenInput', {
+  fields: (t) => ({ id: t.globalID({ for: VmType }) }),
+});
+
+builder.mutationFields((t) => ({
+  vmConsoleOpen: t.field({
+    type: VmConsoleOpenPayload,
+    authScopes: { signedIn: true },
+    description:
+      "A single-use ticket to a running VM's interactive serial console. Needs OPERATOR; the console closes if that role is taken away.",
+    args: { input: t.arg({ type: VmConsoleOpenInput }) },
+    resolve: async (_r, { input }, ctx) => {
+      const id = input.id.id as VmId;
+      const out = await audited(ctx, 'vmConsoleOpen', { type: 'VM', id }, () =>
+        ctx.services.consoles.ticket(actorOf(ctx), id),
+      );
+      return { console: out.result, userErrors: out.userErrors };
+    },
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  vmConsole: t.string({
+    authScopes: { signedIn: true },
+    description:
+      "A running VM's serial console output, line by line, from now on. Shared with interactive sessions; takes the console over from clients outside Kumo. Needs OPERATOR.",
+    args: { vm: t.arg.globalID({ for: VmType }) },
+    subscribe: (_r, args, ctx) => ctx.services.consoles.lines(actorOf(ctx), args.vm.id as VmId),
+    resolve: (line) => line,
+  }),
+}));

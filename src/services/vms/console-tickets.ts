@@ -1,0 +1,44 @@
+import type { VmId } from '../../entities/ids.ts';
+import type { Actor } from '../actor.ts';
+import { hashToken, newToken } from '../auth/tokens.ts';
+
+/** ConsoleGrant is what a redeemed ticket stands for. */
+export interface ConsoleGrant {
+  readonly vmId: VmId;
+  readonly actor: Actor;
+}
+
+/**
+ * ConsoleTickets hands out short-lived, single-use tickets for the interactive console: a
+ * browser cannot put a bearer token on a WebSocket, and a ticket in a URL that works once, for
+ * one VM, for seconds, leaks nothing worth having. Kept in the controller's memory (like the
+ * event bus): a restart voids open tickets, which only means asking for a new one. Only their
+ * hashes are kept.
+ */
+export class ConsoleTickets {
+  private readonly grants = new Map<string, ConsoleGrant & { readonly expiresAt: number }>();
+  private readonly ttlMs: number;
+
+  constructor(ttlSeconds: number) {
+    this.ttlMs = ttlSeconds * 1000;
+  }
+
+  /** issue makes a ticket for the actor to the VM's console. */
+  issue(grant: ConsoleGrant): { ticket: string; expiresAt: Date } {
+    const now = Date.now();
+    for (const [hash, g] of this.grants) if (g.expiresAt <= now) this.grants.delete(hash);
+    const { token, hash } = newToken();
+    const expiresAt = now + this.ttlMs;
+    this.grants.set(hash, { ...grant, expiresAt });
+    return { ticket: token, expiresAt: new Date(expiresAt) };
+  }
+
+  /** redeem uses a ticket up: its grant, or null when it is unknown, used or expired. */
+  redeem(ticket: string): ConsoleGrant | null {
+    const hash = hashToken(ticket);
+    const grant = this.grants.get(hash);
+    this.grants.delete(hash);
+    if (!grant || grant.expiresAt <= Date.now()) return null;
+    return { vmId: grant.vmId, actor: grant.actor };
+  }
+}

@@ -1,0 +1,107 @@
+import type { EntityManager } from '../../db/database.ts';
+import type { VmId } from '../../entities/ids.ts';
+import { ConsoleFlags } from '../../libvirt/api/domains.ts';
+import type { Actor } from '../actor.ts';
+import type { AuthService } from '../auth/auth-service.ts';
+import { ServiceError } from '../errors.ts';
+import { PermissionService } from '../permissions/permission-service.ts';
+import type { ConsoleHub, ConsoleTap } from './console-hub.ts';
+import type { ConsoleTickets } from './console-tickets.ts';
+import { hostFailure } from './vm-host.ts';
+import type { VmService } from './vm-service.ts';
+
+/** ConsoleDeps are the process-wide parts of consoles. */
+export interface ConsoleDeps {
+  readonly hub: ConsoleHub;
+  readonly tickets: ConsoleTickets;
+  /** accessCheckMs is how often an open console checks its holder may still use it. */
+  readonly accessCheckMs: number;
+}
+
+/**
+ * VmConsoleService opens a running VM's serial console to those with OPERATOR on it (the
+ * console is a way into the guest): as lines for a subscription, or, for an interactive
+ * session, through a single-use ticket the WebSocket endpoint redeems. An open console ends
+ * when its holder's session ends or their role is taken away.
+ */
+export class VmConsoleService {
+  private readonly em: EntityManager;
+  private readonly vms: VmService;
+  private readonly auth: AuthService;
+  private readonly deps: ConsoleDeps;
+
+  constructor(em: EntityManager, vms: VmService, auth: AuthService, deps: ConsoleDeps) {
+    this.em = em;
+    this.vms = vms;
+    this.auth = auth;
+    this.deps = deps;
+  }
+
+  /**
+   * lines streams the console's output as lines from now on, for as long as the caller reads.
+   * The console is taken over from clients outside Kumo, as `virsh console --force` does.
+   */
+  async *lines(actor: Actor, id: VmId): AsyncGenerator<string> {
+    const tap = await this.open(actor, id);
+    let rest = '';
+    try {
+      for await (const chunk of tap.output as AsyncIterable<Buffer>) {
+        const lines = (rest + chunk.toString('utf8')).split(/\r?\n/);
+        rest = lines.pop() ?? '';
+        for (const line of lines) yield line.replaceAll('\r', '');
+      }
+      if (rest) yield rest;
+    } finally {
+      tap.end();
+    }
+  }
+
+  /** ticket lets the actor open the VM's interactive console once, within the ticket's lifetime. */
+  async ticket(actor: Actor, id: VmId): Promise<{ ticket: string; expiresAt: Date }> {
+    const vm = await this.vms.get(actor, id, 'use');
+    if (vm.state !== 'RUNNING' && vm.state !== 'PAUSED')
+      throw new ServiceError(
+        'INVALID_STATE',
+        `a VM that is ${vm.state.toLowerCase()} has no console; start it first`,
+        'input.id',
+      );
+    return this.deps.tickets.issue({ vmId: id, actor });
+  }
+
+  /** connect redeems a ticket: the console of the VM it was for, for whom it was issued. */
+  async connect(ticket: string): Promise<{ vmId: VmId; tap: ConsoleTap }> {
+    const grant = this.deps.tickets.redeem(ticket);
+    const actor = grant && (await this.auth.current(grant.actor));
+    if (!grant || !actor)
+      throw new ServiceError('UNAUTHENTICATED', 'the console ticket is unknown, used or expired');
+    return { vmId: grant.vmId, tap: await this.open(actor, grant.vmId) };
+  }
+
+  private async open(actor: Actor, id: VmId): Promise<ConsoleTap> {
+    const vm = await this.vms.get(actor, id, 'use');
+    const tap = await this.deps.hub.tap(id, async () => {
+      const { conn, dom } = await this.vms.domainOf(vm);
+      return conn.domains.openConsole(dom, null, ConsoleFlags.FORCE).catch((err: unknown) => {
+        throw hostFailure(err, 'the console cannot be opened');
+      });
+    });
+    const timer = setInterval(() => {
+      this.allowed(actor, id).then(
+        (ok) => {
+          if (!ok) tap.end('REVOKED');
+        },
+        () => undefined,
+      );
+    }, this.deps.accessCheckMs);
+    timer.unref();
+    void tap.ended.then(() => clearInterval(timer));
+    return tap;
+  }
+
+  // Asked afresh each time (a new unit of work), as the session and roles may have changed.
+  private async allowed(actor: Actor, id: VmId): Promise<boolean> {
+    const now = await this.auth.current(actor);
+    if (!now) return false;
+    return new PermissionService(this.em.fork()).can(now, { type: 'VM', id }, 'use');
+  }
+}
