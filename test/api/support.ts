@@ -1,10 +1,14 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WebSocket } from 'ws';
 import type { z } from 'zod';
 import { type Kumo, startKumo } from '../../src/app.ts';
 import { type ConfigSchema, loadConfig } from '../../src/config/config.ts';
 import type { OperationId } from '../../src/entities/ids.ts';
+import type { RigHost } from '../rig/state.ts';
+import { rig } from '../support/rig.ts';
 
 type ConfigInput = z.input<typeof ConfigSchema>;
 
@@ -107,6 +111,57 @@ export function tlsCredentialsInput(dir: string) {
       clientKey: read('clientkey.pem'),
     },
   };
+}
+
+/** sshCredentialsInput is hostAdd's SSH credentials for a rig host, its key pinned. */
+export function sshCredentialsInput(h: RigHost) {
+  return {
+    ssh: {
+      user: 'root',
+      privateKey: readFileSync(rig().ssh.privateKey, 'utf8'),
+      hostKeyFingerprint: h.sshHostKeyFingerprint,
+    },
+  };
+}
+
+/**
+ * openConsole asks for a console ticket as `token` and connects to the VM's interactive
+ * console with it; the socket resolves once open (or rejects with the HTTP refusal).
+ */
+export async function openConsole(t: TestKumo, vmId: string, token: string): Promise<WebSocket> {
+  const r = await t.gql<{
+    vmConsoleOpen: { console: { path: string } | null; userErrors: unknown[] };
+  }>(
+    'mutation($id: ID!) { vmConsoleOpen(input: {id: $id}) { console { path } userErrors { code field message } } }',
+    { id: vmId },
+    token,
+  );
+  const path = r.data?.vmConsoleOpen.console?.path;
+  if (!path) throw new Error(`no console ticket: ${JSON.stringify(r)}`);
+  return connectConsole(t, path);
+}
+
+/** connectConsole opens a WebSocket to a console path (`/console?ticket=...`). */
+export function connectConsole(t: TestKumo, path: string): Promise<WebSocket> {
+  const url = new URL(path, t.url);
+  url.protocol = 'ws:';
+  const ws = new WebSocket(url);
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(new Error(`console refused: ${res.statusCode}`)),
+    );
+    ws.once('error', reject);
+  });
+}
+
+/** sshPublicKey makes a fresh ed25519 public key in OpenSSH form, with `comment`. */
+export function sshPublicKey(comment: string): string {
+  const der = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' });
+  const raw = der.subarray(der.length - 32);
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const blob = Buffer.concat([str(Buffer.from('ssh-ed25519')), str(raw)]);
+  return `ssh-ed25519 ${blob.toString('base64')} ${comment}`;
 }
 
 /** rawId is the database id inside a Relay global id (`Type:id`, base64). */

@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
@@ -10,9 +9,12 @@ import { until, within } from '../support/wait.ts';
 import {
   ADMIN,
   addUser,
+  codeOf,
+  connectConsole,
   type GqlResult,
   rawId,
   settled,
+  sshPublicKey,
   startTestKumo,
   type TestKumo,
   tlsCredentialsInput,
@@ -56,14 +58,6 @@ let alice: string;
 let bob: string;
 let imageId: string;
 const conns = new Map<string, LibvirtConnection>();
-
-function sshKey(): string {
-  const der = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' });
-  const raw = der.subarray(der.length - 32);
-  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  const blob = Buffer.concat([str(Buffer.from('ssh-ed25519')), str(raw)]);
-  return `ssh-ed25519 ${blob.toString('base64')} alice@laptop`;
-}
 
 async function gql<T>(query: string, variables: Record<string, unknown>, token: string) {
   const r: GqlResult<T> = await k.gql<T>(query, variables, token);
@@ -220,7 +214,7 @@ describe('VMs on the rig', () => {
       name: 'web <1> & "friends"',
       maxVcpus: 2,
       maxMemoryBytes: String(128n * MiB),
-      sshKeys: [sshKey()],
+      sshKeys: [sshPublicKey('alice@laptop')],
     });
     expect(web).toMatchObject({
       name: 'web <1> & "friends"',
@@ -445,6 +439,85 @@ describe('VMs on the rig', () => {
     await client.dispose();
   });
 
+  it('serves an interactive console by single-use ticket to operators, shared with line readers', async () => {
+    const TICKET = `mutation($id: ID!) { vmConsoleOpen(input: {id: $id}) {
+      console { path expiresAt } userErrors { code field message } } }`;
+    type Opened = {
+      vmConsoleOpen: {
+        console: { path: string; expiresAt: string } | null;
+        userErrors: UserErrorView[];
+      };
+    };
+    const share = (role: string) =>
+      gql(
+        'mutation($id: ID!, $role: Role!) { vmShare(input: {id: $id, email: "bob@kumo.test", role: $role}) { userErrors { code } } }',
+        { id: web.id, role },
+        alice,
+      );
+    // Bob has no role: for him there is no such VM. As VIEWER he may look, not type.
+    const none = await k.gql<Opened>(TICKET, { id: web.id }, bob);
+    expect(none.data?.vmConsoleOpen.userErrors[0]?.code).toBe('NOT_FOUND');
+    await share('VIEWER');
+    expect(codeOf(await k.gql<Opened>(TICKET, { id: web.id }, bob))).toBe('FORBIDDEN');
+    await share('OPERATOR');
+    const opened = await k.gql<Opened>(TICKET, { id: web.id }, bob);
+    const ticket = opened.data?.vmConsoleOpen.console as { path: string; expiresAt: string };
+    expect(ticket.path).toMatch(/^\/console\?ticket=kumo_/);
+    expect(Date.parse(ticket.expiresAt)).toBeGreaterThan(Date.now());
+    const ws = await connectConsole(k, ticket.path);
+    // A ticket works once; a made-up one never.
+    await expect(connectConsole(k, ticket.path)).rejects.toThrow(/console refused: 401/);
+    await expect(connectConsole(k, '/console?ticket=kumo_nonsense')).rejects.toThrow(/401/);
+    let typed = '';
+    ws.on('message', (d: Buffer) => {
+      typed += d.toString('latin1');
+    });
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+
+    // Alice reads the same console as lines meanwhile: both see the firmware after a reset.
+    const client = createClient({
+      url: k.url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${alice}` },
+    });
+    const lines: string[] = [];
+    const reading = (async () => {
+      for await (const r of client.iterate<{ vmConsole: string }>({
+        query: 'subscription($id: ID!) { vmConsole(vm: $id) }',
+        variables: { id: web.id },
+      })) {
+        lines.push(r.data?.vmConsole as string);
+      }
+    })();
+    const conn = conns.get(web.host?.name as string) as LibvirtConnection;
+    const dom = await conn.domains.lookupByName(`kumo-${rawId(web.id)}`);
+    const both = () => typed.includes('SeaBIOS') && lines.some((l) => l.includes('SeaBIOS'));
+    await until(
+      async () => {
+        await conn.remote.domainReset({ dom: dom.handle, flags: 0 });
+        return until(async () => (both() ? true : undefined), 3000, 'the banner').catch(
+          () => undefined,
+        );
+      },
+      20_000,
+      `the BIOS banner on both; saw ${JSON.stringify({ typed, lines })}`,
+    );
+
+    // Taking Bob's role away closes his console at its next check; Alice keeps reading.
+    await gql(
+      'mutation($id: ID!) { vmUnshare(input: {id: $id, email: "bob@kumo.test"}) { userErrors { code } } }',
+      { id: web.id },
+      alice,
+    );
+    expect(await within(closed, 15_000, "Bob's console to close")).toBe(4403);
+    const before = lines.length;
+    await conn.remote.domainReset({ dom: dom.handle, flags: 0 });
+    await until(async () => (lines.length > before ? true : undefined), 10_000, 'more lines');
+    await client.dispose();
+    await reading.catch(() => undefined);
+  });
+
   it('notices what happens to a domain behind its back', async () => {
     const host = web.host?.name as string;
     const conn = conns.get(host) as LibvirtConnection;
@@ -455,6 +528,15 @@ describe('VMs on the rig', () => {
       10_000,
       'the event to mark the VM STOPPED',
     );
+    const r = await k.gql<{ vmConsoleOpen: { userErrors: UserErrorView[] } }>(
+      'mutation($id: ID!) { vmConsoleOpen(input: {id: $id}) { userErrors { code field message } } }',
+      { id: web.id },
+      alice,
+    );
+    expect(r.data?.vmConsoleOpen.userErrors[0]).toMatchObject({
+      code: 'INVALID_STATE',
+      field: 'input.id',
+    });
   });
 
   it('refuses bad input with typed errors', async () => {

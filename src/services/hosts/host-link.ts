@@ -12,6 +12,7 @@ import type {
   HostStateChange,
   HostStatus,
   MonitoredHost,
+  OpenedSession,
 } from './types.ts';
 
 /** LinkSettings are the monitor-wide settings and callbacks a HostLink works with. */
@@ -69,10 +70,14 @@ export class HostLink {
     return this.host.id;
   }
 
-  /** start begins connecting, unless the host is DISABLED. */
-  start(): void {
+  /** start begins connecting (or takes over a session opened already), unless the host is DISABLED. */
+  start(opened?: OpenedSession): void {
     if (this.admin) this.setState(this.admin.state, this.admin.reason);
-    this.connectNow();
+    if (opened && this.admin?.state !== 'DISABLED') this.adopt(opened.session, opened.facts);
+    else {
+      void opened?.session.close().catch(() => undefined);
+      this.connectNow();
+    }
   }
 
   /** stop closes the session and cancels retries for good. */

@@ -11,6 +11,7 @@ import type {
   HostMonitorEvents,
   HostStatus,
   MonitoredHost,
+  OpenedSession,
 } from './types.ts';
 
 /**
@@ -76,8 +77,11 @@ export class HostMonitor {
     return () => set.delete(listener);
   }
 
-  /** add starts monitoring a host: it connects at once (unless DISABLED) and keeps it connected. */
-  add(host: MonitoredHost): void {
+  /**
+   * add starts monitoring a host: it connects at once (unless DISABLED), or takes over the
+   * session `opened` (from connect), and keeps it connected.
+   */
+  add(host: MonitoredHost, opened?: OpenedSession): void {
     this.open();
     if (this.links.has(host.id)) {
       throw new HostMonitorError('DUPLICATE_HOST', `host ${host.id} is monitored already`, host.id);
@@ -91,7 +95,19 @@ export class HostMonitor {
       onFacts: (e) => this.emit('factsChanged', e),
     });
     this.links.set(host.id, link);
-    link.start();
+    link.start(opened);
+  }
+
+  /**
+   * connect opens a session to a host the monitor does not have yet, as the monitor would (its
+   * keepalive), so that `add` can take it over instead of connecting again.
+   */
+  connect(target: {
+    uri: string;
+    credentials: MonitoredHost['credentials'];
+    timeoutMs: number;
+  }): Promise<HypervisorSession> {
+    return this.registry.connect({ ...target, keepalive: this.keepalive });
   }
 
   /** update gives a host a new URI, credentials or pool and reconnects with them. */

@@ -120,40 +120,40 @@ export class HostService {
     const driver = await this.deps.registry.validate(input.uri, input.credentials).catch(refuse);
     if (await this.em.count(Host, { uri: input.uri }))
       throw new ServiceError('CONFLICT', `${input.uri} is already a host`, 'input.uri');
-    const session = await this.deps.registry
+    // The session that proved the host works is the one the monitor keeps: no second
+    // handshake, and the host takes VMs as soon as this returns.
+    const session = await this.deps.monitor
       .connect({
         uri: input.uri,
         credentials: input.credentials,
         timeoutMs: this.deps.connectTimeoutMs,
-        keepalive: false,
       })
       .catch(refuse);
-    let facts: Awaited<ReturnType<typeof session.facts>>;
+    let handedOver = false;
     try {
-      facts = await session.facts();
-    } catch (err) {
-      throw refuse(err);
+      const facts = await session.facts().catch(refuse);
+      const acceleration = input.acceleration ?? 'AUTO';
+      checkAcceleration(acceleration, facts.kvm);
+      const host = this.em.create(Host, {
+        name,
+        uri: input.uri,
+        acceleration,
+        driver: driver.schemes.find((s) => input.uri.startsWith(`${s}:`)) ?? driver.name,
+        state: 'ONLINE',
+        facts,
+        lastSeenAt: new Date(),
+      });
+      host.credentials =
+        input.credentials.kind === 'none'
+          ? null
+          : this.deps.secrets.seal(input.credentials, sealContext(host.id));
+      await this.em.flush();
+      this.deps.monitor.add(monitoredHost(host, this.deps.secrets), { session, facts });
+      handedOver = true;
+      return host;
     } finally {
-      await session.close();
+      if (!handedOver) await session.close().catch(() => undefined);
     }
-    const acceleration = input.acceleration ?? 'AUTO';
-    checkAcceleration(acceleration, facts.kvm);
-    const host = this.em.create(Host, {
-      name,
-      uri: input.uri,
-      acceleration,
-      driver: driver.schemes.find((s) => input.uri.startsWith(`${s}:`)) ?? driver.name,
-      state: 'ONLINE',
-      facts,
-      lastSeenAt: new Date(),
-    });
-    host.credentials =
-      input.credentials.kind === 'none'
-        ? null
-        : this.deps.secrets.seal(input.credentials, sealContext(host.id));
-    await this.em.flush();
-    this.deps.monitor.add(monitoredHost(host, this.deps.secrets));
-    return host;
   }
 
   /**

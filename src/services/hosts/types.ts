@@ -1,6 +1,6 @@
 import type { HostCredentials } from '../../drivers/credentials.ts';
 import type { DriverError, DriverErrorCode } from '../../drivers/errors.ts';
-import type { HostFacts, HostMetrics } from '../../drivers/session.ts';
+import type { HostFacts, HostMetrics, HypervisorSession } from '../../drivers/session.ts';
 
 /**
  * HostState is a host's state as the API shows it. ONLINE and OFFLINE follow the connection;
@@ -19,6 +19,12 @@ export type AdminState = 'DISABLED' | 'MAINTENANCE';
 export interface AdminHold {
   readonly state: AdminState;
   readonly reason: string;
+}
+
+/** OpenedSession is a session opened (and its facts read) before the monitor took the host. */
+export interface OpenedSession {
+  readonly session: HypervisorSession;
+  readonly facts: HostFacts;
 }
 
 /** MonitoredHost is what the monitor needs to keep a host connected (a HostService row's worth). */

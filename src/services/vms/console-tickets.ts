@@ -18,14 +18,16 @@ export interface ConsoleGrant {
 export class ConsoleTickets {
   private readonly grants = new Map<string, ConsoleGrant & { readonly expiresAt: number }>();
   private readonly ttlMs: number;
+  private readonly now: () => number;
 
-  constructor(ttlSeconds: number) {
+  constructor(ttlSeconds: number, now: () => number = Date.now) {
     this.ttlMs = ttlSeconds * 1000;
+    this.now = now;
   }
 
   /** issue makes a ticket for the actor to the VM's console. */
   issue(grant: ConsoleGrant): { ticket: string; expiresAt: Date } {
-    const now = Date.now();
+    const now = this.now();
     for (const [hash, g] of this.grants) if (g.expiresAt <= now) this.grants.delete(hash);
     const { token, hash } = newToken();
     const expiresAt = now + this.ttlMs;
@@ -38,7 +40,7 @@ export class ConsoleTickets {
     const hash = hashToken(ticket);
     const grant = this.grants.get(hash);
     this.grants.delete(hash);
-    if (!grant || grant.expiresAt <= Date.now()) return null;
+    if (!grant || grant.expiresAt <= this.now()) return null;
     return { vmId: grant.vmId, actor: grant.actor };
   }
 }

@@ -1,0 +1,103 @@
+import { Duplex, PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { SessionId, UserId, VmId } from '../../entities/ids.ts';
+import { ConsoleHub } from './console-hub.ts';
+import { ConsoleTickets } from './console-tickets.ts';
+import { domainTypeOf } from './vm-domain.ts';
+
+const vmId = 'vm-1' as VmId;
+const actor = {
+  userId: 'u' as UserId,
+  sessionId: 's' as SessionId,
+  isAdmin: false,
+  address: '127.0.0.1',
+};
+
+// A console stream: what the guest prints is pushed into `guest`, what is typed lands in `typed`.
+function consoleStream() {
+  const guest = new PassThrough();
+  const typed: Buffer[] = [];
+  const stream = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, done) {
+      typed.push(chunk);
+      done();
+    },
+  });
+  guest.on('data', (d: Buffer) => stream.push(d));
+  guest.on('end', () => stream.push(null));
+  return { stream, guest, typed };
+}
+
+describe('console tickets', () => {
+  it('work once, for their VM and actor, until they expire', () => {
+    let now = 1_000_000;
+    const tickets = new ConsoleTickets(30, () => now);
+    const { ticket, expiresAt } = tickets.issue({ vmId, actor });
+    expect(ticket).toMatch(/^kumo_[A-Za-z0-9_-]{43}$/);
+    expect(expiresAt.getTime()).toBe(now + 30_000);
+    expect(tickets.redeem(ticket)).toEqual({ vmId, actor });
+    expect(tickets.redeem(ticket)).toBeNull();
+    const late = tickets.issue({ vmId, actor }).ticket;
+    now += 30_000;
+    expect(tickets.redeem(late)).toBeNull();
+    expect(tickets.redeem('kumo_made-up')).toBeNull();
+  });
+});
+
+describe('the console hub', () => {
+  it('shares one stream among its taps, opened with the first and closed with the last', async () => {
+    const hub = new ConsoleHub();
+    const c = consoleStream();
+    let opens = 0;
+    const open = async () => {
+      opens++;
+      return c.stream;
+    };
+    const [a, b] = await Promise.all([hub.tap(vmId, open), hub.tap(vmId, open)]);
+    expect(opens).toBe(1);
+    const seen = { a: '', b: '' };
+    a?.output.on('data', (d: Buffer) => (seen.a += d));
+    b?.output.on('data', (d: Buffer) => (seen.b += d));
+    c.guest.write('login: ');
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual({ a: 'login: ', b: 'login: ' });
+    a?.write(Buffer.from('root\r'));
+    expect(Buffer.concat(c.typed).toString()).toBe('root\r');
+    a?.end();
+    expect(await a?.ended).toBe('CLOSED');
+    expect(c.stream.destroyed).toBe(false);
+    b?.end();
+    expect(c.stream.destroyed).toBe(true);
+    // The next tap opens the console again.
+    const d = consoleStream();
+    const again = await hub.tap(vmId, async () => d.stream);
+    expect(again).toBeDefined();
+    d.guest.end();
+    expect(await again.ended).toBe('ENDED');
+  });
+
+  it('drops a tap that stops reading, and only that one', async () => {
+    const hub = new ConsoleHub();
+    const c = consoleStream();
+    const slow = await hub.tap(vmId, async () => c.stream);
+    const fast = await hub.tap(vmId, async () => c.stream);
+    let got = 0;
+    fast.output.on('data', (d: Buffer) => (got += d.length));
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    for (let i = 0; i < 20; i++) c.guest.write(chunk);
+    await new Promise((r) => setImmediate(r));
+    expect(await slow.ended).toBe('TOO_SLOW');
+    expect(got).toBe(20 * chunk.length);
+    fast.end();
+  });
+});
+
+describe('domain types', () => {
+  it('follow the host acceleration setting', () => {
+    expect(domainTypeOf('AUTO', true)).toBe('kvm');
+    expect(domainTypeOf('AUTO', false)).toBe('qemu');
+    expect(domainTypeOf('TCG', true)).toBe('qemu');
+    expect(domainTypeOf('KVM', true)).toBe('kvm');
+  });
+});

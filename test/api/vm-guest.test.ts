@@ -1,0 +1,352 @@
+// End to end through GraphQL with a real guest OS (test/guest): import → create on a TLS host
+// and an SSH host → cloud-init → console → snapshot/revert → ACPI shutdown → clone → save as
+// image → a VM from the saved image on the other host → remove everything.
+import { readdir, readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWebSocketStream } from 'ws';
+import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
+import { GuestConsole, guestDomainType, guestImage } from '../guest/index.ts';
+import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
+import { ensureGuestNetwork } from '../support/guest-network.ts';
+import { openTls, rig, rigHost } from '../support/rig.ts';
+import { within } from '../support/wait.ts';
+import {
+  ADMIN,
+  addUser,
+  type GqlResult,
+  openConsole,
+  rawId,
+  settled,
+  sshCredentialsInput,
+  sshPublicKey,
+  startTestKumo,
+  type TestKumo,
+  tlsCredentialsInput,
+} from './support.ts';
+
+// Bounds for TCG on a 2-core machine shared with other test files (a boot alone takes ~6 s).
+const BUILD_MS = 600_000;
+const BOOT_MS = 180_000;
+const COMMAND_MS = 30_000;
+const MiB = 1024n * 1024n;
+const POOL = 'kumo';
+const SSH_KEY = sshPublicKey('e2e@kumo');
+
+interface VmView {
+  id: string;
+  name: string;
+  state: string;
+  stateReason: string;
+  mac: string;
+  host: { name: string } | null;
+}
+const VM_FIELDS = 'id name state stateReason mac host { name }';
+
+let k: TestKumo;
+let files: FileServer;
+let admin: string;
+let alice: string;
+let imageId: string;
+const conns = new Map<string, LibvirtConnection>();
+const hostIds = new Map<string, string>();
+const consoles: GuestConsole[] = [];
+
+async function gql<T>(query: string, variables: Record<string, unknown>, token = alice) {
+  const r: GqlResult<T> = await k.gql<T>(query, variables, token);
+  if (!r.data || r.errors) throw new Error(JSON.stringify(r));
+  return r.data;
+}
+
+// Runs a payload mutation and fails on any user error; returns the payload.
+async function mutate<T>(
+  name: string,
+  inputType: string,
+  input: Record<string, unknown>,
+  fields: string,
+  token = alice,
+): Promise<T> {
+  const data = await gql<Record<string, T & { userErrors: unknown[] }>>(
+    `mutation($input: ${inputType}!) { ${name}(input: $input) { ${fields} userErrors { code field message } } }`,
+    { input },
+    token,
+  );
+  const out = data[name] as T & { userErrors: unknown[] };
+  expect(out.userErrors, name).toEqual([]);
+  return out;
+}
+
+async function vm(id: string): Promise<VmView> {
+  const data = await gql<{ node: VmView }>(
+    `query($id: ID!) { node(id: $id) { ... on Vm { ${VM_FIELDS} } } }`,
+    {
+      id,
+    },
+  );
+  return data.node;
+}
+
+async function createVm(name: string, host: string, image = imageId): Promise<VmView> {
+  const out = await mutate<{ vm: VmView; operation: { id: string } }>(
+    'vmCreate',
+    'VmCreateInput',
+    {
+      image,
+      name,
+      vcpus: 1,
+      memoryBytes: String(128n * MiB),
+      host: hostIds.get(host),
+      sshKeys: [SSH_KEY],
+      userData: '#!/bin/sh\necho "user-data says hello"\n',
+      start: false,
+    },
+    `vm { ${VM_FIELDS} } operation { id }`,
+    admin,
+  );
+  const op = await settled(k, out.operation.id, admin);
+  expect(op).toMatchObject({ status: 'SUCCEEDED', error: null });
+  // Made by the admin (who alone may pin a host), handed to Alice to own.
+  await mutate(
+    'vmShare',
+    'VmShareInput',
+    { id: out.vm.id, email: 'alice@kumo.test', role: 'OWNER' },
+    'shares { role }',
+    admin,
+  );
+  return vm(out.vm.id);
+}
+
+/** boot starts a stopped VM and attaches to its console before the guest prints anything. */
+async function boot(id: string): Promise<GuestConsole> {
+  const out = await mutate<{ vm: { state: string } }>(
+    'vmStart',
+    'VmIdInput',
+    { id },
+    'vm { state }',
+  );
+  expect(out.vm.state).toBe('RUNNING');
+  const con = await attach(id);
+  await con.waitFor('KUMO-GUEST READY', BOOT_MS);
+  return con;
+}
+
+async function attach(id: string): Promise<GuestConsole> {
+  const con = new GuestConsole(createWebSocketStream(await openConsole(k, id, alice)));
+  consoles.push(con);
+  return con;
+}
+
+async function shell(con: GuestConsole, command: string): Promise<string> {
+  const r = await con.run(command, COMMAND_MS);
+  expect(r.status, command).toBe(0);
+  return r.output;
+}
+
+/** shutDown asks the guest to power off and waits for it to have done so by itself. */
+async function shutDown(id: string): Promise<void> {
+  const out = await mutate<{ operation: { id: string } }>(
+    'vmShutdown',
+    'VmShutdownInput',
+    { id, timeoutSeconds: 120 },
+    'operation { id }',
+  );
+  expect((await settled(k, out.operation.id, alice)).status).toBe('SUCCEEDED');
+  expect(await vm(id)).toMatchObject({ state: 'STOPPED', stateReason: 'shut down by its guest' });
+}
+
+async function onHost(host: string) {
+  const conn = conns.get(host) as LibvirtConnection;
+  const pool = await conn.storage.lookupPool(POOL);
+  await conn.storage.refreshPool(pool);
+  return {
+    volumes: (await conn.storage.listVolumes(pool)).map((v) => v.name),
+    domains: (await conn.domains.list()).map((d) => d.name),
+  };
+}
+
+beforeAll(async () => {
+  const image = await within(guestImage(), BUILD_MS, 'building the guest image');
+  files = await serveFiles();
+  files.route('/tiny.img', bytes(await readFile(image.path)));
+  k = await startTestKumo(
+    {},
+    {
+      overrides: {
+        images: { allowedAddresses: ['127.0.0.1/32'] },
+        vms: { network: 'kumo-guests', shutdownTimeoutSeconds: 120 },
+      },
+    },
+  );
+  admin = await k.signIn(ADMIN.email, ADMIN.password);
+  alice = await addUser(k, admin, 'alice');
+  const hosts = [
+    {
+      name: 'hv1',
+      uri: `qemu+tls://${rigHost('hv1').ip}/system`,
+      credentials: tlsCredentialsInput(rig().pki.clientDir),
+    },
+    {
+      name: 'hv3',
+      uri: `qemu+ssh://${rigHost('hv3').ip}/system`,
+      credentials: sshCredentialsInput(rigHost('hv3')),
+    },
+  ];
+  for (const h of hosts) {
+    const conn = await openTls(rigHost(h.name as 'hv1' | 'hv3'));
+    conns.set(h.name, conn);
+    await ensureGuestNetwork(conn);
+    const added = await mutate<{ host: { id: string } }>(
+      'hostAdd',
+      'HostAddInput',
+      h,
+      'host { id }',
+      admin,
+    );
+    hostIds.set(h.name, added.host.id);
+    // Where /dev/kvm cannot boot Linux (see test/guest/README.md), the admin picks TCG.
+    await mutate(
+      'hostUpdate',
+      'HostUpdateInput',
+      {
+        id: added.host.id,
+        cpuOvercommit: 8,
+        acceleration: guestDomainType() === 'qemu' && rig().domainType === 'kvm' ? 'TCG' : 'AUTO',
+      },
+      'host { acceleration }',
+      admin,
+    );
+  }
+  const imported = await mutate<{ image: { id: string }; operation: { id: string } }>(
+    'imageImport',
+    'ImageImportInput',
+    { url: `${files.base}/tiny.img`, name: 'tiny linux', sha512: image.sha512 },
+    'image { id } operation { id }',
+  );
+  imageId = imported.image.id;
+  expect((await settled(k, imported.operation.id, alice)).status).toBe('SUCCEEDED');
+}, BUILD_MS + 120_000);
+
+afterAll(async () => {
+  for (const c of consoles) c.close();
+  await k?.stop();
+  await files?.close();
+  for (const c of conns.values()) await c.close();
+});
+
+describe('a real guest through the API', () => {
+  const made: VmView[] = [];
+  let saved: string;
+
+  it(
+    'boots on a TLS host and an SSH host, with its cloud-init seed, and powers off on ACPI',
+    async () => {
+      const [first, second] = await Promise.all(
+        ['hv1', 'hv3'].map(async (host) => {
+          const v = await createVm(`tiny on ${host}`, host);
+          expect(v).toMatchObject({ state: 'STOPPED', host: { name: host } });
+          const con = await boot(v.id);
+          const markers = con.markers();
+          expect(markers).toContain(`INSTANCE-ID i-${rawId(v.id)}`);
+          expect(markers).toContain(`SSH-KEY ${SSH_KEY}`);
+          expect(markers).toContain('USER-DATA-END 0');
+          expect(con.output).toContain('user-data says hello\n');
+          expect(markers).toContainEqual(expect.stringMatching(new RegExp(`^NET eth0 ${v.mac} `)));
+          expect(await shell(con, 'cat /root/.ssh/authorized_keys')).toBe(`${SSH_KEY}\n`);
+          return { v, con };
+        }),
+      );
+      made.push(first?.v as VmView, second?.v as VmView);
+
+      // The second VM is shut down by its guest, answering the ACPI power button.
+      const { v, con } = second as { v: VmView; con: GuestConsole };
+      await shutDown(v.id);
+      await con.waitFor('KUMO-GUEST POWEROFF', 0);
+    },
+    BOOT_MS * 2,
+  );
+
+  it(
+    'reverts to a snapshot: a file written after it is gone, one written before stays',
+    async () => {
+      const v = made[0] as VmView;
+      let con = await attach(v.id);
+      await shell(con, 'echo before > /data/before.txt; sync');
+      const snap = await mutate<{ snapshot: { id: string; withMemory: boolean } }>(
+        'vmSnapshotCreate',
+        'VmSnapshotCreateInput',
+        { vm: v.id, name: 'clean' },
+        'snapshot { id withMemory }',
+      );
+      expect(snap.snapshot.withMemory).toBe(true);
+      await shell(con, 'echo after > /data/after.txt; sync');
+      expect(await shell(con, 'ls /data')).toContain('after.txt');
+      await mutate(
+        'vmSnapshotRevert',
+        'VmSnapshotIdInput',
+        { id: snap.snapshot.id },
+        'vm { state }',
+      );
+      expect((await vm(v.id)).state).toBe('RUNNING');
+      // The guest resumes where the snapshot left it; a new console session reads it.
+      con.close();
+      con = await attach(v.id);
+      const listing = await shell(con, 'ls /data');
+      expect(listing).toContain('before.txt');
+      expect(listing).not.toContain('after.txt');
+      expect(await shell(con, 'cat /data/before.txt')).toBe('before\n');
+    },
+    BOOT_MS,
+  );
+
+  it(
+    'clones a stopped VM and saves it as an image; both boot with its disk, the image on the other host',
+    async () => {
+      const v = made[0] as VmView;
+      await shutDown(v.id);
+
+      const clone = await mutate<{ vm: VmView; operation: { id: string }; sourcePaused: boolean }>(
+        'vmClone',
+        'VmCloneInput',
+        { id: v.id, name: 'tiny clone' },
+        `vm { ${VM_FIELDS} } operation { id } sourcePaused`,
+      );
+      expect(clone.sourcePaused).toBe(false);
+      expect((await settled(k, clone.operation.id, alice)).status).toBe('SUCCEEDED');
+      expect(clone.vm.mac).not.toBe(v.mac);
+      made.push(clone.vm);
+
+      const image = await mutate<{ image: { id: string }; operation: { id: string } }>(
+        'vmSaveAsImage',
+        'VmSaveAsImageInput',
+        { id: v.id, name: 'tiny with before.txt' },
+        'image { id } operation { id }',
+      );
+      expect((await settled(k, image.operation.id, alice)).status).toBe('SUCCEEDED');
+      saved = image.image.id;
+
+      const fromImage = await createVm('from saved image', 'hv3', saved);
+      made.push(fromImage);
+      const [cloneCon, imageCon] = await Promise.all([boot(clone.vm.id), boot(fromImage.id)]);
+      expect(await shell(cloneCon as GuestConsole, 'cat /data/before.txt')).toBe('before\n');
+      expect((cloneCon as GuestConsole).markers()).toContainEqual(
+        expect.stringMatching(new RegExp(`^NET eth0 ${clone.vm.mac} `)),
+      );
+      expect(await shell(imageCon as GuestConsole, 'cat /data/before.txt')).toBe('before\n');
+    },
+    BOOT_MS * 3,
+  );
+
+  it('removes every VM and image, leaving nothing on the hosts or in the store', async () => {
+    for (const v of made) await mutate('vmRemove', 'VmIdInput', { id: v.id }, 'removedVmId');
+    for (const id of [saved, imageId])
+      await mutate('imageRemove', 'ImageRemoveInput', { id }, 'removedImageId');
+    for (const host of ['hv1', 'hv3']) {
+      const { volumes, domains } = await onHost(host);
+      for (const v of made) {
+        expect(domains).not.toContain(`kumo-${rawId(v.id)}`);
+        expect(volumes.filter((n) => n.includes(rawId(v.id)))).toEqual([]);
+      }
+      for (const id of [saved, imageId]) expect(volumes).not.toContain(`img-${rawId(id)}`);
+    }
+    expect(await readdir(`${k.dataDir}/images`)).toEqual([]);
+  });
+});
