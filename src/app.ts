@@ -78,6 +78,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
       () => db.fork(),
       monitor,
       states,
+      cache,
       config.vms.reconcileIntervalSeconds * 1000,
     );
     vmWatcher.start();

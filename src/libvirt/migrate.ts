@@ -2,6 +2,7 @@ import { type DomainRef, domainRef } from './api/domains.ts';
 import type { LibvirtConnection } from './connection.ts';
 import { LibvirtError } from './errors.ts';
 import type { TypedParam } from './generated/remote-protocol.gen.ts';
+import { UNBOUNDED } from './rpc/caller.ts';
 import { TypedParams } from './typed-params.ts';
 
 /** MigrateFlags are virDomainMigrateFlags. */
@@ -131,7 +132,7 @@ export async function migrate(
         cookieIn: prepare.cookieOut,
         flags: flags | prot,
       },
-      { timeoutMs: 0 },
+      UNBOUNDED,
     );
     cookie = perform.cookieOut;
   } catch (err) {
@@ -146,7 +147,7 @@ export async function migrate(
   try {
     const finish = await dst.remote.domainMigrateFinish3Params(
       { params: finishParams, cookieIn: cookie, flags: destFlags, cancelled: performError ? 1 : 0 },
-      { timeoutMs: 0 },
+      UNBOUNDED,
     );
     moved = domainRef(finish.dom);
     cookie = finish.cookieOut;
@@ -201,7 +202,7 @@ function confirm(
 ): Promise<void> {
   return src.remote.domainMigrateConfirm3Params(
     { dom: dom.handle, params, cookieIn, flags, cancelled: cancelled ? 1 : 0 },
-    { timeoutMs: 0 },
+    UNBOUNDED,
   );
 }
 

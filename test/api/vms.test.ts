@@ -739,6 +739,59 @@ describe('VMs on the rig', () => {
     for (const h of ['hv1', 'hv2'])
       expect((await onHost(h)).volumes).not.toContain(`img-${rawId(imageId)}`);
   });
+
+  it("deletes a removed image's copy on a host that was away once it is back", async () => {
+    const imported = await gql<{
+      imageImport: { image: { id: string }; operation: { id: string } };
+    }>(
+      'mutation($url: String!) { imageImport(input: {url: $url, name: "away"}) { image { id } operation { id } } }',
+      { url: `${files.base}/disk.raw` },
+      alice,
+    );
+    const away = imported.data?.imageImport.image.id as string;
+    await settled(k, imported.data?.imageImport.operation.id as string, alice);
+    const hosts = await gql<{ hosts: { edges: Array<{ node: { id: string; name: string } }> } }>(
+      '{ hosts { edges { node { id name } } } }',
+      {},
+      admin,
+    );
+    const hv2 = hosts.data?.hosts.edges.find((e) => e.node.name === 'hv2')?.node.id as string;
+    const made = await createSettled(admin, {
+      image: away,
+      name: 'brief',
+      host: hv2,
+      start: false,
+    });
+    await gql(
+      'mutation($id: ID!) { vmRemove(input: {id: $id}) { removedVmId } }',
+      { id: made.id },
+      admin,
+    );
+    const copy = `img-${rawId(away)}`;
+    expect((await onHost('hv2')).volumes).toContain(copy);
+
+    const setEnabled = (enabled: boolean) =>
+      gql(
+        'mutation($id: ID!, $on: Boolean!) { hostUpdate(input: {id: $id, enabled: $on}) { host { state } } }',
+        { id: hv2, on: enabled },
+        admin,
+      );
+    await setEnabled(false);
+    const removed = await gql<{ imageRemove: { userErrors: unknown[] } }>(
+      'mutation($id: ID!) { imageRemove(input: {id: $id}) { userErrors { code message } } }',
+      { id: away },
+      alice,
+    );
+    expect(removed.data?.imageRemove.userErrors).toEqual([]);
+    // Kumo could not reach hv2 to delete it: the copy waits there.
+    expect((await onHost('hv2')).volumes).toContain(copy);
+    await setEnabled(true);
+    await until(
+      async () => ((await onHost('hv2')).volumes.includes(copy) ? undefined : true),
+      20_000,
+      'the copy to be deleted once hv2 is back',
+    );
+  });
 });
 
 describe('a VM whose creation fails', () => {

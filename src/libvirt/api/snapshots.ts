@@ -1,4 +1,5 @@
 import type { NonnullDomainSnapshot, RemoteProgram } from '../generated/remote-protocol.gen.ts';
+import { UNBOUNDED } from '../rpc/caller.ts';
 import type { DomainRef } from './domains.ts';
 
 /** SnapshotRef names one snapshot of a domain. */
@@ -17,8 +18,9 @@ export class SnapshotApi {
 
   /** create takes a snapshot from its XML (`<domainsnapshot>`). */
   async create(dom: DomainRef, xml: string, flags = 0): Promise<SnapshotRef> {
-    return (await this.remote.domainSnapshotCreateXML({ dom: dom.handle, xmlDesc: xml, flags }))
-      .snap;
+    return (
+      await this.remote.domainSnapshotCreateXML({ dom: dom.handle, xmlDesc: xml, flags }, UNBOUNDED)
+    ).snap;
   }
 
   async list(dom: DomainRef, flags = 0): Promise<SnapshotRef[]> {
@@ -35,10 +37,10 @@ export class SnapshotApi {
   }
 
   async revert(snap: SnapshotRef, flags = 0): Promise<void> {
-    await this.remote.domainRevertToSnapshot({ snap, flags });
+    await this.remote.domainRevertToSnapshot({ snap, flags }, UNBOUNDED);
   }
 
   async delete(snap: SnapshotRef, flags = 0): Promise<void> {
-    await this.remote.domainSnapshotDelete({ snap, flags });
+    await this.remote.domainSnapshotDelete({ snap, flags }, UNBOUNDED);
   }
 }

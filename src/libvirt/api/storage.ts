@@ -5,6 +5,7 @@ import type {
   NonnullStorageVol,
   RemoteProgram,
 } from '../generated/remote-protocol.gen.ts';
+import { UNBOUNDED } from '../rpc/caller.ts';
 
 /** PoolRef names a storage pool. */
 export type PoolRef = NonnullStoragePool;
@@ -110,7 +111,9 @@ export class StorageApi {
     source: VolumeRef,
     flags = 0,
   ): Promise<VolumeRef> {
-    return (await this.remote.storageVolCreateXMLFrom({ pool, xml, clonevol: source, flags })).vol;
+    return (
+      await this.remote.storageVolCreateXMLFrom({ pool, xml, clonevol: source, flags }, UNBOUNDED)
+    ).vol;
   }
 
   async deleteVolume(vol: VolumeRef, flags = 0): Promise<void> {

@@ -18,6 +18,13 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * UNBOUNDED is for calls whose time grows with the data the host moves (copying a volume,
+ * saving a guest's memory into a snapshot): they wait for their reply however long it takes,
+ * and a host that dies meanwhile is noticed by the keepalive, which fails them.
+ */
+export const UNBOUNDED: CallOptions = { timeoutMs: 0 };
+
 /** StreamDirection is libvirt's: `read` carries data from the daemon to us, `write` the other way. */
 export type StreamDirection = 'read' | 'write';
 

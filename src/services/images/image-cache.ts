@@ -84,6 +84,17 @@ export class ImageCache {
     await this.pruneWhere({ imageId });
   }
 
+  /** pruneOrphans prunes the host's copies of images gone from the catalog. */
+  async pruneOrphans(hostId: HostId): Promise<void> {
+    const em = this.fork();
+    const copies = await em.find(ImageCopy, { host: hostId }, { fields: ['imageId'] });
+    if (copies.length === 0) return;
+    const ids = [...new Set(copies.map((c) => c.imageId))];
+    const known = await em.find(Image, { id: { $in: ids } }, { fields: ['id'] });
+    const gone = ids.filter((id) => !known.some((i) => i.id === id));
+    if (gone.length > 0) await this.pruneWhere({ host: hostId, imageId: { $in: gone } });
+  }
+
   /** pruneVolume prunes one host's copy, by volume, if its image is gone from the catalog. */
   async pruneVolume(hostId: HostId, volume: string): Promise<void> {
     const em = this.fork();

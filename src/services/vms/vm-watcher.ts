@@ -5,6 +5,7 @@ import { Vm } from '../../entities/vm.ts';
 import { domainState, StatsGroups } from '../../libvirt/api/domains.ts';
 import type { Subscription } from '../../libvirt/api/events.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
+import type { ImageCache } from '../images/image-cache.ts';
 import { type VmStateRecorder, vmStateOf } from './vm-state.ts';
 
 interface Attached {
@@ -17,12 +18,14 @@ interface Attached {
  * connected host's domain lifecycle events and records what they say, marks a host's VMs
  * UNKNOWN while the host is unreachable, and sweeps each host every interval (and on every
  * reconnection) to correct whatever drifted: a domain that vanished or changed state behind the
- * controller's back, or events lost while disconnected.
+ * controller's back, or events lost while disconnected. A sweep also deletes the host's copies
+ * of images removed from the catalog while it was unreachable.
  */
 export class VmWatcher {
   private readonly fork: () => EntityManager;
   private readonly monitor: HostMonitor;
   private readonly states: VmStateRecorder;
+  private readonly cache: ImageCache;
   private readonly intervalMs: number;
   private readonly attached = new Map<string, Attached>();
   // Per host, the chain of work in order (events, sweeps), so a later state never loses to an earlier one.
@@ -35,11 +38,13 @@ export class VmWatcher {
     fork: () => EntityManager,
     monitor: HostMonitor,
     states: VmStateRecorder,
+    cache: ImageCache,
     intervalMs: number,
   ) {
     this.fork = fork;
     this.monitor = monitor;
     this.states = states;
+    this.cache = cache;
     this.intervalMs = intervalMs;
   }
 
@@ -117,17 +122,20 @@ export class VmWatcher {
       host: hostId as HostId,
       state: { $nin: ['CREATING'] },
     });
-    if (vms.length === 0) return;
-    const stats = await conn.domains.stats([], StatsGroups.STATE);
-    const byUuid = new Map(
-      stats.map((s) => [s.domain.uuid, domainState(Number(s.stats['state.state'] ?? 0))]),
-    );
-    for (const vm of vms) {
-      const state = byUuid.get(vm.domainUuid);
-      if (state === undefined)
-        await this.states.record(vm.id, 'ERROR', 'its domain is gone from the host');
-      else await this.states.record(vm.id, vmStateOf(state), 'found so on the host');
+    if (vms.length > 0) {
+      const stats = await conn.domains.stats([], StatsGroups.STATE);
+      const byUuid = new Map(
+        stats.map((s) => [s.domain.uuid, domainState(Number(s.stats['state.state'] ?? 0))]),
+      );
+      for (const vm of vms) {
+        const state = byUuid.get(vm.domainUuid);
+        if (state === undefined)
+          await this.states.record(vm.id, 'ERROR', 'its domain is gone from the host');
+        else await this.states.record(vm.id, vmStateOf(state), 'found so on the host');
+      }
     }
+    // Copies of images removed while this host was away go now.
+    await this.cache.pruneOrphans(hostId as HostId);
   }
 
   private async lost(hostId: string, reason: string): Promise<void> {
