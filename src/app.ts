@@ -121,6 +121,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
           maxVcpus: v.maxVcpus,
           maxMemoryBytes: BigInt(v.maxMemoryBytes),
           maxDiskBytes: BigInt(v.maxDiskBytes),
+          ownersMayMigrate: v.ownersMayMigrate,
         },
       },
       consoles: {

@@ -130,6 +130,8 @@ export const ConfigSchema = z.object({
         .default(2 * 2 ** 40),
       /** consoleTicketSeconds is how long a console ticket may wait to be used. @default 60 */
       consoleTicketSeconds: z.number().int().min(5).max(600).default(60),
+      /** ownersMayMigrate lets VM owners migrate their VMs (admins always may). @default false */
+      ownersMayMigrate: z.boolean().default(false),
     })
     .prefault({}),
   drivers: z

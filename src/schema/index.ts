@@ -13,6 +13,7 @@ import './image.ts';
 import './vm.ts';
 import './snapshot.ts';
 import './vm-console.ts';
+import './vm-migration.ts';
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 

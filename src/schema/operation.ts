@@ -80,7 +80,7 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-const OperationEvent = builder.objectRef<OperationUpdate>('OperationEvent').implement({
+export const OperationEvent = builder.objectRef<OperationUpdate>('OperationEvent').implement({
   description: "A change of an operation's status or progress.",
   fields: (t) => ({
     operation: t.field({

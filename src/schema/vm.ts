@@ -135,14 +135,16 @@ const VmPayload = builder.objectRef<VmResult>('VmPayload').implement({
   }),
 });
 
-const VmOperationPayload = builder.objectRef<VmOperationResult>('VmOperationPayload').implement({
-  description: 'A VM and the operation that works on it in the background.',
-  fields: (t) => ({
-    vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm }),
-    operation: t.field({ type: OperationType, nullable: true, resolve: (p) => p.operation }),
-    userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
-  }),
-});
+export const VmOperationPayload = builder
+  .objectRef<VmOperationResult>('VmOperationPayload')
+  .implement({
+    description: 'A VM and the operation that works on it in the background.',
+    fields: (t) => ({
+      vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm }),
+      operation: t.field({ type: OperationType, nullable: true, resolve: (p) => p.operation }),
+      userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
+    }),
+  });
 
 const ResizeAppliedEnum = builder.enumType('ResizeApplied', {
   description:

@@ -13,6 +13,7 @@ import { QuotaService } from './quotas/quota-service.ts';
 import { UserService } from './users/user-service.ts';
 import { SnapshotService } from './vms/snapshot-service.ts';
 import { type ConsoleDeps, VmConsoleService } from './vms/vm-console.ts';
+import { VmMigrationService } from './vms/vm-migration.ts';
 import { type VmDeps, VmService } from './vms/vm-service.ts';
 
 /** SharedServices are the process-wide parts the per-request services are built from. */
@@ -43,6 +44,7 @@ export interface RequestServices {
   readonly vms: VmService;
   readonly snapshots: SnapshotService;
   readonly consoles: VmConsoleService;
+  readonly migrations: VmMigrationService;
   readonly events: EventBus;
 }
 
@@ -66,6 +68,7 @@ export function requestServices(shared: SharedServices): RequestServices {
     vms,
     snapshots: new SnapshotService(em, vms),
     consoles: new VmConsoleService(em, vms, auth, shared.consoles),
+    migrations: new VmMigrationService(em, vms, shared.vms),
     events: shared.events,
   };
 }

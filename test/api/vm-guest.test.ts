@@ -2,6 +2,7 @@
 // and an SSH host → cloud-init → console → snapshot/revert → ACPI shutdown → clone → save as
 // image → a VM from the saved image on the other host → remove everything.
 import { readdir, readFile } from 'node:fs/promises';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebSocketStream } from 'ws';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
@@ -293,6 +294,81 @@ describe('a real guest through the API', () => {
       expect(listing).toContain('before.txt');
       expect(listing).not.toContain('after.txt');
       expect(await shell(con, 'cat /data/before.txt')).toBe('before\n');
+      await mutate(
+        'vmSnapshotDelete',
+        'VmSnapshotIdInput',
+        { id: snap.snapshot.id },
+        'deletedSnapshotId',
+      );
+    },
+    BOOT_MS,
+  );
+
+  it(
+    'migrates the running guest live from a TLS host to an SSH host: memory, disk and console come along',
+    async () => {
+      const v = made[0] as VmView;
+      const con = await attach(v.id);
+      // /tmp is in the guest's memory, /data on its disk: both must arrive.
+      await shell(con, 'echo in-memory > /tmp/live.txt; echo on-disk > /data/moved.txt; sync');
+      const client = createClient({
+        url: k.url.replace('http', 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${admin}` },
+      });
+      const phases: string[] = [];
+      let copied = 0;
+      const watching = (async () => {
+        for await (const r of client.iterate<{
+          operationUpdated: {
+            status: string;
+            migration: { phase: string; memoryProcessedBytes: number } | null;
+          };
+        }>({
+          query: `subscription { operationUpdated { status migration { phase memoryProcessedBytes } } }`,
+        })) {
+          const m = r.data?.operationUpdated.migration;
+          if (m && phases.at(-1) !== m.phase) phases.push(m.phase);
+          if (m) copied = Math.max(copied, m.memoryProcessedBytes);
+          if (r.data?.operationUpdated.status === 'SUCCEEDED') return;
+        }
+      })();
+      const out = await mutate<{ operation: { id: string } }>(
+        'vmMigrate',
+        'VmMigrateInput',
+        // Capped, so that the memory copy lasts long enough to be watched.
+        { id: v.id, host: hostIds.get('hv3'), bandwidthMiBs: 24 },
+        'operation { id }',
+        admin,
+      );
+      const op = await settled(k, out.operation.id, admin);
+      expect(op).toMatchObject({ status: 'SUCCEEDED', error: null });
+      await within(watching, 10_000, 'the operation events');
+      await client.dispose();
+      expect(phases[0]).toBe('PREPARING');
+      expect(phases).toContain('COPYING_MEMORY');
+      expect(phases.at(-1)).toBe('CLEANING_UP');
+      expect(copied).toBeGreaterThan(0);
+      const done = await gql<{
+        node: { migration: { downtimeMs: number | null; memoryTotalBytes: number } };
+      }>(
+        'query($id: ID!) { node(id: $id) { ... on Operation { migration { downtimeMs memoryTotalBytes } } } }',
+        { id: out.operation.id },
+        admin,
+      );
+      expect(done.node.migration.memoryTotalBytes).toBeGreaterThan(0);
+      expect(done.node.migration.downtimeMs).toBeGreaterThan(0);
+
+      expect(await vm(v.id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv3' } });
+      const id = rawId(v.id);
+      const hv1 = await onHost('hv1');
+      expect(hv1.domains).not.toContain(`kumo-${id}`);
+      expect(hv1.volumes.filter((n) => n.includes(id))).toEqual([]);
+      expect((await onHost('hv3')).domains).toContain(`kumo-${id}`);
+      const after = await attach(v.id);
+      expect(await shell(after, 'cat /tmp/live.txt /data/moved.txt')).toBe('in-memory\non-disk\n');
+      made[0] = await vm(v.id);
     },
     BOOT_MS,
   );
@@ -323,7 +399,7 @@ describe('a real guest through the API', () => {
       expect((await settled(k, image.operation.id, alice)).status).toBe('SUCCEEDED');
       saved = image.image.id;
 
-      const fromImage = await createVm('from saved image', 'hv3', saved);
+      const fromImage = await createVm('from saved image', 'hv1', saved);
       made.push(fromImage);
       const [cloneCon, imageCon] = await Promise.all([boot(clone.vm.id), boot(fromImage.id)]);
       expect(await shell(cloneCon as GuestConsole, 'cat /data/before.txt')).toBe('before\n');

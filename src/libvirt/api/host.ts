@@ -43,6 +43,9 @@ export interface NodeMemoryStats {
   readonly cachedKiB: bigint;
 }
 
+/** CpuComparison is how a host's CPU compares with a guest CPU (virCPUCompareResult). */
+export type CpuComparison = 'incompatible' | 'identical' | 'superset';
+
 /** HostApi reads facts about the hypervisor host. */
 export class HostApi {
   private readonly remote: RemoteProgram;
@@ -129,6 +132,25 @@ export class HostApi {
       buffersKiB: f.get('buffers') ?? 0n,
       cachedKiB: f.get('cached') ?? 0n,
     };
+  }
+
+  /**
+   * compareCpu says whether this host can run a guest CPU (`<cpu>` XML) with the given domain
+   * type, architecture and machine: a superset or identical CPU can, an incompatible one cannot.
+   */
+  async compareCpu(
+    cpuXml: string,
+    guest: { virttype: string; arch: string; machine: string },
+  ): Promise<CpuComparison> {
+    const { result } = await this.remote.connectCompareHypervisorCPU({
+      emulator: null,
+      arch: guest.arch || null,
+      machine: guest.machine || null,
+      virttype: guest.virttype || null,
+      xmlCPU: cpuXml,
+      flags: 0,
+    });
+    return result === 1 ? 'identical' : result === 2 ? 'superset' : 'incompatible';
   }
 }
 

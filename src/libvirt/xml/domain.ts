@@ -1,4 +1,4 @@
-import { buildXml, type XmlNode } from './codec.ts';
+import { attr, buildXml, child, parseXml, type XmlNode } from './codec.ts';
 
 /** DiskSpec is one disk or CD-ROM backed by a file on the host (a qcow2 overlay, typically). */
 export interface DiskSpec {
@@ -108,5 +108,27 @@ function interfaceNode(n: InterfaceSpec): XmlNode {
     mac: { '@_address': n.mac },
     source: { '@_network': n.network },
     model: { '@_type': 'virtio' },
+  };
+}
+
+/** DomainPlatform is what a running domain needs of a host it moves to. */
+export interface DomainPlatform {
+  readonly type: string;
+  readonly arch: string;
+  readonly machine: string;
+  /** cpuXml is the domain's `<cpu>` element, or null when it runs QEMU's default CPU. */
+  readonly cpuXml: string | null;
+}
+
+/** parseDomainPlatform reads the domain type, machine and CPU from a domain's (live) XML. */
+export function parseDomainPlatform(xml: string): DomainPlatform {
+  const domain = child(parseXml(xml), 'domain');
+  const type = child(child(domain, 'os'), 'type');
+  const cpu = child(domain, 'cpu');
+  return {
+    type: attr(domain, 'type') ?? '',
+    arch: attr(type, 'arch') ?? '',
+    machine: attr(type, 'machine') ?? '',
+    cpuXml: cpu && child(cpu, 'model') ? buildXml({ cpu }) : null,
   };
 }

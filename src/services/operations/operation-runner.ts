@@ -8,19 +8,28 @@ import type { EventBus } from '../events.ts';
 /** OperationUpdate is what subscribers of operationUpdated receive. */
 export interface OperationUpdate {
   readonly id: OperationId;
+  readonly kind: string;
   readonly actorId: UserId | null;
   readonly status: OperationStatus;
   readonly progress: number;
   readonly phase: string | null;
   readonly error: string | null;
+  /** details are the operation kind's own figures (a migration's bytes and rates, say). */
+  readonly details: OperationDetails;
 }
+
+/** OperationDetails are figures an operation reports beside its progress (JSON, per kind). */
+export type OperationDetails = Readonly<Record<string, unknown>>;
 
 /** OperationContext is what a running operation's work gets: its id, progress reports, its cancel signal. */
 export interface OperationContext {
   readonly id: OperationId;
   readonly signal: AbortSignal;
-  /** progress records how far the work is (0 to 1) and what it is doing; frequent calls are coalesced. */
-  progress(fraction: number, phase?: string): void;
+  /**
+   * progress records how far the work is (0 to 1), what it is doing and, optionally, its own
+   * figures; frequent calls are coalesced.
+   */
+  progress(fraction: number, phase?: string, details?: OperationDetails): void;
 }
 
 /** OperationRequest describes an operation to start. */
@@ -100,22 +109,27 @@ export class OperationRunner {
     controller: AbortController,
   ): Promise<void> {
     let lastWrite = 0;
-    let pending: { fraction: number; phase: string | undefined } | null = null;
+    let pending: {
+      fraction: number;
+      phase: string | undefined;
+      details: OperationDetails | undefined;
+    } | null = null;
     const write = async () => {
       if (!pending) return;
-      const { fraction, phase } = pending;
+      const { fraction, phase, details } = pending;
       pending = null;
       lastWrite = Date.now();
       await this.update(id, {
         progress: Math.min(1, Math.max(0, fraction)),
         ...(phase !== undefined ? { phase } : {}),
+        ...(details !== undefined ? { details: { ...details } } : {}),
       });
     };
     const ctx: OperationContext = {
       id,
       signal: controller.signal,
-      progress: (fraction, phase) => {
-        pending = { fraction, phase };
+      progress: (fraction, phase, details) => {
+        pending = { fraction, phase, details };
         if (Date.now() - lastWrite >= PROGRESS_INTERVAL_MS) void write().catch(() => undefined);
       },
     };
@@ -146,7 +160,9 @@ export class OperationRunner {
 
   private async update(
     id: OperationId,
-    changes: Partial<Pick<Operation, 'status' | 'progress' | 'phase' | 'error' | 'finishedAt'>>,
+    changes: Partial<
+      Pick<Operation, 'status' | 'progress' | 'phase' | 'error' | 'finishedAt' | 'details'>
+    >,
   ): Promise<void> {
     const em = this.fork();
     const op = await em.findOneOrFail(Operation, { id });
@@ -158,11 +174,13 @@ export class OperationRunner {
   private publish(op: Operation): void {
     this.events.publish('operationUpdated', {
       id: op.id,
+      kind: op.kind,
       actorId: op.actor?.id ?? null,
       status: op.status,
       progress: op.progress,
       phase: op.phase ?? null,
       error: op.error ?? null,
+      details: op.details,
     });
   }
 }

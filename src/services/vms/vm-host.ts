@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { HostId } from '../../entities/ids.ts';
 import type { Vm } from '../../entities/vm.ts';
@@ -197,6 +197,31 @@ export class VmHost {
     } catch (err) {
       if (!isNotFound(err)) throw hostFailure(err, 'removing the domain failed');
     }
+    await this.deleteVolumes(conn, vm);
+  }
+
+  /** removeVolumes deletes the VM's disk and seed on a host, leaving any domain alone. */
+  async removeVolumes(hostId: HostId, vm: Vm): Promise<void> {
+    await this.deleteVolumes(this.connection(hostId), vm);
+  }
+
+  /** copySeed copies the VM's cloud-init seed from one host's pool to another's (it is small). */
+  async copySeed(from: LibvirtConnection, to: LibvirtConnection, vm: Vm): Promise<void> {
+    const src = await from.storage.lookupVolume(await this.pools.ensure(from), seedVolume(vm.id));
+    const chunks: Buffer[] = [];
+    await from.storage.downloadTo(
+      src,
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          chunks.push(chunk);
+          done();
+        },
+      }),
+    );
+    await this.writeSeed(to, vm, Buffer.concat(chunks));
+  }
+
+  private async deleteVolumes(conn: LibvirtConnection, vm: Vm): Promise<void> {
     const pool = await this.pools.ensure(conn);
     await deleteVolume(conn, pool, diskVolume(vm.id));
     await deleteVolume(conn, pool, seedVolume(vm.id));

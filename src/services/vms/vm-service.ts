@@ -20,7 +20,8 @@ import type { Locks } from '../locks.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
 import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
 import { checkDescription, checkLabel, containsPattern } from '../text.ts';
-import { type HostCapacity, type PlacementPolicy, place } from './scheduler.ts';
+import { HostRooms } from './host-rooms.ts';
+import { type PlacementPolicy, place } from './scheduler.ts';
 import { randomMac } from './vm-domain.ts';
 import { hostFailure, VmHost } from './vm-host.ts';
 import { checkSeed, type SeedInput, seedImage } from './vm-seed.ts';
@@ -34,6 +35,8 @@ export interface VmSettings {
   readonly maxVcpus: number;
   readonly maxMemoryBytes: bigint;
   readonly maxDiskBytes: bigint;
+  /** ownersMayMigrate lets VM owners migrate their VMs, not only admins. */
+  readonly ownersMayMigrate: boolean;
 }
 
 /** VmDeps are the process-wide parts VMs need. */
@@ -109,6 +112,7 @@ export class VmService {
   private readonly images: ImageService;
   private readonly deps: VmDeps;
   private readonly host: VmHost;
+  private readonly rooms: HostRooms;
 
   constructor(
     em: EntityManager,
@@ -121,6 +125,7 @@ export class VmService {
     this.images = images;
     this.deps = deps;
     this.host = new VmHost(deps.monitor, deps.pools, deps.settings.network);
+    this.rooms = new HostRooms(em, deps.monitor, deps.settings.placement);
   }
 
   /** get returns a VM the actor may act on as `access` asks. */
@@ -194,9 +199,9 @@ export class VmService {
       );
 
     const vm = await this.deps.placement.run('placement', 'placing a VM', async () => {
-      const hostId = await this.choose(
+      const hostId = await this.rooms.choose(
         { vcpus: maxVcpus, memoryBytes: maxMemoryBytes },
-        input.host ?? null,
+        { pinned: input.host ?? null },
       );
       const vm = this.em.create(Vm, {
         name,
@@ -348,7 +353,7 @@ export class VmService {
           memoryBytes: maxMemoryBytes - vm.maxMemoryBytes,
         };
         if (growth.vcpus > 0 || growth.memoryBytes > 0n) {
-          const room = (await this.capacities(vm.host?.id ?? null)).find(
+          const room = (await this.rooms.capacities(vm.host?.id ?? null)).find(
             (h) => h.hostId === vm.host?.id,
           );
           if (!room || place([room], growth, 'pack').length === 0)
@@ -424,7 +429,7 @@ export class VmService {
       );
     const hostId = (source.host as { id: HostId }).id;
     const vm = await this.deps.placement.run('placement', 'placing a clone', async () => {
-      const room = (await this.capacities(hostId))[0];
+      const room = (await this.rooms.capacities(hostId))[0];
       const size = { vcpus: source.maxVcpus, memoryBytes: source.maxMemoryBytes };
       if (!room || place([room], size, 'pack').length === 0)
         throw new ServiceError('UNAVAILABLE', "the VM's host has no room for a clone", 'input.id');
@@ -680,63 +685,6 @@ export class VmService {
       dom,
       `forced off: the guest did not shut down within ${timeoutSeconds} s`,
     );
-  }
-
-  private async choose(size: { vcpus: number; memoryBytes: bigint }, pinned: HostId | null) {
-    const hosts = await this.capacities(pinned);
-    if (pinned && !hosts.some((h) => h.hostId === pinned))
-      throw new ServiceError(
-        'UNAVAILABLE',
-        `host ${pinned} cannot take VMs now (it is not online, or in maintenance)`,
-        'input.host',
-      );
-    const best = place(hosts, size, this.deps.settings.placement)[0];
-    if (!best)
-      throw new ServiceError(
-        'UNAVAILABLE',
-        `no host has room for ${size.vcpus} vCPUs and ${size.memoryBytes} bytes of memory`,
-        'input.memoryBytes',
-      );
-    return best.hostId;
-  }
-
-  // Placeable hosts (or the pinned one) with what their VMs hold, summed by the database.
-  private async capacities(only: HostId | null): Promise<HostCapacity[]> {
-    const statuses = this.deps.monitor
-      .statuses()
-      .filter((s) => s.placeable && s.facts && (!only || s.hostId === only));
-    if (statuses.length === 0) return [];
-    const ids = statuses.map((s) => s.hostId as HostId);
-    const hosts = await this.em.find(Host, { id: { $in: ids } });
-    const held = await this.em.find(
-      Vm,
-      { host: { $in: ids } },
-      { fields: ['host', 'maxVcpus', 'maxMemoryBytes'] },
-    );
-    const used = new Map<string, { vcpus: number; memory: bigint }>();
-    for (const vm of held) {
-      const u = used.get(vm.host?.id ?? '') ?? { vcpus: 0, memory: 0n };
-      used.set(vm.host?.id ?? '', {
-        vcpus: u.vcpus + vm.maxVcpus,
-        memory: u.memory + vm.maxMemoryBytes,
-      });
-    }
-    return hosts.flatMap((h) => {
-      const facts = statuses.find((s) => s.hostId === h.id)?.facts;
-      if (!facts) return [];
-      const u = used.get(h.id);
-      return [
-        {
-          hostId: h.id,
-          cpus: facts.cpus,
-          memoryBytes: BigInt(facts.memoryBytes),
-          cpuOvercommit: h.cpuOvercommit,
-          memoryOvercommit: h.memoryOvercommit,
-          allocatedVcpus: u?.vcpus ?? 0,
-          allocatedMemoryBytes: u?.memory ?? 0n,
-        },
-      ];
-    });
   }
 
   private async freeMac(): Promise<string> {

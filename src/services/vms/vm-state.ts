@@ -41,6 +41,7 @@ export function vmStateOf(s: DomainState): VmState {
 export class VmStateRecorder {
   private readonly fork: () => EntityManager;
   private readonly events: EventBus;
+  private readonly queues = new Map<VmId, Promise<boolean>>();
 
   constructor(fork: () => EntityManager, events: EventBus) {
     this.fork = fork;
@@ -52,7 +53,28 @@ export class VmStateRecorder {
    * own account (`explains`) replaces the reason of an event that recorded the same state first:
    * "forced off after 60 s" says more than "libvirt: stopped".
    */
-  async record(vmId: VmId, state: VmState, reason: string, explains = false): Promise<boolean> {
+  record(vmId: VmId, state: VmState, reason: string, explains = false): Promise<boolean> {
+    // One at a time per VM: an event and an action's own account may race, and each reads
+    // the state before writing it.
+    const next = (this.queues.get(vmId) ?? Promise.resolve(false)).then(
+      () => this.write(vmId, state, reason, explains),
+      () => this.write(vmId, state, reason, explains),
+    );
+    this.queues.set(vmId, next);
+    void next
+      .finally(() => {
+        if (this.queues.get(vmId) === next) this.queues.delete(vmId);
+      })
+      .catch(() => undefined);
+    return next;
+  }
+
+  private async write(
+    vmId: VmId,
+    state: VmState,
+    reason: string,
+    explains: boolean,
+  ): Promise<boolean> {
     const em = this.fork();
     const vm = await em.findOne(Vm, { id: vmId });
     if (!vm) return false;

@@ -107,7 +107,8 @@ export class VmWatcher {
             domainUuid: e.domain.uuid,
             host: hostId as HostId,
           });
-          if (!vm || vm.state === 'CREATING') return;
+          // A VM being made or moved is recorded by the operation doing it.
+          if (!vm || vm.state === 'CREATING' || vm.state === 'MIGRATING') return;
           if (e.event === 'undefined') {
             await this.states.record(vm.id, 'ERROR', 'its domain was undefined on the host');
             return;
@@ -120,7 +121,7 @@ export class VmWatcher {
     }
     const vms = await this.fork().find(Vm, {
       host: hostId as HostId,
-      state: { $nin: ['CREATING'] },
+      state: { $nin: ['CREATING', 'MIGRATING'] },
     });
     if (vms.length > 0) {
       const stats = await conn.domains.stats([], StatsGroups.STATE);
@@ -142,7 +143,7 @@ export class VmWatcher {
     this.attached.delete(hostId);
     const vms = await this.fork().find(Vm, {
       host: hostId as HostId,
-      state: { $nin: ['CREATING', 'ERROR'] },
+      state: { $nin: ['CREATING', 'MIGRATING', 'ERROR'] },
     });
     for (const vm of vms)
       await this.states.record(vm.id, 'UNKNOWN', `its host cannot be reached: ${reason}`);

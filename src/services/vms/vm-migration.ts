@@ -1,0 +1,347 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { Host } from '../../entities/host.ts';
+import type { HostId, VmId } from '../../entities/ids.ts';
+import type { Operation } from '../../entities/operation.ts';
+import { Snapshot } from '../../entities/snapshot.ts';
+import { Vm } from '../../entities/vm.ts';
+import type { DomainRef, DomainState } from '../../libvirt/api/domains.ts';
+import { JobStatsFlags } from '../../libvirt/api/jobs.ts';
+import type { LibvirtConnection } from '../../libvirt/connection.ts';
+import { isNotFound } from '../../libvirt/errors.ts';
+import { MigrateFlags, migrate } from '../../libvirt/migrate.ts';
+import { parseCapabilities } from '../../libvirt/xml/capabilities.ts';
+import { type DomainPlatform, parseDomainPlatform } from '../../libvirt/xml/domain.ts';
+import type { Actor } from '../actor.ts';
+import { isServiceError, ServiceError } from '../errors.ts';
+import type { ImageToCache } from '../images/image-cache.ts';
+import type { OperationContext } from '../operations/operation-runner.ts';
+import { HostRooms } from './host-rooms.ts';
+import {
+  idleProgress,
+  jobProgress,
+  type MigrationEnds,
+  type MigrationProgress,
+  transferFraction,
+} from './migration-progress.ts';
+import { hostFailure, VmHost } from './vm-host.ts';
+import type { VmDeps, VmService } from './vm-service.ts';
+import { vmStateOf } from './vm-state.ts';
+
+/** MigrateInput is what vmMigrate asks for. */
+export interface MigrateInput {
+  /** host is where to; the scheduler chooses when absent. */
+  readonly host?: HostId;
+  /** bandwidthMiBs caps the transfer (MiB/s); unlimited when absent. */
+  readonly bandwidthMiBs?: number;
+  /** maxDowntimeMs bounds the pause at switch-over; libvirt's default (300 ms) when absent. */
+  readonly maxDowntimeMs?: number;
+  /** autoConverge slows the guest's vCPUs down when it dirties memory faster than it is sent. */
+  readonly autoConverge?: boolean;
+}
+
+// How often a running migration's job statistics are read for its progress.
+const POLL_MS = 500;
+
+const FLAGS = MigrateFlags.LIVE | MigrateFlags.PERSIST_DEST | MigrateFlags.UNDEFINE_SOURCE;
+
+/**
+ * VmMigrationService moves running VMs between hosts live, as an operation that shows its
+ * progress and can be cancelled. The controller drives libvirt on both hosts itself; the disk
+ * overlay is copied incrementally onto an empty overlay made on the destination over the same
+ * cached base image. The VM's host changes in the database only once the destination runs it;
+ * a failure anywhere leaves it running in exactly one place, with nothing left behind.
+ */
+export class VmMigrationService {
+  private readonly em: EntityManager;
+  private readonly vms: VmService;
+  private readonly deps: VmDeps;
+  private readonly host: VmHost;
+  private readonly rooms: HostRooms;
+
+  constructor(em: EntityManager, vms: VmService, deps: VmDeps) {
+    this.em = em;
+    this.vms = vms;
+    this.deps = deps;
+    this.host = new VmHost(deps.monitor, deps.pools, deps.settings.network);
+    this.rooms = new HostRooms(em, deps.monitor, deps.settings.placement);
+  }
+
+  /**
+   * migrate checks that the VM can move (and where to), then moves it in the background. Admins
+   * may move any VM; owners theirs when `vms.ownersMayMigrate` allows.
+   */
+  async migrate(
+    actor: Actor,
+    id: VmId,
+    input: MigrateInput,
+  ): Promise<{ vm: Vm; operation: Operation }> {
+    if (!actor.isAdmin && !this.deps.settings.ownersMayMigrate)
+      throw new ServiceError('FORBIDDEN', 'only admins may migrate VMs here');
+    const vm = await this.vms.get(actor, id, 'manage');
+    checkOptions(input);
+    if (vm.state !== 'RUNNING' && vm.state !== 'PAUSED')
+      throw new ServiceError(
+        'INVALID_STATE',
+        `only a running VM migrates live; this one is ${vm.state.toLowerCase()}`,
+        'input.id',
+      );
+    const from = (vm.host as { id: HostId }).id;
+    if (input.host === from)
+      throw new ServiceError('INVALID', 'the VM is on that host already', 'input.host');
+    const snapshots = await this.em.count(Snapshot, { vm: id });
+    if (snapshots > 0)
+      throw new ServiceError(
+        'INVALID_STATE',
+        `the VM has ${snapshots} snapshot(s), which live inside its disk on this host: delete them first`,
+        'input.id',
+      );
+    const image = await vm.image?.load();
+    if (!image?.sizeBytes || !image.sha512)
+      throw new ServiceError(
+        'REFUSED',
+        "the VM's image was removed, so its base cannot be copied to another host",
+        'input.id',
+      );
+    const { conn: src, dom } = await this.vms.domainOf(vm);
+    const platform = parseDomainPlatform(await src.domains.xml(dom));
+    const to = await this.rooms.choose(
+      { vcpus: vm.maxVcpus, memoryBytes: vm.maxMemoryBytes },
+      { pinned: input.host ?? null, except: from, domainType: platform.type },
+    );
+    await this.preflight(to, platform);
+    const ends: MigrationEnds = { fromHostId: from, toHostId: to };
+    const base: ImageToCache = {
+      id: image.id,
+      format: image.format,
+      sizeBytes: image.sizeBytes,
+      sha512: image.sha512,
+    };
+    const operation = await this.deps.operations.start({
+      kind: 'vmMigrate',
+      actorId: actor.userId,
+      targetType: 'VM',
+      targetId: id,
+      work: (ctx) =>
+        this.deps.locks.run(id, 'vmMigrate', () => this.move(id, base, ends, input, ctx)),
+    });
+    return { vm, operation };
+  }
+
+  private async hostName(id: HostId): Promise<string> {
+    return (await this.em.findOneOrFail(Host, { id })).name;
+  }
+
+  // The destination must know the VM's machine type and run its CPU.
+  private async preflight(to: HostId, platform: DomainPlatform): Promise<void> {
+    const dst = this.host.connection(to);
+    const name = await this.hostName(to);
+    const caps = parseCapabilities(await dst.host.capabilities());
+    const machine = caps.guests.some(
+      (g) =>
+        g.arch === platform.arch &&
+        g.domainTypes.includes(platform.type) &&
+        (!platform.machine || g.machines.includes(platform.machine)),
+    );
+    if (!machine)
+      throw new ServiceError(
+        'REFUSED',
+        `host ${name} offers no ${platform.arch} ${platform.type} machine ${platform.machine}`,
+        'input.host',
+      );
+    if (platform.cpuXml) {
+      const fit = await dst.host.compareCpu(platform.cpuXml, {
+        virttype: platform.type,
+        arch: platform.arch,
+        machine: platform.machine,
+      });
+      if (fit === 'incompatible')
+        throw new ServiceError(
+          'REFUSED',
+          `host ${name}'s CPU cannot run this VM's CPU model`,
+          'input.host',
+        );
+    }
+  }
+
+  private async move(
+    id: VmId,
+    image: ImageToCache,
+    ends: MigrationEnds,
+    input: MigrateInput,
+    ctx: OperationContext,
+  ): Promise<void> {
+    const em = this.em.fork();
+    const vm = await em.findOneOrFail(Vm, { id });
+    const from = await em.findOneOrFail(Host, { id: ends.fromHostId as HostId });
+    const to = await em.findOneOrFail(Host, { id: ends.toHostId as HostId });
+    const report = (fraction: number, p: MigrationProgress, what: string) =>
+      ctx.progress(fraction, what, { ...p });
+    report(0, idleProgress('PREPARING', ends), `preparing ${to.name}`);
+    await this.deps.states.record(id, 'MIGRATING', `moving to ${to.name}`);
+    let src: LibvirtConnection;
+    let dst: LibvirtConnection;
+    let dom: DomainRef;
+    try {
+      const base = await this.deps.cache.ensure(to.id, image, (f) =>
+        report(f * 0.1, idleProgress('PREPARING', ends), `copying the base image to ${to.name}`),
+      );
+      ({ conn: src, dom } = await this.vms.domainOf(vm));
+      dst = this.host.connection(to.id);
+      await this.host.createDisk(dst, vm, base);
+      if (vm.hasSeed) await this.host.copySeed(src, dst, vm);
+      ctx.signal.throwIfAborted();
+    } catch (err) {
+      await this.host.removeVolumes(to.id, vm).catch(() => undefined);
+      await this.observeOn(from, vm, 'its migration stopped before it began');
+      throw isServiceError(err) ? err : hostFailure(err, 'preparing the migration failed');
+    }
+
+    let last = idleProgress('PREPARING', ends);
+    let downtimeSet = input.maxDowntimeMs === undefined;
+    const poll = async () => {
+      // The downtime bound applies to a running migration job, so it is set once one runs.
+      if (!downtimeSet && input.maxDowntimeMs !== undefined)
+        downtimeSet = await src.jobs.setMaxDowntime(dom, input.maxDowntimeMs).then(
+          () => true,
+          () => false,
+        );
+      const job = await src.jobs.stats(dom).catch(() => null);
+      if (job?.type !== 'unbounded' || last.phase === 'SWITCHING_OVER') return;
+      last = jobProgress(job, ends);
+      const what = last.phase === 'COPYING_DISK' ? 'copying the disk' : 'copying memory';
+      report(0.1 + transferFraction(job) * 0.85, last, `${what} to ${to.name}`);
+    };
+    const timer = setInterval(() => void poll(), POLL_MS);
+    const address = migrationAddress(to.uri);
+    let moved: DomainRef | null = null;
+    try {
+      moved = await migrate(src, dst, dom, {
+        flags:
+          FLAGS |
+          MigrateFlags.NON_SHARED_INC |
+          (input.autoConverge ? MigrateFlags.AUTO_CONVERGE : 0),
+        params: {
+          migrateDisks: ['vda'],
+          ...(address ? { migrateUri: `tcp://${address}` } : {}),
+          ...(input.bandwidthMiBs !== undefined ? { bandwidthMiBs: input.bandwidthMiBs } : {}),
+        },
+        signal: ctx.signal,
+        onPhase: (phase) => {
+          if (phase !== 'finish') return;
+          last = { ...last, phase: 'SWITCHING_OVER' };
+          report(0.95, last, `switching over to ${to.name}`);
+        },
+      });
+    } catch (err) {
+      if ((await this.settleFailure(vm, from, to, src, dst)) === 'SOURCE')
+        throw ctx.signal.aborted ? err : hostFailure(err, 'the migration failed');
+    } finally {
+      clearInterval(timer);
+    }
+    await this.finish(vm, from, to, dst, moved, last, report);
+  }
+
+  // Records the move once the destination runs the VM, then removes what is left on the source.
+  private async finish(
+    vm: Vm,
+    from: Host,
+    to: Host,
+    dst: LibvirtConnection,
+    moved: DomainRef | null,
+    last: MigrationProgress,
+    report: (fraction: number, p: MigrationProgress, what: string) => void,
+  ): Promise<void> {
+    const dom = moved ?? (await dst.domains.lookupByUuid(vm.domainUuid));
+    const state = vmStateOf((await dst.domains.state(dom)).state);
+    const em = this.em.fork();
+    const row = await em.findOneOrFail(Vm, { id: vm.id });
+    row.host = em.getReference(Host, to.id, { wrapped: true });
+    await em.flush();
+    await this.deps.states.record(vm.id, state, `moved from ${from.name} to ${to.name}`, true);
+    const ends = { fromHostId: from.id, toHostId: to.id };
+    report(0.97, { ...last, phase: 'CLEANING_UP' }, `cleaning up ${from.name}`);
+    await this.host
+      .teardown(from.id, vm)
+      .catch((err: unknown) =>
+        process.emitWarning(
+          `VM ${vm.id} moved, but its volumes on ${from.name} stay: ${String(err)}`,
+        ),
+      );
+    const done = await dst.jobs.stats(dom, JobStatsFlags.COMPLETED).catch(() => null);
+    const figures = done ? jobProgress(done, ends) : last;
+    report(1, { ...figures, phase: 'CLEANING_UP' }, `moved to ${to.name}`);
+  }
+
+  /**
+   * settleFailure makes sure a VM whose migration failed runs in exactly one place: where
+   * libvirt says it runs. Still on the source (the usual case: libvirt rolled back), the
+   * destination's leftovers go; already on the destination (the failure came after the
+   * switch-over), the move is kept.
+   */
+  private async settleFailure(
+    vm: Vm,
+    from: Host,
+    to: Host,
+    src: LibvirtConnection,
+    dst: LibvirtConnection,
+  ): Promise<'SOURCE' | 'DESTINATION'> {
+    const onSource = await domainStateOn(src, vm.domainUuid);
+    const onDest = await domainStateOn(dst, vm.domainUuid);
+    const runs = (s: string | null) => s !== null && s !== 'shutoff' && s !== 'unknown';
+    if (!runs(onSource) && runs(onDest)) return 'DESTINATION';
+    await this.host.teardown(to.id, vm).catch(() => undefined);
+    await this.observeOn(from, vm, 'its migration failed; it stays where it was');
+    return 'SOURCE';
+  }
+
+  // Records the VM's state as its (source) host reports it.
+  private async observeOn(host: Host, vm: Vm, reason: string): Promise<void> {
+    const conn = this.host.connection(host.id);
+    const state = await domainStateOn(conn, vm.domainUuid).catch(() => 'unknown' as const);
+    await this.deps.states.record(
+      vm.id,
+      state === null ? 'ERROR' : state === 'unknown' ? 'UNKNOWN' : vmStateOf(state),
+      reason,
+      true,
+    );
+  }
+}
+
+// The state of the domain with this UUID on a host, or null when it has none; 'unknown' when
+// the host cannot say.
+async function domainStateOn(
+  conn: LibvirtConnection,
+  uuid: string,
+): Promise<DomainState | null | 'unknown'> {
+  try {
+    return (await conn.domains.state(await conn.domains.lookupByUuid(uuid))).state;
+  } catch (err) {
+    return isNotFound(err) ? null : 'unknown';
+  }
+}
+
+/**
+ * migrationAddress is where the source's QEMU sends the guest: the destination's address from
+ * its URI. A URI without a host (the controller's own libvirtd) gives none, and libvirt uses
+ * the destination's hostname.
+ */
+export function migrationAddress(uri: string): string | null {
+  try {
+    return new URL(uri).hostname || null;
+  } catch {
+    return null;
+  }
+}
+
+function checkOptions(input: MigrateInput): void {
+  const bounded = (v: number | undefined, min: number, max: number, field: string) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max))
+      throw new ServiceError(
+        'INVALID',
+        `${field} must be between ${min} and ${max}`,
+        `input.${field}`,
+      );
+  };
+  bounded(input.bandwidthMiBs, 1, 1_000_000, 'bandwidthMiBs');
+  bounded(input.maxDowntimeMs, 1, 60_000, 'maxDowntimeMs');
+}
