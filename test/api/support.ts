@@ -8,7 +8,7 @@ import { type Kumo, startKumo } from '../../src/app.ts';
 import { type ConfigSchema, loadConfig } from '../../src/config/config.ts';
 import type { OperationId } from '../../src/entities/ids.ts';
 import type { RigHost } from '../rig/state.ts';
-import { rig } from '../support/rig.ts';
+import { rig, rigHost } from '../support/rig.ts';
 
 type ConfigInput = z.input<typeof ConfigSchema>;
 
@@ -153,6 +153,42 @@ export function connectConsole(t: TestKumo, path: string): Promise<WebSocket> {
     );
     ws.once('error', reject);
   });
+}
+
+/**
+ * addRigHost adds rig host `name` to the controller as the admin, over TLS or SSH, with the
+ * given settings (hostUpdate fields), and returns its global id.
+ */
+export async function addRigHost(
+  t: TestKumo,
+  adminToken: string,
+  name: 'hv1' | 'hv2' | 'hv3',
+  opts: { ssh?: boolean; settings?: Record<string, unknown> } = {},
+): Promise<string> {
+  const h = rigHost(name);
+  const input = opts.ssh
+    ? { name, uri: `qemu+ssh://${h.ip}/system`, credentials: sshCredentialsInput(h) }
+    : {
+        name,
+        uri: `qemu+tls://${h.ip}/system`,
+        credentials: tlsCredentialsInput(rig().pki.clientDir),
+      };
+  const added = await t.gql<{ hostAdd: { host: { id: string } | null; userErrors: unknown[] } }>(
+    'mutation($input: HostAddInput!) { hostAdd(input: $input) { host { id } userErrors { code message } } }',
+    { input },
+    adminToken,
+  );
+  const id = added.data?.hostAdd.host?.id;
+  if (!id) throw new Error(`adding ${name}: ${JSON.stringify(added)}`);
+  if (opts.settings) {
+    const r = await t.gql(
+      'mutation($input: HostUpdateInput!) { hostUpdate(input: $input) { userErrors { code message } } }',
+      { input: { id, ...opts.settings } },
+      adminToken,
+    );
+    if (r.errors) throw new Error(JSON.stringify(r.errors));
+  }
+  return id;
 }
 
 /** sshPublicKey makes a fresh ed25519 public key in OpenSSH form, with `comment`. */

@@ -1,0 +1,263 @@
+// vmMigrate on VMs without an OS (SeaBIOS idles in them, which migrates like any guest):
+// refusals, the scheduler's choice, owners where allowed, and cancelling. The real guest's
+// migration (memory and disk arriving) is in vm-guest.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
+import { isNotFound } from '../../src/libvirt/errors.ts';
+import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
+import { ensureGuestNetwork } from '../support/guest-network.ts';
+import { openTls, rigHost } from '../support/rig.ts';
+import { until } from '../support/wait.ts';
+import {
+  ADMIN,
+  addRigHost,
+  addUser,
+  type GqlResult,
+  rawId,
+  settled,
+  startTestKumo,
+  type TestKumo,
+} from './support.ts';
+
+const MiB = 1024n * 1024n;
+
+interface UserErrorView {
+  code: string;
+  field: string | null;
+  message: string;
+}
+interface VmView {
+  id: string;
+  state: string;
+  host: { name: string };
+}
+
+let k: TestKumo;
+let files: FileServer;
+let admin: string;
+let alice: string;
+let bob: string;
+let imageId: string;
+const hosts = new Map<string, string>();
+const conns = new Map<string, LibvirtConnection>();
+
+async function gql<T>(query: string, variables: Record<string, unknown>, token: string) {
+  const r: GqlResult<T> = await k.gql<T>(query, variables, token);
+  if (!r.data) throw new Error(JSON.stringify(r));
+  return r;
+}
+
+async function vm(id: string): Promise<VmView> {
+  const r = await gql<{ node: VmView }>(
+    'query($id: ID!) { node(id: $id) { ... on Vm { id state host { name } } } }',
+    { id },
+    admin,
+  );
+  return r.data?.node as VmView;
+}
+
+async function createVm(name: string, host: string, memoryMiB = 64n): Promise<VmView> {
+  const r = await gql<{ vmCreate: { vm: { id: string }; operation: { id: string } } }>(
+    'mutation($input: VmCreateInput!) { vmCreate(input: $input) { vm { id } operation { id } userErrors { code message } } }',
+    {
+      input: {
+        image: imageId,
+        name,
+        vcpus: 1,
+        memoryBytes: String(memoryMiB * MiB),
+        host: hosts.get(host),
+      },
+    },
+    admin,
+  );
+  const id = r.data?.vmCreate.vm.id as string;
+  expect((await settled(k, r.data?.vmCreate.operation.id as string, admin)).status).toBe(
+    'SUCCEEDED',
+  );
+  await gql(
+    'mutation($id: ID!) { vmShare(input: {id: $id, email: "alice@kumo.test", role: OWNER}) { userErrors { code } } }',
+    { id },
+    admin,
+  );
+  return vm(id);
+}
+
+async function migrateVm(input: Record<string, unknown>, token = admin) {
+  const r = await k.gql<{
+    vmMigrate: { operation: { id: string } | null; userErrors: UserErrorView[] };
+  }>(
+    'mutation($input: VmMigrateInput!) { vmMigrate(input: $input) { operation { id } userErrors { code field message } } }',
+    { input },
+    token,
+  );
+  return r;
+}
+
+async function onHost(host: string, vmId: string) {
+  const conn = conns.get(host) as LibvirtConnection;
+  const id = rawId(vmId);
+  // A host no VM has been made on yet has no Kumo pool.
+  const pool = await conn.storage.lookupPool('kumo').catch((err: unknown) => {
+    if (isNotFound(err)) return null;
+    throw err;
+  });
+  if (pool) await conn.storage.refreshPool(pool);
+  const volumes = pool
+    ? (await conn.storage.listVolumes(pool)).map((v) => v.name).filter((n) => n.includes(id))
+    : [];
+  const domain = await conn.domains.lookupByName(`kumo-${id}`).then(
+    async (d) => (await conn.domains.state(d)).state,
+    (err: unknown) => {
+      if (isNotFound(err)) return null;
+      throw err;
+    },
+  );
+  return { volumes, domain };
+}
+
+beforeAll(async () => {
+  files = await serveFiles();
+  files.route('/disk.raw', bytes(Buffer.alloc(1024 * 1024)));
+  k = await startTestKumo(
+    {},
+    {
+      overrides: {
+        images: { allowedAddresses: ['127.0.0.1/32'] },
+        vms: { network: 'kumo-guests', ownersMayMigrate: true },
+      },
+    },
+  );
+  admin = await k.signIn(ADMIN.email, ADMIN.password);
+  alice = await addUser(k, admin, 'alice');
+  bob = await addUser(k, admin, 'bob');
+  for (const name of ['hv1', 'hv2'] as const) {
+    const conn = await openTls(rigHost(name));
+    conns.set(name, conn);
+    await ensureGuestNetwork(conn);
+    hosts.set(name, await addRigHost(k, admin, name, { settings: { cpuOvercommit: 8 } }));
+  }
+  const imported = await gql<{ imageImport: { image: { id: string }; operation: { id: string } } }>(
+    'mutation($url: String!) { imageImport(input: {url: $url, name: "blank"}) { image { id } operation { id } } }',
+    { url: `${files.base}/disk.raw` },
+    admin,
+  );
+  imageId = imported.data?.imageImport.image.id as string;
+  await settled(k, imported.data?.imageImport.operation.id as string, admin);
+}, 120_000);
+
+afterAll(async () => {
+  await k?.stop();
+  await files?.close();
+  for (const c of conns.values()) await c.close();
+});
+
+describe('vmMigrate', () => {
+  it('refuses what cannot move, saying why, before anything is touched', async () => {
+    const v = await createVm('stays', 'hv1');
+    const codeOf = async (input: Record<string, unknown>, token = admin) =>
+      (await migrateVm({ id: v.id, ...input }, token)).data?.vmMigrate.userErrors[0];
+    expect(await codeOf({ host: hosts.get('hv1') })).toMatchObject({
+      code: 'INVALID',
+      field: 'input.host',
+    });
+    expect(await codeOf({ bandwidthMiBs: 0 })).toMatchObject({
+      code: 'INVALID',
+      field: 'input.bandwidthMiBs',
+    });
+    // Bob may run it (OPERATOR) but not move it: moving is the owner's call.
+    await gql(
+      'mutation($id: ID!) { vmShare(input: {id: $id, email: "bob@kumo.test", role: OPERATOR}) { userErrors { code } } }',
+      { id: v.id },
+      alice,
+    );
+    const byBob = await migrateVm({ id: v.id }, bob);
+    expect(byBob.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+    await gql(
+      'mutation($id: ID!) { hostUpdate(input: {id: $id, maintenance: true}) { host { state } } }',
+      { id: hosts.get('hv2') },
+      admin,
+    );
+    expect(await codeOf({ host: hosts.get('hv2') })).toMatchObject({ code: 'UNAVAILABLE' });
+    expect(await codeOf({})).toMatchObject({ code: 'UNAVAILABLE' });
+    await gql(
+      'mutation($id: ID!) { hostUpdate(input: {id: $id, maintenance: false}) { host { state } } }',
+      { id: hosts.get('hv2') },
+      admin,
+    );
+
+    const snap = await gql<{ vmSnapshotCreate: { snapshot: { id: string } } }>(
+      'mutation($id: ID!) { vmSnapshotCreate(input: {vm: $id, name: "s"}) { snapshot { id } } }',
+      { id: v.id },
+      alice,
+    );
+    expect(await codeOf({})).toMatchObject({ code: 'INVALID_STATE' });
+    await gql(
+      'mutation($id: ID!) { vmSnapshotDelete(input: {id: $id}) { deletedSnapshotId } }',
+      { id: snap.data?.vmSnapshotCreate.snapshot.id },
+      alice,
+    );
+
+    await gql(
+      'mutation($id: ID!) { vmPowerOff(input: {id: $id}) { vm { state } } }',
+      { id: v.id },
+      alice,
+    );
+    expect(await codeOf({})).toMatchObject({ code: 'INVALID_STATE', field: 'input.id' });
+    expect(await onHost('hv2', v.id)).toEqual({ volumes: [], domain: null });
+    expect(await vm(v.id)).toMatchObject({ state: 'STOPPED', host: { name: 'hv1' } });
+  });
+
+  it('lets its owner move it where the scheduler chooses, and back', async () => {
+    const v = await createVm('mover', 'hv1');
+    const there = await migrateVm({ id: v.id }, alice);
+    expect(there.data?.vmMigrate.userErrors).toEqual([]);
+    const op = await settled(k, there.data?.vmMigrate.operation?.id as string, alice);
+    expect(op).toMatchObject({ status: 'SUCCEEDED', error: null });
+    expect(await vm(v.id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv2' } });
+    expect(await onHost('hv1', v.id)).toEqual({ volumes: [], domain: null });
+    const id = rawId(v.id);
+    expect(await onHost('hv2', v.id)).toEqual({
+      volumes: [`vm-${id}.qcow2`],
+      domain: 'running',
+    });
+
+    const back = await migrateVm({ id: v.id, host: hosts.get('hv1') }, alice);
+    expect((await settled(k, back.data?.vmMigrate.operation?.id as string, alice)).status).toBe(
+      'SUCCEEDED',
+    );
+    expect(await vm(v.id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv1' } });
+    expect((await onHost('hv2', v.id)).domain).toBeNull();
+  });
+
+  it('cancels a migration under way: the VM runs on where it was, the destination is clean', async () => {
+    const v = await createVm('cancelled', 'hv1', 256n);
+    // At 1 MiB/s the move takes long enough to be cancelled in the middle.
+    const out = await migrateVm({ id: v.id, host: hosts.get('hv2'), bandwidthMiBs: 1 });
+    const opId = out.data?.vmMigrate.operation?.id as string;
+    await until(
+      async () => {
+        const r = await gql<{ node: { migration: { phase: string } | null } }>(
+          'query($id: ID!) { node(id: $id) { ... on Operation { migration { phase } } } }',
+          { id: opId },
+          admin,
+        );
+        const phase = r.data?.node.migration?.phase;
+        return phase === 'COPYING_DISK' || phase === 'COPYING_MEMORY' ? true : undefined;
+      },
+      30_000,
+      'the migration to be copying',
+    );
+    expect((await vm(v.id)).state).toBe('MIGRATING');
+    const cancel = await gql<{ operationCancel: { userErrors: unknown[] } }>(
+      'mutation($id: ID!) { operationCancel(input: {id: $id}) { userErrors { code message } } }',
+      { id: opId },
+      admin,
+    );
+    expect(cancel.data?.operationCancel.userErrors).toEqual([]);
+    expect((await settled(k, opId, admin)).status).toBe('CANCELLED');
+    expect(await vm(v.id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv1' } });
+    expect((await onHost('hv1', v.id)).domain).toBe('running');
+    expect(await onHost('hv2', v.id)).toEqual({ volumes: [], domain: null });
+  });
+});
