@@ -122,6 +122,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
           maxMemoryBytes: BigInt(v.maxMemoryBytes),
           maxDiskBytes: BigInt(v.maxDiskBytes),
           ownersMayMigrate: v.ownersMayMigrate,
+          evacuationConcurrency: v.evacuationConcurrency,
         },
       },
       consoles: {

@@ -132,6 +132,8 @@ export const ConfigSchema = z.object({
       consoleTicketSeconds: z.number().int().min(5).max(600).default(60),
       /** ownersMayMigrate lets VM owners migrate their VMs (admins always may). @default false */
       ownersMayMigrate: z.boolean().default(false),
+      /** evacuationConcurrency is how many VMs move off a host at a time. @default 2 */
+      evacuationConcurrency: z.number().int().min(1).max(64).default(2),
     })
     .prefault({}),
   drivers: z

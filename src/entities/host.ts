@@ -4,9 +4,10 @@ import { type HostId, newId } from './ids.ts';
 
 /**
  * HOST_STATES: ONLINE (reachable, takes VMs), OFFLINE (unreachable), DISABLED (an admin turned
- * it off), MAINTENANCE (reachable, takes no new VMs).
+ * it off), MAINTENANCE (reachable, takes no new VMs), EVACUATING (going into maintenance while
+ * its running VMs are moved away).
  */
-export const HOST_STATES = ['ONLINE', 'OFFLINE', 'DISABLED', 'MAINTENANCE'] as const;
+export const HOST_STATES = ['ONLINE', 'OFFLINE', 'DISABLED', 'MAINTENANCE', 'EVACUATING'] as const;
 /** HostState is one of HOST_STATES. */
 export type HostState = (typeof HOST_STATES)[number];
 

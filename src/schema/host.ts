@@ -3,10 +3,12 @@ import type { HostCredentials } from '../drivers/credentials.ts';
 import type { HostFacts } from '../drivers/session.ts';
 import { ACCELERATIONS, HOST_STATES, Host } from '../entities/host.ts';
 import type { HostId } from '../entities/ids.ts';
+import type { Operation } from '../entities/operation.ts';
 import type { HostMetricsSample, HostStateChange } from '../services/hosts/types.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { connectionOf, decodeCursor, pageSize } from './connection.ts';
+import { OperationType } from './operation.ts';
 import { UserError, type UserErrorShape } from './user-errors.ts';
 
 const HostStateEnum = builder.enumType('HostState', {
@@ -171,9 +173,19 @@ const HostPayload = builder
   });
 
 const HostRemovePayload = builder
-  .objectRef<{ removedHostId: string | null; userErrors: UserErrorShape[] }>('HostRemovePayload')
+  .objectRef<{
+    removedHostId: string | null;
+    operation: Operation | null;
+    userErrors: UserErrorShape[];
+  }>('HostRemovePayload')
   .implement({
     fields: (t) => ({
+      operation: t.field({
+        type: OperationType,
+        nullable: true,
+        description: 'The evacuation that removes the host once its VMs have moved away.',
+        resolve: (p) => p.operation,
+      }),
       removedHostId: t.globalID({
         nullable: true,
         resolve: (p) => (p.removedHostId ? { type: 'Host', id: p.removedHostId } : null),
@@ -211,8 +223,43 @@ const HostUpdateInput = builder.inputType('HostUpdateInput', {
 });
 
 const HostRemoveInput = builder.inputType('HostRemoveInput', {
-  fields: (t) => ({ id: t.globalID({ for: HostType }) }),
+  fields: (t) => ({
+    id: t.globalID({ for: HostType }),
+    evacuate: t.boolean({
+      defaultValue: false,
+      description:
+        'Move its running VMs away live first, then remove it (refused while VMs that are not running have disks there).',
+    }),
+  }),
 });
+
+const HostMaintenanceInput = builder.inputType('HostMaintenanceInput', {
+  fields: (t) => ({
+    id: t.globalID({ for: HostType }),
+    evacuate: t.boolean({
+      defaultValue: false,
+      description:
+        'Move its running VMs away live (a few at a time); it is MAINTENANCE once empty.',
+    }),
+  }),
+});
+
+const HostMaintenancePayload = builder
+  .objectRef<{ host: Host | null; operation: Operation | null; userErrors: UserErrorShape[] }>(
+    'HostMaintenancePayload',
+  )
+  .implement({
+    fields: (t) => ({
+      host: t.field({ type: HostType, nullable: true, resolve: (p) => p.host }),
+      operation: t.field({
+        type: OperationType,
+        nullable: true,
+        description: 'The evacuation, when VMs had to move.',
+        resolve: (p) => p.operation,
+      }),
+      userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
+    }),
+  });
 
 builder.mutationFields((t) => ({
   hostAdd: t.field({
@@ -258,10 +305,44 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: HostRemoveInput }) },
     resolve: async (_r, { input }, ctx) => {
       const id = input.id.id as HostId;
-      const out = await audited(ctx, 'hostRemove', { type: 'HOST', id }, () =>
-        ctx.services.hosts.remove(ctx.actor as NonNullable<typeof ctx.actor>, id),
+      const actor = ctx.actor as NonNullable<typeof ctx.actor>;
+      const out = await audited(ctx, 'hostRemove', { type: 'HOST', id }, async () =>
+        input.evacuate
+          ? (await ctx.services.evacuations.evacuate(actor, id, 'REMOVE')).operation
+          : ctx.services.hosts.remove(actor, id).then(() => null),
       );
-      return { removedHostId: out.userErrors.length === 0 ? id : null, userErrors: out.userErrors };
+      const operation = out.result ?? null;
+      return {
+        removedHostId: out.userErrors.length === 0 && !operation ? id : null,
+        operation,
+        userErrors: out.userErrors,
+      };
+    },
+  }),
+  hostMaintenance: t.field({
+    type: HostMaintenancePayload,
+    authScopes: { admin: true },
+    description:
+      'Put a host in maintenance: it takes no new VMs. With evacuate, its running VMs move away live first. Leave maintenance with hostUpdate.',
+    args: { input: t.arg({ type: HostMaintenanceInput }) },
+    resolve: async (_r, { input }, ctx) => {
+      const id = input.id.id as HostId;
+      const out = await audited(ctx, 'hostMaintenance', { type: 'HOST', id }, () =>
+        input.evacuate
+          ? ctx.services.evacuations.evacuate(
+              ctx.actor as NonNullable<typeof ctx.actor>,
+              id,
+              'MAINTENANCE',
+            )
+          : ctx.services.hosts
+              .update(ctx.actor as NonNullable<typeof ctx.actor>, id, { maintenance: true })
+              .then((host) => ({ host, operation: null })),
+      );
+      return {
+        host: out.result?.host ?? null,
+        operation: out.result?.operation ?? null,
+        userErrors: out.userErrors,
+      };
     },
   }),
 }));

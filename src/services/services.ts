@@ -13,6 +13,7 @@ import { QuotaService } from './quotas/quota-service.ts';
 import { UserService } from './users/user-service.ts';
 import { SnapshotService } from './vms/snapshot-service.ts';
 import { type ConsoleDeps, VmConsoleService } from './vms/vm-console.ts';
+import { VmEvacuation } from './vms/vm-evacuation.ts';
 import { VmMigrationService } from './vms/vm-migration.ts';
 import { type VmDeps, VmService } from './vms/vm-service.ts';
 
@@ -45,6 +46,7 @@ export interface RequestServices {
   readonly snapshots: SnapshotService;
   readonly consoles: VmConsoleService;
   readonly migrations: VmMigrationService;
+  readonly evacuations: VmEvacuation;
   readonly events: EventBus;
 }
 
@@ -55,12 +57,13 @@ export function requestServices(shared: SharedServices): RequestServices {
   const images = new ImageService(em, permissions, shared.images);
   const vms = new VmService(em, permissions, images, shared.vms);
   const auth = new AuthService(em, shared.auth);
+  const hosts = new HostService(em, shared.hosts);
   return {
     em,
     auth,
     users: new UserService(em, shared.scrypt),
     audit: new AuditService(shared.fork),
-    hosts: new HostService(em, shared.hosts),
+    hosts,
     permissions,
     quotas: new QuotaService(em),
     operations: new OperationService(em, shared.operations),
@@ -69,6 +72,11 @@ export function requestServices(shared: SharedServices): RequestServices {
     snapshots: new SnapshotService(em, vms),
     consoles: new VmConsoleService(em, vms, auth, shared.consoles),
     migrations: new VmMigrationService(em, vms, shared.vms),
+    evacuations: new VmEvacuation(em, hosts, {
+      operations: shared.operations,
+      concurrency: shared.vms.settings.evacuationConcurrency,
+      migrations: () => requestServices(shared).migrations,
+    }),
     events: shared.events,
   };
 }

@@ -260,4 +260,73 @@ describe('vmMigrate', () => {
     expect((await onHost('hv1', v.id)).domain).toBe('running');
     expect(await onHost('hv2', v.id)).toEqual({ volumes: [], domain: null });
   });
+
+  it('evacuates a host for maintenance: running VMs move away, a stopped one stays', async () => {
+    const running = [await createVm('evac-1', 'hv2'), await createVm('evac-2', 'hv2')];
+    const stopped = await createVm('evac-stopped', 'hv2');
+    await gql(
+      'mutation($id: ID!) { vmPowerOff(input: {id: $id}) { vm { state } } }',
+      { id: stopped.id },
+      admin,
+    );
+    const hv2 = hosts.get('hv2') as string;
+
+    // Removal is refused while a stopped VM's disk is there, and nothing moves.
+    const refused = await gql<{ hostRemove: { userErrors: UserErrorView[] } }>(
+      'mutation($id: ID!) { hostRemove(input: {id: $id, evacuate: true}) { userErrors { code message } } }',
+      { id: hv2 },
+      admin,
+    );
+    expect(refused.data?.hostRemove.userErrors[0]?.code).toBe('REFUSED');
+
+    const r = await gql<{
+      hostMaintenance: {
+        host: { state: string };
+        operation: { id: string } | null;
+        userErrors: unknown[];
+      };
+    }>(
+      'mutation($id: ID!) { hostMaintenance(input: {id: $id, evacuate: true}) { host { state } operation { id } userErrors { code message } } }',
+      { id: hv2 },
+      admin,
+    );
+    expect(r.data?.hostMaintenance.userErrors).toEqual([]);
+    expect(r.data?.hostMaintenance.host.state).toBe('EVACUATING');
+    // No VM may land on it meanwhile.
+    const pinned = await k.gql<{ vmCreate: { userErrors: UserErrorView[] } }>(
+      'mutation($input: VmCreateInput!) { vmCreate(input: $input) { userErrors { code field } } }',
+      {
+        input: {
+          image: imageId,
+          name: 'late',
+          vcpus: 1,
+          memoryBytes: String(64n * MiB),
+          host: hv2,
+        },
+      },
+      admin,
+    );
+    expect(pinned.data?.vmCreate.userErrors[0]).toMatchObject({
+      code: 'UNAVAILABLE',
+      field: 'input.host',
+    });
+    const op = await settled(k, r.data?.hostMaintenance.operation?.id as string, admin);
+    expect(op).toMatchObject({ status: 'SUCCEEDED', error: null });
+    for (const v of running) {
+      expect(await vm(v.id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv1' } });
+      expect(await onHost('hv2', v.id)).toEqual({ volumes: [], domain: null });
+    }
+    expect(await vm(stopped.id)).toMatchObject({ state: 'STOPPED', host: { name: 'hv2' } });
+    const state = await gql<{ node: { state: string } }>(
+      'query($id: ID!) { node(id: $id) { ... on Host { state } } }',
+      { id: hv2 },
+      admin,
+    );
+    expect(state.data?.node.state).toBe('MAINTENANCE');
+    await gql(
+      'mutation($id: ID!) { hostUpdate(input: {id: $id, maintenance: false}) { host { state } } }',
+      { id: hv2 },
+      admin,
+    );
+  });
 });

@@ -214,7 +214,26 @@ export class HostService {
     }
     if (changes.enabled !== undefined) host.enabled = changes.enabled;
     if (changes.maintenance !== undefined) host.maintenance = changes.maintenance;
-    const hold = adminHold(host);
+    await this.applyHold(host, adminHold(host));
+    return host;
+  }
+
+  /**
+   * evacuating puts a host in maintenance as EVACUATING while its VMs are moved away (true),
+   * then plain MAINTENANCE (false). The caller (the evacuation) has checked the actor.
+   */
+  async evacuating(id: HostId, on: boolean): Promise<Host> {
+    const host = await this.em.findOneOrFail(Host, { id }, { refresh: true });
+    host.maintenance = true;
+    await this.applyHold(
+      host,
+      on ? { state: 'EVACUATING', reason: 'its VMs are being moved away' } : adminHold(host),
+    );
+    return host;
+  }
+
+  // Records an admin hold (or its lifting) and tells the monitor and subscribers.
+  private async applyHold(host: Host, hold: AdminHold | null): Promise<void> {
     const previous = host.state;
     // Lifting a hold leaves the state to the monitor, which reports ONLINE or OFFLINE itself.
     if (hold) host.state = hold.state;
@@ -229,7 +248,6 @@ export class HostService {
         at: new Date(),
       });
     }
-    return host;
   }
 
   /** remove forgets a host; refused while VMs live there (evacuation comes with migration). */

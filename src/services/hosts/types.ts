@@ -6,14 +6,14 @@ import type { HostFacts, HostMetrics, HypervisorSession } from '../../drivers/se
  * HostState is a host's state as the API shows it. ONLINE and OFFLINE follow the connection;
  * DISABLED and MAINTENANCE are set by an admin and win over it.
  */
-export type HostState = 'ONLINE' | 'OFFLINE' | 'DISABLED' | 'MAINTENANCE';
+export type HostState = 'ONLINE' | 'OFFLINE' | 'DISABLED' | 'MAINTENANCE' | 'EVACUATING';
 
 /**
  * AdminState is what an admin may set: DISABLED (the monitor disconnects and does not
  * reconnect) or MAINTENANCE (the monitor stays connected, so VMs can be moved off, but the host
- * takes no new ones).
+ * takes no new ones); EVACUATING is MAINTENANCE while its VMs are being moved away.
  */
-export type AdminState = 'DISABLED' | 'MAINTENANCE';
+export type AdminState = 'DISABLED' | 'MAINTENANCE' | 'EVACUATING';
 
 /** AdminHold is an admin-set state with the reason the admin gave. */
 export interface AdminHold {

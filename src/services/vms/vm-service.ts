@@ -37,6 +37,8 @@ export interface VmSettings {
   readonly maxDiskBytes: bigint;
   /** ownersMayMigrate lets VM owners migrate their VMs, not only admins. */
   readonly ownersMayMigrate: boolean;
+  /** evacuationConcurrency is how many VMs move off a host at a time. */
+  readonly evacuationConcurrency: number;
 }
 
 /** VmDeps are the process-wide parts VMs need. */

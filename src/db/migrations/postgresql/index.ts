@@ -3,10 +3,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261122042405Init } from './20261122042405_init.ts';
 import { Migration20261122054412ImagesVms } from './20261122054412_images_vms.ts';
 import { Migration20261122063434HostAcceleration } from './20261122063434_host_acceleration.ts';
+import { Migration20261122072650HostEvacuating } from './20261122072650_host_evacuating.ts';
 
 /** MIGRATIONS are Kumo's postgresql migrations, oldest first. */
 export const MIGRATIONS: readonly MigrationObject[] = [
   { name: '20261122042405_init', class: Migration20261122042405Init },
   { name: '20261122054412_images_vms', class: Migration20261122054412ImagesVms },
   { name: '20261122063434_host_acceleration', class: Migration20261122063434HostAcceleration },
+  { name: '20261122072650_host_evacuating', class: Migration20261122072650HostEvacuating },
 ];
