@@ -24,6 +24,7 @@ import { SecretBox } from './services/secrets/secret-box.ts';
 import { requestServices, type SharedServices } from './services/services.ts';
 import { ConsoleHub } from './services/vms/console-hub.ts';
 import { ConsoleTickets } from './services/vms/console-tickets.ts';
+import { VmHost } from './services/vms/vm-host.ts';
 import { VmStateRecorder } from './services/vms/vm-state.ts';
 import { VmWatcher } from './services/vms/vm-watcher.ts';
 
@@ -79,6 +80,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
       monitor,
       states,
       cache,
+      new VmHost(monitor, pools, config.vms.network),
       config.vms.reconcileIntervalSeconds * 1000,
     );
     vmWatcher.start();

@@ -8,8 +8,9 @@ import type { ImageStore } from './images/image-store.ts';
 /**
  * recoverInterrupted settles what a controller that stopped in the middle of work left behind,
  * before anything new starts: operations still marked running fail, imports that were under way
- * are removed with their partial files, and VMs still being created are marked ERROR so their
- * owners can remove them (which cleans their hosts).
+ * are removed with their partial files, VMs still being created are marked ERROR so their
+ * owners can remove them (which cleans their hosts), and VMs being moved UNKNOWN until the
+ * hosts' sweeps find where they run (VmWatcher).
  */
 export async function recoverInterrupted(em: EntityManager, store: ImageStore): Promise<void> {
   const stopped = 'the controller stopped while this was under way';
@@ -25,6 +26,12 @@ export async function recoverInterrupted(em: EntityManager, store: ImageStore): 
     await em.nativeDelete(Image, { id: { $in: ids } });
   }
   await em.nativeUpdate(Vm, { state: 'CREATING' }, { state: 'ERROR', stateReason: stopped });
+  // A migration cut short leaves the VM on one host or the other: the hosts' sweeps say which.
+  await em.nativeUpdate(
+    Vm,
+    { state: 'MIGRATING' },
+    { state: 'UNKNOWN', stateReason: 'the controller stopped while it was being moved' },
+  );
   const kept = await em.find(Image, {}, { fields: ['id'] });
   await store.sweep(new Set(kept.map((i) => i.id)));
 }

@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
 import { isNotFound } from '../../src/libvirt/errors.ts';
+import { MigrateFlags, migrate } from '../../src/libvirt/migrate.ts';
+import { volumeXml } from '../../src/libvirt/xml/storage.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { openTls, rigHost } from '../support/rig.ts';
@@ -328,5 +330,43 @@ describe('vmMigrate', () => {
       { id: hv2 },
       admin,
     );
+  });
+
+  it('finds a VM moved behind its back where it runs, and cleans the host it left', async () => {
+    // What a controller that stopped in the middle of a migration finds when it is back: the
+    // VM on the other host. Here the move is made with libvirt directly.
+    const v = await createVm('moved-outside', 'hv1');
+    const id = rawId(v.id);
+    const [c1, c2] = [conns.get('hv1'), conns.get('hv2')] as [LibvirtConnection, LibvirtConnection];
+    const pool2 = await c2.storage.lookupPool('kumo');
+    const pool1 = await c1.storage.lookupPool('kumo');
+    const overlay = await c1.storage.lookupVolume(pool1, `vm-${id}.qcow2`);
+    const base = await c2.storage.lookupVolume(pool2, `img-${rawId(imageId)}`);
+    await c2.storage.createVolume(
+      pool2,
+      volumeXml({
+        name: `vm-${id}.qcow2`,
+        capacityBytes: (await c1.storage.volumeInfo(overlay)).capacity,
+        format: 'qcow2',
+        backing: { path: await c2.storage.volumePath(base), format: 'raw' },
+      }),
+    );
+    await migrate(c1, c2, await c1.domains.lookupByName(`kumo-${id}`), {
+      flags:
+        MigrateFlags.LIVE |
+        MigrateFlags.PERSIST_DEST |
+        MigrateFlags.UNDEFINE_SOURCE |
+        MigrateFlags.NON_SHARED_INC,
+      params: { migrateUri: `tcp://${rigHost('hv2').ip}`, migrateDisks: ['vda'] },
+    });
+    await k.kumo.vmWatcher.sweepAll();
+    await until(
+      async () => ((await vm(v.id)).host.name === 'hv2' ? true : undefined),
+      10_000,
+      'the VM to be found on hv2',
+    );
+    expect(await vm(v.id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv2' } });
+    expect(await onHost('hv1', v.id)).toEqual({ volumes: [], domain: null });
+    expect((await onHost('hv2', v.id)).domain).toBe('running');
   });
 });

@@ -5,7 +5,7 @@ import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { HostId } from '../../entities/ids.ts';
 import type { Vm } from '../../entities/vm.ts';
-import { type DomainRef, UndefineFlags } from '../../libvirt/api/domains.ts';
+import { type DomainRef, type DomainState, UndefineFlags } from '../../libvirt/api/domains.ts';
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import { ErrorCode, isLibvirtError, isNotFound } from '../../libvirt/errors.ts';
 import { volumeXml } from '../../libvirt/xml/storage.ts';
@@ -225,5 +225,20 @@ export class VmHost {
     const pool = await this.pools.ensure(conn);
     await deleteVolume(conn, pool, diskVolume(vm.id));
     await deleteVolume(conn, pool, seedVolume(vm.id));
+  }
+}
+
+/**
+ * domainStateOn is the state of the domain with this UUID on a host: null when the host has no
+ * such domain, 'unknown' when it cannot say.
+ */
+export async function domainStateOn(
+  conn: LibvirtConnection,
+  uuid: string,
+): Promise<DomainState | null | 'unknown'> {
+  try {
+    return (await conn.domains.state(await conn.domains.lookupByUuid(uuid))).state;
+  } catch (err) {
+    return isNotFound(err) ? null : 'unknown';
   }
 }

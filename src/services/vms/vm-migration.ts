@@ -4,10 +4,9 @@ import type { HostId, VmId } from '../../entities/ids.ts';
 import type { Operation } from '../../entities/operation.ts';
 import { Snapshot } from '../../entities/snapshot.ts';
 import { Vm } from '../../entities/vm.ts';
-import type { DomainRef, DomainState } from '../../libvirt/api/domains.ts';
+import type { DomainRef } from '../../libvirt/api/domains.ts';
 import { JobStatsFlags } from '../../libvirt/api/jobs.ts';
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
-import { isNotFound } from '../../libvirt/errors.ts';
 import { MigrateFlags, migrate } from '../../libvirt/migrate.ts';
 import { parseCapabilities } from '../../libvirt/xml/capabilities.ts';
 import { type DomainPlatform, parseDomainPlatform } from '../../libvirt/xml/domain.ts';
@@ -23,7 +22,7 @@ import {
   type MigrationProgress,
   transferFraction,
 } from './migration-progress.ts';
-import { hostFailure, VmHost } from './vm-host.ts';
+import { domainStateOn, hostFailure, VmHost } from './vm-host.ts';
 import type { VmDeps, VmService } from './vm-service.ts';
 import { vmStateOf } from './vm-state.ts';
 
@@ -304,19 +303,6 @@ export class VmMigrationService {
       reason,
       true,
     );
-  }
-}
-
-// The state of the domain with this UUID on a host, or null when it has none; 'unknown' when
-// the host cannot say.
-async function domainStateOn(
-  conn: LibvirtConnection,
-  uuid: string,
-): Promise<DomainState | null | 'unknown'> {
-  try {
-    return (await conn.domains.state(await conn.domains.lookupByUuid(uuid))).state;
-  } catch (err) {
-    return isNotFound(err) ? null : 'unknown';
   }
 }
 

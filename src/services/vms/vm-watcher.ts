@@ -1,11 +1,12 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { HypervisorSession } from '../../drivers/session.ts';
 import type { HostId } from '../../entities/ids.ts';
-import { Vm } from '../../entities/vm.ts';
-import { domainState, StatsGroups } from '../../libvirt/api/domains.ts';
+import { Vm, type VmState } from '../../entities/vm.ts';
+import { type DomainState, domainState, StatsGroups } from '../../libvirt/api/domains.ts';
 import type { Subscription } from '../../libvirt/api/events.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
 import type { ImageCache } from '../images/image-cache.ts';
+import { domainStateOn, type VmHost } from './vm-host.ts';
 import { type VmStateRecorder, vmStateOf } from './vm-state.ts';
 
 interface Attached {
@@ -26,6 +27,7 @@ export class VmWatcher {
   private readonly monitor: HostMonitor;
   private readonly states: VmStateRecorder;
   private readonly cache: ImageCache;
+  private readonly host: VmHost;
   private readonly intervalMs: number;
   private readonly attached = new Map<string, Attached>();
   // Per host, the chain of work in order (events, sweeps), so a later state never loses to an earlier one.
@@ -39,8 +41,10 @@ export class VmWatcher {
     monitor: HostMonitor,
     states: VmStateRecorder,
     cache: ImageCache,
+    host: VmHost,
     intervalMs: number,
   ) {
+    this.host = host;
     this.fork = fork;
     this.monitor = monitor;
     this.states = states;
@@ -119,24 +123,57 @@ export class VmWatcher {
       );
       this.attached.set(hostId, { session, subscription });
     }
-    const vms = await this.fork().find(Vm, {
-      host: hostId as HostId,
-      state: { $nin: ['CREATING', 'MIGRATING'] },
-    });
-    if (vms.length > 0) {
-      const stats = await conn.domains.stats([], StatsGroups.STATE);
-      const byUuid = new Map(
-        stats.map((s) => [s.domain.uuid, domainState(Number(s.stats['state.state'] ?? 0))]),
-      );
-      for (const vm of vms) {
-        const state = byUuid.get(vm.domainUuid);
-        if (state === undefined)
-          await this.states.record(vm.id, 'ERROR', 'its domain is gone from the host');
-        else await this.states.record(vm.id, vmStateOf(state), 'found so on the host');
-      }
+    const settled = { $nin: ['CREATING', 'MIGRATING'] as VmState[] };
+    const vms = await this.fork().find(Vm, { host: hostId as HostId, state: settled });
+    const stats = await conn.domains.stats([], StatsGroups.STATE);
+    const byUuid = new Map(
+      stats.map((s) => [s.domain.uuid, domainState(Number(s.stats['state.state'] ?? 0))]),
+    );
+    for (const vm of vms) {
+      const state = byUuid.get(vm.domainUuid);
+      if (state === undefined)
+        await this.states.record(vm.id, 'ERROR', 'its domain is gone from the host');
+      else await this.states.record(vm.id, vmStateOf(state), 'found so on the host');
     }
+    const elsewhere = await this.fork().find(Vm, {
+      domainUuid: { $in: [...byUuid.keys()] },
+      host: { $ne: hostId as HostId },
+      state: settled,
+    });
+    for (const vm of elsewhere)
+      await this.foundElsewhere(hostId as HostId, vm, byUuid.get(vm.domainUuid) ?? 'shutoff');
     // Copies of images removed while this host was away go now.
     await this.cache.pruneOrphans(hostId as HostId);
+  }
+
+  /**
+   * foundElsewhere settles a VM whose domain is on this host while the database has it on
+   * another: a migration the controller did not see end (it stopped meanwhile), or one made
+   * outside Kumo. Where it runs is where it is; a copy that does not run, beside one that does
+   * (or exists) where the database says, is stale and goes. A VM is never started here.
+   */
+  private async foundElsewhere(hostId: HostId, vm: Vm, here: DomainState): Promise<void> {
+    const recorded = vm.host?.id as HostId;
+    const other = this.monitor.session(recorded)?.connection;
+    const there = other ? await domainStateOn(other, vm.domainUuid) : 'unknown';
+    const runs = (s: DomainState | null | 'unknown') =>
+      s !== null && s !== 'unknown' && s !== 'shutoff';
+    if (runs(here)) {
+      if (runs(there)) {
+        process.emitWarning(`VM ${vm.id} runs on two hosts; left for an admin to settle`);
+        return;
+      }
+      await this.adopt(hostId, vm, here, 'found running on another host than recorded');
+      if (there !== 'unknown') await this.host.teardown(recorded, vm);
+      return;
+    }
+    if (there === null) await this.adopt(hostId, vm, here, 'found on another host than recorded');
+    else if (there !== 'unknown') await this.host.teardown(hostId, vm);
+  }
+
+  private async adopt(hostId: HostId, vm: Vm, state: DomainState, reason: string) {
+    await this.fork().nativeUpdate(Vm, { id: vm.id }, { host: hostId });
+    await this.states.record(vm.id, vmStateOf(state), reason, true);
   }
 
   private async lost(hostId: string, reason: string): Promise<void> {
