@@ -162,7 +162,7 @@ export function connectConsole(t: TestKumo, path: string): Promise<WebSocket> {
 export async function addRigHost(
   t: TestKumo,
   adminToken: string,
-  name: 'hv1' | 'hv2' | 'hv3',
+  name: 'hv1' | 'hv2' | 'hv3' | 'hv4',
   opts: { ssh?: boolean; settings?: Record<string, unknown> } = {},
 ): Promise<string> {
   const h = rigHost(name);

@@ -2,12 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriverRegistry } from '../../src/drivers/registry.ts';
 import { HostMonitor, hungHostBoundMs } from '../../src/services/hosts/host-monitor.ts';
 import { pkiCredentials, sshCredentials, sshUri, tlsUri } from '../drivers/rig-credentials.ts';
-import { pauseLibvirtd, resumeLibvirtd, startLibvirtd, stopLibvirtd } from '../rig/index.ts';
+import {
+  holdHostForFaults,
+  pauseLibvirtd,
+  resumeLibvirtd,
+  startLibvirtd,
+  stopLibvirtd,
+} from '../rig/index.ts';
 import { rigHost } from '../support/rig.ts';
 import { nextFacts, nextState } from './wait-state.ts';
 
-// hv4 is reserved for these tests: its libvirtd is killed and frozen under them. The monitor
-// holds two sessions to it, one over TLS and one over SSH, and both must notice.
+// hv4 is broken under these tests (its libvirtd killed and frozen), held with holdHostForFaults
+// so that other files that break it wait. The monitor holds two sessions to it, one over TLS
+// and one over SSH, and both must notice.
 const TLS = 'hv4-tls';
 const SSH = 'hv4-ssh';
 const IDS = [TLS, SSH];
@@ -17,8 +24,10 @@ const HANG_BOUND_MS = hungHostBoundMs() + 3000;
 const BACK_BOUND_MS = 30_000;
 
 let monitor: HostMonitor;
+let release: () => void = () => undefined;
 
 beforeAll(async () => {
+  release = await holdHostForFaults('hv4');
   const h = rigHost('hv4');
   monitor = new HostMonitor(DriverRegistry.withBuiltins(), {
     // A short cap keeps the time to come back after a restart low; the defaults go to 30 s.
@@ -37,6 +46,7 @@ afterAll(async () => {
   const h = rigHost('hv4');
   await resumeLibvirtd(h).catch(() => undefined);
   await startLibvirtd(h);
+  release();
 });
 
 describe.sequential('the host monitor on hv4', () => {

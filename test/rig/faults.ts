@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { netnsName, TLS_PORT } from './config.ts';
 import { START_TIMEOUT_MS, startLibvirtdProcess } from './host.ts';
+import { acquireLock } from './lock.ts';
 import { probeTls } from './probes.ts';
 import { inNetns, isRunning, isStopped, signalInNetns, waitUntil } from './processes.ts';
 import { hostPaths, loadRig, type Rig, type RigHost } from './state.ts';
@@ -88,4 +90,14 @@ export async function resumeLibvirtd(ref: HostRef): Promise<void> {
     throw new Error(`libvirtd on ${host.name} is not running`);
   }
   await waitUntil(`libvirtd on ${host.name} to resume`, () => !isStopped(pid), STOP_TIMEOUT_MS, 10);
+}
+
+/**
+ * holdHostForFaults gives this test file the host to break (its libvirtd killed, frozen or cut
+ * off) until the returned function is called: test files that break the same host run one
+ * after the other, whatever the runner's parallelism.
+ */
+export function holdHostForFaults(ref: HostRef): Promise<() => void> {
+  const { rig, host } = current(ref);
+  return acquireLock(path.join(rig.dir, `${host.name}.faults.lock`), 600_000);
 }

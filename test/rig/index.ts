@@ -5,6 +5,7 @@
  */
 export {
   type HostRef,
+  holdHostForFaults,
   pauseLibvirtd,
   resumeLibvirtd,
   startLibvirtd,

@@ -23,11 +23,19 @@ function tryAcquire(file: string): boolean {
  */
 export async function withRigLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const file = path.join(dir, 'rig.lock');
-  await waitUntil(`the rig lock ${file}`, () => tryAcquire(file), LOCK_TIMEOUT_MS, 100);
+  const release = await acquireLock(path.join(dir, 'rig.lock'), LOCK_TIMEOUT_MS);
   try {
     return await fn();
   } finally {
-    rmSync(file, { force: true });
+    release();
   }
+}
+
+/**
+ * acquireLock waits (up to timeoutMs) until this process holds the lock file, and returns the
+ * function that releases it. A holder that died is taken over.
+ */
+export async function acquireLock(file: string, timeoutMs: number): Promise<() => void> {
+  await waitUntil(`the lock ${file}`, () => tryAcquire(file), timeoutMs, 100);
+  return () => rmSync(file, { force: true });
 }

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { HostId } from '../../entities/ids.ts';
+import type { HostId, VmId } from '../../entities/ids.ts';
 import type { Vm } from '../../entities/vm.ts';
 import { type DomainRef, type DomainState, UndefineFlags } from '../../libvirt/api/domains.ts';
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
@@ -14,6 +14,9 @@ import type { HostMonitor } from '../hosts/host-monitor.ts';
 import type { HostPools } from '../hosts/host-pool.ts';
 import { type CachedImage, deleteVolume } from '../images/image-cache.ts';
 import { diskVolume, domainTypeOf, seedVolume, vmDomainXml } from './vm-domain.ts';
+
+// A VM's disk (`vm-<id>.qcow2`) or seed (`vm-<id>-seed.iso`), as vm-domain.ts names them.
+const VM_VOLUME = /^vm-([0-9a-f-]{36})(?:\.qcow2|-seed\.iso)$/;
 
 /** hostFailure turns what a host said into a ServiceError that names what failed. */
 export function hostFailure(err: unknown, what: string): ServiceError {
@@ -219,6 +222,18 @@ export class VmHost {
       }),
     );
     await this.writeSeed(to, vm, Buffer.concat(chunks));
+  }
+
+  /** vmVolumeOwners lists the VMs that have a disk or seed volume in the host's Kumo pool. */
+  async vmVolumeOwners(conn: LibvirtConnection): Promise<VmId[]> {
+    const pool = await this.pools.ensure(conn);
+    await conn.storage.refreshPool(pool);
+    const ids = new Set<VmId>();
+    for (const v of await conn.storage.listVolumes(pool)) {
+      const m = VM_VOLUME.exec(v.name);
+      if (m) ids.add(m[1] as VmId);
+    }
+    return [...ids];
   }
 
   private async deleteVolumes(conn: LibvirtConnection, vm: Vm): Promise<void> {

@@ -211,6 +211,17 @@ export class VmMigrationService {
       report(0.1 + transferFraction(job) * 0.85, last, `${what} to ${to.name}`);
     };
     const timer = setInterval(() => void poll(), POLL_MS);
+    // Losing either host stops the migration: a destination cut off would otherwise leave the
+    // source's QEMU waiting on a stalled socket, and the guest with it.
+    const stop = new AbortController();
+    let lost: string | null = null;
+    const onCancel = () => stop.abort();
+    ctx.signal.addEventListener('abort', onCancel, { once: true });
+    for (const h of [from, to])
+      void this.deps.monitor.session(h.id)?.closed.then((why) => {
+        lost ??= `the connection to ${h.name} was lost (${why.message})`;
+        stop.abort();
+      });
     const address = migrationAddress(to.uri);
     let moved: DomainRef | null = null;
     try {
@@ -224,7 +235,7 @@ export class VmMigrationService {
           ...(address ? { migrateUri: `tcp://${address}` } : {}),
           ...(input.bandwidthMiBs !== undefined ? { bandwidthMiBs: input.bandwidthMiBs } : {}),
         },
-        signal: ctx.signal,
+        signal: stop.signal,
         onPhase: (phase) => {
           if (phase !== 'finish') return;
           last = { ...last, phase: 'SWITCHING_OVER' };
@@ -233,9 +244,12 @@ export class VmMigrationService {
       });
     } catch (err) {
       if ((await this.settleFailure(vm, from, to, src, dst)) === 'SOURCE')
-        throw ctx.signal.aborted ? err : hostFailure(err, 'the migration failed');
+        throw ctx.signal.aborted
+          ? err
+          : hostFailure(lost ? new Error(lost) : err, 'the migration failed');
     } finally {
       clearInterval(timer);
+      ctx.signal.removeEventListener('abort', onCancel);
     }
     await this.finish(vm, from, to, dst, moved, last, report);
   }
@@ -293,10 +307,11 @@ export class VmMigrationService {
     return 'SOURCE';
   }
 
-  // Records the VM's state as its (source) host reports it.
+  // Records the VM's state as its (source) host reports it: UNKNOWN while the host cannot say,
+  // until the sweep after it is back.
   private async observeOn(host: Host, vm: Vm, reason: string): Promise<void> {
-    const conn = this.host.connection(host.id);
-    const state = await domainStateOn(conn, vm.domainUuid).catch(() => 'unknown' as const);
+    const conn = this.deps.monitor.session(host.id)?.connection;
+    const state = conn ? await domainStateOn(conn, vm.domainUuid) : 'unknown';
     await this.deps.states.record(
       vm.id,
       state === null ? 'ERROR' : state === 'unknown' ? 'UNKNOWN' : vmStateOf(state),

@@ -4,6 +4,7 @@ import type { HostId } from '../../entities/ids.ts';
 import { Vm, type VmState } from '../../entities/vm.ts';
 import { type DomainState, domainState, StatsGroups } from '../../libvirt/api/domains.ts';
 import type { Subscription } from '../../libvirt/api/events.ts';
+import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
 import type { ImageCache } from '../images/image-cache.ts';
 import { domainStateOn, type VmHost } from './vm-host.ts';
@@ -142,6 +143,7 @@ export class VmWatcher {
     });
     for (const vm of elsewhere)
       await this.foundElsewhere(hostId as HostId, vm, byUuid.get(vm.domainUuid) ?? 'shutoff');
+    await this.strayVolumes(hostId as HostId, conn, byUuid);
     // Copies of images removed while this host was away go now.
     await this.cache.pruneOrphans(hostId as HostId);
   }
@@ -169,6 +171,24 @@ export class VmWatcher {
     }
     if (there === null) await this.adopt(hostId, vm, here, 'found on another host than recorded');
     else if (there !== 'unknown') await this.host.teardown(hostId, vm);
+  }
+
+  // Volumes of a VM that lives on another host and has no domain here are what a migration
+  // that failed while this host was unreachable left behind.
+  private async strayVolumes(
+    hostId: HostId,
+    conn: LibvirtConnection,
+    domains: ReadonlyMap<string, DomainState>,
+  ): Promise<void> {
+    const owners = await this.host.vmVolumeOwners(conn);
+    if (owners.length === 0) return;
+    const strays = await this.fork().find(Vm, {
+      id: { $in: owners },
+      host: { $ne: hostId },
+      state: { $nin: ['CREATING', 'MIGRATING'] },
+    });
+    for (const vm of strays)
+      if (!domains.has(vm.domainUuid)) await this.host.removeVolumes(hostId, vm);
   }
 
   private async adopt(hostId: HostId, vm: Vm, state: DomainState, reason: string) {
