@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
 import { isNotFound } from '../../src/libvirt/errors.ts';
+import { hungHostBoundMs } from '../../src/services/hosts/host-monitor.ts';
 import {
   ADMIN,
   addRigHost,
@@ -13,7 +14,7 @@ import {
   startTestKumo,
   type TestKumo,
 } from '../api/support.ts';
-import { holdHostForFaults, startLibvirtd, stopLibvirtd } from '../rig/index.ts';
+import { holdHostForFaults, setHostLink, startLibvirtd, stopLibvirtd } from '../rig/index.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { openTls, rigHost } from '../support/rig.ts';
@@ -135,6 +136,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await setHostLink(rigHost('hv4'), true).catch(() => undefined);
   await startLibvirtd(rigHost('hv4')).catch(() => undefined);
   await k?.stop();
   await files?.close();
@@ -189,5 +191,48 @@ describe.sequential('migrations whose hosts fail', () => {
       expect(await vm(id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv3' } });
     },
     BACK_MS + 60_000,
+  );
+
+  it(
+    "the destination's network is cut during the copy: the migration stops, the VM runs on at the source",
+    async () => {
+      const id = await createVm('cut-off', 'hv3');
+      const opId = await migrating(id, 'hv4');
+      // The cable is out until the controller has noticed (keepalive), then back: QEMU's copy
+      // on the source stalls on the silent socket until then, and aborting it needs the
+      // socket to end.
+      await setHostLink(rigHost('hv4'), false);
+      try {
+        await until(
+          async () => {
+            const h = await gql<{ node: { state: string } }>(
+              'query($id: ID!) { node(id: $id) { ... on Host { state } } }',
+              { id: hosts.get('hv4') },
+            );
+            return h.node.state === 'OFFLINE' ? true : undefined;
+          },
+          hungHostBoundMs() + 15_000,
+          'hv4 to be seen OFFLINE',
+        );
+      } finally {
+        await setHostLink(rigHost('hv4'), true);
+      }
+      const t0 = Date.now();
+      const op = await settled(k, opId, admin);
+      console.log(`link back: the operation ended ${Date.now() - t0} ms later: ${op.error}`);
+      expect(op.status).toBe('FAILED');
+      expect(op.error).toMatch(/connection to hv4 was lost/);
+      expect(await vm(id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv3' } });
+      expect((await onHost('hv3', id)).domain).toBe('running');
+      await until(
+        async () => {
+          const left = await onHost('hv4', id);
+          return left.volumes.length === 0 && left.domain === null ? true : undefined;
+        },
+        BACK_MS,
+        'hv4 to be clean of the VM',
+      );
+    },
+    hungHostBoundMs() + BACK_MS + 60_000,
   );
 });

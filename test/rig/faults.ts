@@ -3,7 +3,7 @@ import { netnsName, TLS_PORT } from './config.ts';
 import { START_TIMEOUT_MS, startLibvirtdProcess } from './host.ts';
 import { acquireLock } from './lock.ts';
 import { probeTls } from './probes.ts';
-import { inNetns, isRunning, isStopped, signalInNetns, waitUntil } from './processes.ts';
+import { inNetns, isRunning, isStopped, run, signalInNetns, waitUntil } from './processes.ts';
 import { hostPaths, loadRig, type Rig, type RigHost } from './state.ts';
 
 const STOP_TIMEOUT_MS = 15_000;
@@ -90,6 +90,15 @@ export async function resumeLibvirtd(ref: HostRef): Promise<void> {
     throw new Error(`libvirtd on ${host.name} is not running`);
   }
   await waitUntil(`libvirtd on ${host.name} to resume`, () => !isStopped(pid), STOP_TIMEOUT_MS, 10);
+}
+
+/**
+ * setHostLink takes host's network link down (as a pulled cable: no packet in or out, no reset
+ * sent) or brings it up again.
+ */
+export async function setHostLink(ref: HostRef, up: boolean): Promise<void> {
+  const { host } = current(ref);
+  await run('ip', ['-n', netnsName(host.name), 'link', 'set', 'eth0', up ? 'up' : 'down']);
 }
 
 /**

@@ -8,6 +8,7 @@ export {
   holdHostForFaults,
   pauseLibvirtd,
   resumeLibvirtd,
+  setHostLink,
   startLibvirtd,
   stopLibvirtd,
 } from './faults.ts';
