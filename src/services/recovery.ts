@@ -4,13 +4,14 @@ import { Operation } from '../entities/operation.ts';
 import { Permission } from '../entities/permission.ts';
 import { Vm } from '../entities/vm.ts';
 import type { ImageStore } from './images/image-store.ts';
+import { CREATION_INTERRUPTED } from './vms/vm-state.ts';
 
 /**
  * recoverInterrupted settles what a controller that stopped in the middle of work left behind,
  * before anything new starts: operations still marked running fail, imports that were under way
- * are removed with their partial files, VMs still being created are marked ERROR so their
- * owners can remove them (which cleans their hosts), and VMs being moved UNKNOWN until the
- * hosts' sweeps find where they run (VmWatcher).
+ * are removed with their partial files, VMs still being created are marked for removal, and
+ * VMs being moved UNKNOWN until the hosts' sweeps (VmWatcher) find where they run; the sweeps
+ * also remove what was made of the half-created ones, and image copies cut short.
  */
 export async function recoverInterrupted(em: EntityManager, store: ImageStore): Promise<void> {
   const stopped = 'the controller stopped while this was under way';
@@ -25,7 +26,12 @@ export async function recoverInterrupted(em: EntityManager, store: ImageStore): 
     await em.nativeDelete(Permission, { resourceType: 'IMAGE', resourceId: { $in: ids } });
     await em.nativeDelete(Image, { id: { $in: ids } });
   }
-  await em.nativeUpdate(Vm, { state: 'CREATING' }, { state: 'ERROR', stateReason: stopped });
+  // Their hosts' sweeps remove what was made of them (VmWatcher).
+  await em.nativeUpdate(
+    Vm,
+    { state: 'CREATING' },
+    { state: 'ERROR', stateReason: CREATION_INTERRUPTED },
+  );
   // A migration cut short leaves the VM on one host or the other: the hosts' sweeps say which.
   await em.nativeUpdate(
     Vm,

@@ -84,15 +84,22 @@ export class ImageCache {
     await this.pruneWhere({ imageId });
   }
 
-  /** pruneOrphans prunes the host's copies of images gone from the catalog. */
+  /**
+   * pruneOrphans prunes the host's copies of images gone from the catalog, and uploads that
+   * are not under way in this process (a restart cut them short).
+   */
   async pruneOrphans(hostId: HostId): Promise<void> {
     const em = this.fork();
-    const copies = await em.find(ImageCopy, { host: hostId }, { fields: ['imageId'] });
+    const copies = await em.find(ImageCopy, { host: hostId }, { fields: ['imageId', 'state'] });
     if (copies.length === 0) return;
     const ids = [...new Set(copies.map((c) => c.imageId))];
     const known = await em.find(Image, { id: { $in: ids } }, { fields: ['id'] });
     const gone = ids.filter((id) => !known.some((i) => i.id === id));
-    if (gone.length > 0) await this.pruneWhere({ host: hostId, imageId: { $in: gone } });
+    const cut = copies
+      .filter((c) => c.state === 'UPLOADING' && !this.inflight.has(`${hostId}/${c.imageId}`))
+      .map((c) => c.imageId);
+    const stale = [...new Set([...gone, ...cut])];
+    if (stale.length > 0) await this.pruneWhere({ host: hostId, imageId: { $in: stale } });
   }
 
   /** pruneVolume prunes one host's copy, by volume, if its image is gone from the catalog. */

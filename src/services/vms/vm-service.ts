@@ -24,6 +24,7 @@ import { HostRooms } from './host-rooms.ts';
 import { type PlacementPolicy, place } from './scheduler.ts';
 import { randomMac } from './vm-domain.ts';
 import { hostFailure, VmHost } from './vm-host.ts';
+import { forgetVm } from './vm-rows.ts';
 import { checkSeed, type SeedInput, seedImage } from './vm-seed.ts';
 import { type VmStateRecorder, vmStateOf } from './vm-state.ts';
 
@@ -735,12 +736,10 @@ export class VmService {
     return this.reload(vm.id);
   }
 
-  // Deletes the VM's row and roles; its snapshots' rows go with it (cascade). A base image copy
-  // that only it used, of an image removed by force, goes too.
+  // Deletes the VM's row and roles (forgetVm). A base image copy that only it used, of an image
+  // removed by force, goes too.
   private async forget(vm: Vm): Promise<void> {
-    const em = this.em.fork();
-    await em.nativeDelete(Permission, { resourceType: 'VM', resourceId: vm.id });
-    await em.nativeDelete(Vm, { id: vm.id });
+    await forgetVm(this.em.fork(), vm.id);
     if (!vm.image && vm.host) await this.deps.cache.pruneVolume(vm.host.id, vm.baseVolume);
   }
 }

@@ -33,6 +33,9 @@ export function vmStateOf(s: DomainState): VmState {
   }
 }
 
+/** CREATION_INTERRUPTED is the reason of a VM whose creation a controller restart cut short. */
+export const CREATION_INTERRUPTED = 'its creation was cut short by a controller restart';
+
 /**
  * VmStateRecorder writes a VM's new state and publishes vmStateChanged, once per real change:
  * the services after their own actions, the watcher for libvirt's events and the reconciler's

@@ -8,7 +8,8 @@ import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
 import type { ImageCache } from '../images/image-cache.ts';
 import { domainStateOn, type VmHost } from './vm-host.ts';
-import { type VmStateRecorder, vmStateOf } from './vm-state.ts';
+import { forgetVm } from './vm-rows.ts';
+import { CREATION_INTERRUPTED, type VmStateRecorder, vmStateOf } from './vm-state.ts';
 
 interface Attached {
   readonly session: HypervisorSession;
@@ -124,6 +125,7 @@ export class VmWatcher {
       );
       this.attached.set(hostId, { session, subscription });
     }
+    await this.removeInterrupted(hostId as HostId);
     const settled = { $nin: ['CREATING', 'MIGRATING'] as VmState[] };
     const vms = await this.fork().find(Vm, { host: hostId as HostId, state: settled });
     const stats = await conn.domains.stats([], StatsGroups.STATE);
@@ -171,6 +173,20 @@ export class VmWatcher {
     }
     if (there === null) await this.adopt(hostId, vm, here, 'found on another host than recorded');
     else if (there !== 'unknown') await this.host.teardown(hostId, vm);
+  }
+
+  // VMs whose creation a controller restart cut short go, with whatever was made of them.
+  private async removeInterrupted(hostId: HostId): Promise<void> {
+    const em = this.fork();
+    const vms = await em.find(Vm, {
+      host: hostId,
+      state: 'ERROR',
+      stateReason: CREATION_INTERRUPTED,
+    });
+    for (const vm of vms) {
+      await this.host.teardown(hostId, vm);
+      await forgetVm(em, vm.id);
+    }
   }
 
   // Volumes of a VM that lives on another host and has no domain here are what a migration
