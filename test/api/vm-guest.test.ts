@@ -10,7 +10,7 @@ import { GuestConsole, guestDomainType, guestImage } from '../guest/index.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { openTls, rig, rigHost } from '../support/rig.ts';
-import { within } from '../support/wait.ts';
+import { until, within } from '../support/wait.ts';
 import {
   ADMIN,
   addUser,
@@ -369,6 +369,53 @@ describe('a real guest through the API', () => {
       const after = await attach(v.id);
       expect(await shell(after, 'cat /tmp/live.txt /data/moved.txt')).toBe('in-memory\non-disk\n');
       made[0] = await vm(v.id);
+    },
+    BOOT_MS,
+  );
+
+  it(
+    'cancels a migration while its disk is being copied: the guest runs on where it was, its data intact',
+    async () => {
+      const v = made[0] as VmView;
+      const con = await attach(v.id);
+      // Data the overlay must carry, so that the disk copy lasts (at the capped rate).
+      const sum = await shell(
+        con,
+        'dd if=/dev/urandom of=/data/blob bs=1024 count=12288 2>/dev/null; sync; md5sum /data/blob',
+      );
+      const out = await mutate<{ operation: { id: string } }>(
+        'vmMigrate',
+        'VmMigrateInput',
+        { id: v.id, host: hostIds.get('hv1'), bandwidthMiBs: 1 },
+        'operation { id }',
+        admin,
+      );
+      await until(
+        async () => {
+          const r = await gql<{ node: { migration: { phase: string } | null } }>(
+            'query($id: ID!) { node(id: $id) { ... on Operation { migration { phase } } } }',
+            { id: out.operation.id },
+            admin,
+          );
+          return r.node.migration?.phase === 'COPYING_DISK' ? true : undefined;
+        },
+        30_000,
+        'the disk copy',
+      );
+      await mutate(
+        'operationCancel',
+        'OperationCancelInput',
+        { id: out.operation.id },
+        'operation { id }',
+        admin,
+      );
+      expect((await settled(k, out.operation.id, admin)).status).toBe('CANCELLED');
+      expect(await vm(v.id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv3' } });
+      const hv1 = await onHost('hv1');
+      expect(hv1.domains).not.toContain(`kumo-${rawId(v.id)}`);
+      expect(hv1.volumes.filter((n) => n.includes(rawId(v.id)))).toEqual([]);
+      expect(await shell(con, 'md5sum /data/blob')).toBe(sum);
+      await shell(con, 'rm /data/blob; sync');
     },
     BOOT_MS,
   );
