@@ -361,7 +361,10 @@ describe('vmMigrate', () => {
     });
     await k.kumo.vmWatcher.sweepAll();
     await until(
-      async () => ((await vm(v.id)).host.name === 'hv2' ? true : undefined),
+      async () => {
+        const now = await vm(v.id);
+        return now.host.name === 'hv2' && now.state === 'RUNNING' ? true : undefined;
+      },
       10_000,
       'the VM to be found on hv2',
     );

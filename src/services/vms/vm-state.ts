@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { VmId } from '../../entities/ids.ts';
+import type { HostId, VmId } from '../../entities/ids.ts';
 import { Vm, type VmState } from '../../entities/vm.ts';
 import type { DomainState } from '../../libvirt/api/domains.ts';
 import type { EventBus } from '../events.ts';
@@ -57,12 +57,21 @@ export class VmStateRecorder {
    * "forced off after 60 s" says more than "libvirt: stopped".
    */
   record(vmId: VmId, state: VmState, reason: string, explains = false): Promise<boolean> {
-    // One at a time per VM: an event and an action's own account may race, and each reads
-    // the state before writing it.
-    const next = (this.queues.get(vmId) ?? Promise.resolve(false)).then(
-      () => this.write(vmId, state, reason, explains),
-      () => this.write(vmId, state, reason, explains),
-    );
+    return this.queue(vmId, () => this.write(vmId, state, reason, explains, null));
+  }
+
+  /**
+   * recordOn records what one host says of a VM, if the VM is still that host's and no
+   * operation is making or moving it: an observation that raced with a move is dropped.
+   */
+  recordOn(hostId: HostId, vmId: VmId, state: VmState, reason: string): Promise<boolean> {
+    return this.queue(vmId, () => this.write(vmId, state, reason, false, hostId));
+  }
+
+  // One at a time per VM: an event and an action's own account may race, and each reads the
+  // state before writing it.
+  private queue(vmId: VmId, write: () => Promise<boolean>): Promise<boolean> {
+    const next = (this.queues.get(vmId) ?? Promise.resolve(false)).then(write, write);
     this.queues.set(vmId, next);
     void next
       .finally(() => {
@@ -77,10 +86,13 @@ export class VmStateRecorder {
     state: VmState,
     reason: string,
     explains: boolean,
+    onHost: HostId | null,
   ): Promise<boolean> {
     const em = this.fork();
     const vm = await em.findOne(Vm, { id: vmId });
     if (!vm) return false;
+    if (onHost && (vm.host?.id !== onHost || vm.state === 'CREATING' || vm.state === 'MIGRATING'))
+      return false;
     if (vm.state === state) {
       if (explains && vm.stateReason !== reason) {
         vm.stateReason = reason;

@@ -116,11 +116,22 @@ export class VmWatcher {
           // A VM being made or moved is recorded by the operation doing it.
           if (!vm || vm.state === 'CREATING' || vm.state === 'MIGRATING') return;
           if (e.event === 'undefined') {
-            await this.states.record(vm.id, 'ERROR', 'its domain was undefined on the host');
+            await this.states.recordOn(
+              hostId as HostId,
+              vm.id,
+              'ERROR',
+              'its domain was undefined on the host',
+            );
             return;
           }
           const now = await conn.domains.state(e.domain).catch(() => null);
-          if (now) await this.states.record(vm.id, vmStateOf(now.state), `libvirt: ${e.event}`);
+          if (now)
+            await this.states.recordOn(
+              hostId as HostId,
+              vm.id,
+              vmStateOf(now.state),
+              `libvirt: ${e.event}`,
+            );
         }),
       );
       this.attached.set(hostId, { session, subscription });
@@ -135,8 +146,19 @@ export class VmWatcher {
     for (const vm of vms) {
       const state = byUuid.get(vm.domainUuid);
       if (state === undefined)
-        await this.states.record(vm.id, 'ERROR', 'its domain is gone from the host');
-      else await this.states.record(vm.id, vmStateOf(state), 'found so on the host');
+        await this.states.recordOn(
+          hostId as HostId,
+          vm.id,
+          'ERROR',
+          'its domain is gone from the host',
+        );
+      else
+        await this.states.recordOn(
+          hostId as HostId,
+          vm.id,
+          vmStateOf(state),
+          'found so on the host',
+        );
     }
     const elsewhere = await this.fork().find(Vm, {
       domainUuid: { $in: [...byUuid.keys()] },
@@ -219,6 +241,11 @@ export class VmWatcher {
       state: { $nin: ['CREATING', 'MIGRATING', 'ERROR'] },
     });
     for (const vm of vms)
-      await this.states.record(vm.id, 'UNKNOWN', `its host cannot be reached: ${reason}`);
+      await this.states.recordOn(
+        hostId as HostId,
+        vm.id,
+        'UNKNOWN',
+        `its host cannot be reached: ${reason}`,
+      );
   }
 }
