@@ -372,4 +372,43 @@ describe('vmMigrate', () => {
     expect(await onHost('hv1', v.id)).toEqual({ volumes: [], domain: null });
     expect((await onHost('hv2', v.id)).domain).toBe('running');
   });
+
+  it('removes a host after moving its running VMs away', async () => {
+    // Its stopped VMs must go first: their disks are there.
+    const stopped = await gql<{ vms: { edges: Array<{ node: { id: string; state: string } }> } }>(
+      'query($host: ID) { vms(filter: {host: $host}) { edges { node { id state } } } }',
+      { host: hosts.get('hv2') },
+      admin,
+    );
+    for (const e of stopped.data?.vms.edges ?? [])
+      if (e.node.state !== 'RUNNING')
+        await gql(
+          'mutation($id: ID!) { vmRemove(input: {id: $id}) { removedVmId } }',
+          { id: e.node.id },
+          admin,
+        );
+    const v = await createVm('last-one', 'hv2');
+    const r = await gql<{
+      hostRemove: {
+        removedHostId: string | null;
+        operation: { id: string } | null;
+        userErrors: unknown[];
+      };
+    }>(
+      'mutation($id: ID!) { hostRemove(input: {id: $id, evacuate: true}) { removedHostId operation { id } userErrors { code message } } }',
+      { id: hosts.get('hv2') },
+      admin,
+    );
+    expect(r.data?.hostRemove).toMatchObject({ removedHostId: null, userErrors: [] });
+    const op = await settled(k, r.data?.hostRemove.operation?.id as string, admin);
+    expect(op).toMatchObject({ status: 'SUCCEEDED', error: null });
+    expect(await vm(v.id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv1' } });
+    const gone = await gql<{ node: unknown }>(
+      'query($id: ID!) { node(id: $id) { id } }',
+      { id: hosts.get('hv2') },
+      admin,
+    );
+    expect(gone.data?.node).toBeNull();
+    expect(await onHost('hv2', v.id)).toEqual({ volumes: [], domain: null });
+  });
 });
