@@ -373,6 +373,44 @@ describe('vmMigrate', () => {
     expect((await onHost('hv2', v.id)).domain).toBe('running');
   });
 
+  it("holds a migrating VM's room on its destination until it arrives", async () => {
+    const facts = await gql<{ node: { facts: { memoryBytes: number } } }>(
+      'query($id: ID!) { node(id: $id) { ... on Host { facts { memoryBytes } } } }',
+      { id: hosts.get('hv2') },
+      admin,
+    );
+    const share = BigInt(Math.floor((facts.data?.node.facts.memoryBytes ?? 0) * 0.6)) / MiB;
+    const big = await createVm('big-mover', 'hv1', share);
+    const out = await migrateVm({ id: big.id, host: hosts.get('hv2'), bandwidthMiBs: 1 });
+    const opId = out.data?.vmMigrate.operation?.id as string;
+    const late = await k.gql<{ vmCreate: { userErrors: UserErrorView[] } }>(
+      'mutation($input: VmCreateInput!) { vmCreate(input: $input) { userErrors { code field } } }',
+      {
+        input: {
+          image: imageId,
+          name: 'too-late',
+          vcpus: 1,
+          memoryBytes: String(share * MiB),
+          host: hosts.get('hv2'),
+          start: false,
+        },
+      },
+      admin,
+    );
+    expect(late.data?.vmCreate.userErrors[0]).toMatchObject({ code: 'UNAVAILABLE' });
+    await gql(
+      'mutation($id: ID!) { operationCancel(input: {id: $id}) { operation { id } } }',
+      { id: opId },
+      admin,
+    );
+    expect((await settled(k, opId, admin)).status).toBe('CANCELLED');
+    await gql(
+      'mutation($id: ID!) { vmRemove(input: {id: $id}) { removedVmId } }',
+      { id: big.id },
+      admin,
+    );
+  });
+
   it('removes a host after moving its running VMs away', async () => {
     // Its stopped VMs must go first: their disks are there.
     const stopped = await gql<{ vms: { edges: Array<{ node: { id: string; state: string } }> } }>(

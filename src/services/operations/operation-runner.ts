@@ -38,6 +38,8 @@ export interface OperationRequest {
   readonly actorId: UserId | null;
   readonly targetType: TargetType;
   readonly targetId?: string | null;
+  /** details are the operation's figures from the start (what later progress replaces). */
+  readonly details?: OperationDetails;
   readonly work: (ctx: OperationContext) => Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export class OperationRunner {
       targetType: req.targetType,
       targetId: req.targetId ?? null,
       actor: req.actorId ? em.getReference(User, req.actorId) : null,
+      ...(req.details ? { details: { ...req.details } } : {}),
     });
     await em.flush();
     const controller = new AbortController();

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { Host } from '../../entities/host.ts';
-import type { HostId } from '../../entities/ids.ts';
+import type { HostId, VmId } from '../../entities/ids.ts';
+import { Operation } from '../../entities/operation.ts';
 import { Vm } from '../../entities/vm.ts';
 import { ServiceError } from '../errors.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
@@ -19,7 +20,8 @@ export interface RoomQuery {
 
 /**
  * HostRooms says which hosts have room for a VM: the placeable ones (ONLINE, no admin hold),
- * with what their VMs already hold, summed by the database, under each host's overcommit.
+ * with what their VMs already hold (and VMs migrating to them), summed by the database, under
+ * each host's overcommit.
  */
 export class HostRooms {
   private readonly em: EntityManager;
@@ -69,13 +71,35 @@ export class HostRooms {
       { host: { $in: ids } },
       { fields: ['host', 'maxVcpus', 'maxMemoryBytes'] },
     );
+    const claims = held.map((vm) => ({
+      host: vm.host?.id ?? '',
+      vcpus: vm.maxVcpus,
+      memory: vm.maxMemoryBytes,
+    }));
+    // A VM on its way to a host holds room there too, until it is recorded there.
+    const moving = await this.em.find(Operation, { kind: 'vmMigrate', status: 'RUNNING' });
+    const arriving = new Map<string, string>();
+    for (const op of moving) {
+      const to = op.details.toHostId;
+      if (typeof to === 'string' && ids.includes(to as HostId) && op.targetId)
+        arriving.set(op.targetId, to);
+    }
+    if (arriving.size > 0) {
+      const vms = await this.em.find(
+        Vm,
+        { id: { $in: [...arriving.keys()] as VmId[] } },
+        { fields: ['host', 'maxVcpus', 'maxMemoryBytes'] },
+      );
+      for (const vm of vms) {
+        const to = arriving.get(vm.id) as string;
+        if (vm.host?.id !== to)
+          claims.push({ host: to, vcpus: vm.maxVcpus, memory: vm.maxMemoryBytes });
+      }
+    }
     const used = new Map<string, { vcpus: number; memory: bigint }>();
-    for (const vm of held) {
-      const u = used.get(vm.host?.id ?? '') ?? { vcpus: 0, memory: 0n };
-      used.set(vm.host?.id ?? '', {
-        vcpus: u.vcpus + vm.maxVcpus,
-        memory: u.memory + vm.maxMemoryBytes,
-      });
+    for (const c of claims) {
+      const u = used.get(c.host) ?? { vcpus: 0, memory: 0n };
+      used.set(c.host, { vcpus: u.vcpus + c.vcpus, memory: u.memory + c.memory });
     }
     return hosts.flatMap((h) => {
       const facts = statuses.find((s) => s.hostId === h.id)?.facts;

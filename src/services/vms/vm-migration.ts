@@ -103,26 +103,35 @@ export class VmMigrationService {
       );
     const { conn: src, dom } = await this.vms.domainOf(vm);
     const platform = parseDomainPlatform(await src.domains.xml(dom));
-    const to = await this.rooms.choose(
-      { vcpus: vm.maxVcpus, memoryBytes: vm.maxMemoryBytes },
-      { pinned: input.host ?? null, except: from, domainType: platform.type },
-    );
-    await this.preflight(to, platform);
-    const ends: MigrationEnds = { fromHostId: from, toHostId: to };
     const base: ImageToCache = {
       id: image.id,
       format: image.format,
       sizeBytes: image.sizeBytes,
       sha512: image.sha512,
     };
-    const operation = await this.deps.operations.start({
-      kind: 'vmMigrate',
-      actorId: actor.userId,
-      targetType: 'VM',
-      targetId: id,
-      work: (ctx) =>
-        this.deps.locks.run(id, 'vmMigrate', () => this.move(id, base, ends, input, ctx)),
-    });
+    // Chosen and started under the placement lock: the running operation holds the VM's room on
+    // the destination (HostRooms counts it) until the VM is recorded there.
+    const operation = await this.deps.placement.run(
+      'placement',
+      'choosing where a VM moves',
+      async () => {
+        const to = await this.rooms.choose(
+          { vcpus: vm.maxVcpus, memoryBytes: vm.maxMemoryBytes },
+          { pinned: input.host ?? null, except: from, domainType: platform.type },
+        );
+        await this.preflight(to, platform);
+        const ends: MigrationEnds = { fromHostId: from, toHostId: to };
+        return this.deps.operations.start({
+          kind: 'vmMigrate',
+          actorId: actor.userId,
+          targetType: 'VM',
+          targetId: id,
+          details: { ...idleProgress('PREPARING', ends) },
+          work: (ctx) =>
+            this.deps.locks.run(id, 'vmMigrate', () => this.move(id, base, ends, input, ctx)),
+        });
+      },
+    );
     return { vm, operation };
   }
 
