@@ -55,6 +55,12 @@ export const HostSchema = defineEntity({
     cpuOvercommit: p.double().runtimeType('number').$type<number>().default(1),
     memoryOvercommit: p.double().runtimeType('number').$type<number>().default(1),
     acceleration: p.enum(ACCELERATIONS).default('AUTO'),
+    /**
+     * sharedStorage names the shared filesystem (NFS, CephFS...) this host mounts at the Kumo
+     * pool path, or null for local storage. Hosts naming the same one see the same files:
+     * image copies serve them all, and VMs move between them without copying disks.
+     */
+    sharedStorage: p.string().length(64).nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

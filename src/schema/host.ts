@@ -59,6 +59,11 @@ export const HostType = builder.node(Host, {
     cpuOvercommit: t.exposeFloat('cpuOvercommit'),
     memoryOvercommit: t.exposeFloat('memoryOvercommit'),
     acceleration: t.field({ type: AccelerationEnum, resolve: (h) => h.acceleration }),
+    sharedStorage: t.exposeString('sharedStorage', {
+      nullable: true,
+      description:
+        'The shared filesystem this host mounts at the Kumo pool path; hosts naming the same one move VMs without copying disks.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime', nullable: true }),
   }),
@@ -219,6 +224,12 @@ const HostUpdateInput = builder.inputType('HostUpdateInput', {
       required: false,
       description: 'Taken by VMs when they are next defined (created, resized, started by Kumo).',
     }),
+    sharedStorage: t.string({
+      required: false,
+      validate: z.string().max(64),
+      description:
+        'Declare the shared filesystem (NFS, CephFS...) the host mounts at the Kumo pool path, by a name of your choice; empty for local storage. Only while no VM lives there.',
+    }),
   }),
 });
 
@@ -294,6 +305,7 @@ builder.mutationFields((t) => ({
           ...(input.cpuOvercommit != null ? { cpuOvercommit: input.cpuOvercommit } : {}),
           ...(input.memoryOvercommit != null ? { memoryOvercommit: input.memoryOvercommit } : {}),
           ...(input.acceleration ? { acceleration: input.acceleration } : {}),
+          ...(input.sharedStorage != null ? { sharedStorage: input.sharedStorage } : {}),
         }),
       );
       return { host: out.result, userErrors: out.userErrors };

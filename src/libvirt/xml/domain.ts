@@ -12,6 +12,8 @@ export interface DiskSpec {
   readonly bus?: 'virtio' | 'sata' | 'scsi' | 'ide';
   /** readonly makes the guest unable to write (always so for a CD-ROM). */
   readonly readonly?: boolean;
+  /** cache `none` bypasses the host's page cache: what a disk on shared storage needs. */
+  readonly cache?: 'none';
 }
 
 /** InterfaceSpec is one virtio NIC on a libvirt network. */
@@ -95,7 +97,7 @@ function diskNode(d: DiskSpec): XmlNode {
   return {
     '@_type': 'file',
     '@_device': device,
-    driver: { '@_name': 'qemu', '@_type': d.format },
+    driver: { '@_name': 'qemu', '@_type': d.format, ...(d.cache ? { '@_cache': d.cache } : {}) },
     source: { '@_file': d.file },
     target: { '@_dev': d.target, '@_bus': d.bus ?? (device === 'cdrom' ? 'sata' : 'virtio') },
     ...(d.readonly || device === 'cdrom' ? { readonly: '' } : {}),

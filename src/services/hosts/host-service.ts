@@ -20,6 +20,8 @@ export interface HostChanges {
   readonly cpuOvercommit?: number;
   readonly memoryOvercommit?: number;
   readonly acceleration?: Acceleration;
+  /** sharedStorage sets (or, empty, clears) the shared storage the host mounts. */
+  readonly sharedStorage?: string;
 }
 
 /** HostDeps are the process-wide parts hosts need. */
@@ -212,6 +214,15 @@ export class HostService {
       checkAcceleration(changes.acceleration, host.facts?.kvm ?? true);
       host.acceleration = changes.acceleration;
     }
+    if (changes.sharedStorage !== undefined) {
+      if (await this.em.count(Vm, { host: id }))
+        throw new ServiceError(
+          'REFUSED',
+          "a host's storage changes only while no VM lives there",
+          'input.sharedStorage',
+        );
+      host.sharedStorage = checkStorageName(changes.sharedStorage);
+    }
     if (changes.enabled !== undefined) host.enabled = changes.enabled;
     if (changes.maintenance !== undefined) host.maintenance = changes.maintenance;
     await this.applyHold(host, adminHold(host));
@@ -265,6 +276,18 @@ export class HostService {
     this.em.remove(host);
     await this.em.flush();
   }
+}
+
+function checkStorageName(name: string): string | null {
+  const n = name.trim();
+  if (n === '') return null;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(n))
+    throw new ServiceError(
+      'INVALID',
+      'a shared storage name is 1-64 letters, digits, dots, dashes or underscores',
+      'input.sharedStorage',
+    );
+  return n;
 }
 
 // KVM is refused where the host said it has none (a host never seen yet is given the benefit).

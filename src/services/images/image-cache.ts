@@ -14,6 +14,7 @@ import { volumeXml } from '../../libvirt/xml/storage.ts';
 import { ServiceError } from '../errors.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
 import type { HostPools } from '../hosts/host-pool.ts';
+import { storagePeers } from '../hosts/storage-peers.ts';
 import type { ImageStore } from './image-store.ts';
 
 /** CachedImage is what a host copy of an image gives a VM disk: its volume and path there. */
@@ -62,15 +63,21 @@ export class ImageCache {
   }
 
   /** ensure makes sure the image is cached on the host and returns its volume there. */
-  ensure(
+  async ensure(
     hostId: HostId,
     image: ImageToCache,
     onProgress: (fraction: number) => void = () => {},
   ): Promise<CachedImage> {
-    const key = `${hostId}/${image.id}`;
+    // One upload per storage: hosts that share it wait for the same one.
+    const peers = await storagePeers(this.fork(), hostId);
+    const key = `${[...peers].sort()[0]}/${image.id}`;
+    const before = this.inflight.get(key);
+    if (before) await before.catch(() => undefined);
     let pending = this.inflight.get(key);
     if (!pending) {
-      pending = this.load(hostId, image, onProgress).finally(() => this.inflight.delete(key));
+      pending = this.load(hostId, peers, image, onProgress).finally(() =>
+        this.inflight.delete(key),
+      );
       this.inflight.set(key, pending);
     }
     return pending;
@@ -110,21 +117,24 @@ export class ImageCache {
     await this.pruneWhere({ id: copy.id });
   }
 
+  // A copy goes once no VM on a host that sees it backs a disk with it; on shared storage the
+  // file is one for all its hosts, so their rows go with it.
   private async pruneWhere(where: FilterQuery<ImageCopy>): Promise<void> {
     const em = this.fork();
     for (const copy of await em.find(ImageCopy, where)) {
-      if (await em.count(Vm, { host: copy.host.id, baseVolume: copy.volume })) continue;
+      const peers = await storagePeers(em, copy.host.id);
+      if (await em.count(Vm, { host: { $in: peers }, baseVolume: copy.volume })) continue;
       const session = this.monitor.session(copy.host.id);
       if (!session) continue;
       const pool = await this.pools.ensure(session.connection);
       await deleteVolume(session.connection, pool, copy.volume);
-      em.remove(copy);
+      await em.nativeDelete(ImageCopy, { host: { $in: peers }, imageId: copy.imageId });
     }
-    await em.flush();
   }
 
   private async load(
     hostId: HostId,
+    peers: readonly HostId[],
     image: ImageToCache,
     onProgress: (fraction: number) => void,
   ): Promise<CachedImage> {
@@ -146,6 +156,22 @@ export class ImageCache {
       host: em.getReference(Host, hostId),
       volume,
     });
+    // On shared storage a peer's verified copy is this host's too, once its pool sees the file.
+    const shared =
+      peers.length > 1 &&
+      (await em.count(ImageCopy, {
+        host: { $in: peers.filter((p) => p !== hostId) },
+        imageId: image.id,
+        state: 'READY',
+      })) > 0;
+    if (shared) {
+      await conn.storage.refreshPool(pool);
+      if (await volumeExists(conn, pool, volume)) {
+        copy.state = 'READY';
+        await em.flush();
+        return cached;
+      }
+    }
     copy.state = 'UPLOADING';
     await em.flush();
     try {

@@ -12,6 +12,8 @@ export interface VmPlacement {
   readonly diskPath: string;
   readonly seedPath: string | null;
   readonly network: string;
+  /** shared says the disks are on shared storage, read and written past the page cache. */
+  readonly shared: boolean;
 }
 
 /** domainTypeOf is the domain type a host's acceleration setting asks for. */
@@ -55,7 +57,12 @@ export function vmDomainXml(vm: Vm, at: VmPlacement): string {
     vcpus: vm.vcpus,
     maxVcpus: vm.maxVcpus,
     disks: [
-      { file: at.diskPath, format: 'qcow2', target: 'vda' },
+      {
+        file: at.diskPath,
+        format: 'qcow2',
+        target: 'vda',
+        ...(at.shared ? { cache: 'none' as const } : {}),
+      },
       ...(at.seedPath
         ? [
             {

@@ -92,6 +92,7 @@ export class VmHost {
         diskPath: this.pools.volumePath(diskVolume(vm.id)),
         seedPath: vm.hasSeed ? this.pools.volumePath(seedVolume(vm.id)) : null,
         network: this.network,
+        shared: host.sharedStorage !== null,
       }),
     );
   }
@@ -183,9 +184,10 @@ export class VmHost {
 
   /**
    * teardown stops and undefines the domain (with its snapshot metadata) and deletes the disk
-   * and seed. What is already gone is skipped.
+   * and seed, unless `keepVolumes` (their files are another host's too: shared storage). What
+   * is already gone is skipped.
    */
-  async teardown(hostId: HostId, vm: Vm): Promise<void> {
+  async teardown(hostId: HostId, vm: Vm, keepVolumes = false): Promise<void> {
     const conn = this.connection(hostId);
     try {
       const dom = await conn.domains.lookupByUuid(vm.domainUuid);
@@ -200,7 +202,7 @@ export class VmHost {
     } catch (err) {
       if (!isNotFound(err)) throw hostFailure(err, 'removing the domain failed');
     }
-    await this.deleteVolumes(conn, vm);
+    if (!keepVolumes) await this.deleteVolumes(conn, vm);
   }
 
   /** removeVolumes deletes the VM's disk and seed on a host, leaving any domain alone. */
@@ -222,6 +224,28 @@ export class VmHost {
       }),
     );
     await this.writeSeed(to, vm, Buffer.concat(chunks));
+  }
+
+  /**
+   * checkShared makes sure the destination sees the VM's disk where the source has it: hosts
+   * declared to share storage that do not would lose the disk in a migration.
+   */
+  async checkShared(dst: LibvirtConnection, vm: Vm, from: string, to: string): Promise<void> {
+    const pool = await this.pools.ensure(dst);
+    await dst.storage.refreshPool(pool);
+    const seen = await dst.storage.lookupVolume(pool, diskVolume(vm.id)).then(
+      () => true,
+      (err: unknown) => {
+        if (isNotFound(err)) return false;
+        throw err;
+      },
+    );
+    if (!seen)
+      throw new ServiceError(
+        'REFUSED',
+        `${from} and ${to} are declared to share storage, but ${to} does not see this VM's disk: check the mount`,
+        'input.host',
+      );
   }
 
   /** vmVolumeOwners lists the VMs that have a disk or seed volume in the host's Kumo pool. */

@@ -186,6 +186,8 @@ export class VmMigrationService {
       ctx.progress(fraction, what, { ...p });
     report(0, idleProgress('PREPARING', ends), `preparing ${to.name}`);
     await this.deps.states.record(id, 'MIGRATING', `moving to ${to.name}`);
+    // On storage both hosts share, the disk stays where it is and only memory moves.
+    const shared = from.sharedStorage !== null && from.sharedStorage === to.sharedStorage;
     let src: LibvirtConnection;
     let dst: LibvirtConnection;
     let dom: DomainRef;
@@ -195,11 +197,14 @@ export class VmMigrationService {
       );
       ({ conn: src, dom } = await this.vms.domainOf(vm));
       dst = this.host.connection(to.id);
-      await this.host.createDisk(dst, vm, base);
-      if (vm.hasSeed) await this.host.copySeed(src, dst, vm);
+      if (shared) await this.host.checkShared(dst, vm, from.name, to.name);
+      else {
+        await this.host.createDisk(dst, vm, base);
+        if (vm.hasSeed) await this.host.copySeed(src, dst, vm);
+      }
       ctx.signal.throwIfAborted();
     } catch (err) {
-      await this.host.removeVolumes(to.id, vm).catch(() => undefined);
+      if (!shared) await this.host.removeVolumes(to.id, vm).catch(() => undefined);
       await this.observeOn(from, vm, 'its migration stopped before it began');
       throw isServiceError(err) ? err : hostFailure(err, 'preparing the migration failed');
     }
@@ -237,10 +242,13 @@ export class VmMigrationService {
       moved = await migrate(src, dst, dom, {
         flags:
           FLAGS |
-          MigrateFlags.NON_SHARED_INC |
+          // libvirt trusts cluster filesystems it can recognise; Kumo has just seen the disk
+          // from both hosts (checkShared) and runs shared disks uncached, which is what
+          // libvirt's check is there to ensure.
+          (shared ? MigrateFlags.UNSAFE : MigrateFlags.NON_SHARED_INC) |
           (input.autoConverge ? MigrateFlags.AUTO_CONVERGE : 0),
         params: {
-          migrateDisks: ['vda'],
+          ...(shared ? {} : { migrateDisks: ['vda'] }),
           ...(address ? { migrateUri: `tcp://${address}` } : {}),
           ...(input.bandwidthMiBs !== undefined ? { bandwidthMiBs: input.bandwidthMiBs } : {}),
         },
@@ -252,7 +260,7 @@ export class VmMigrationService {
         },
       });
     } catch (err) {
-      if ((await this.settleFailure(vm, from, to, src, dst)) === 'SOURCE')
+      if ((await this.settleFailure(vm, from, to, src, dst, shared)) === 'SOURCE')
         throw ctx.signal.aborted
           ? err
           : hostFailure(lost ? new Error(lost) : err, 'the migration failed');
@@ -260,7 +268,7 @@ export class VmMigrationService {
       clearInterval(timer);
       ctx.signal.removeEventListener('abort', onCancel);
     }
-    await this.finish(vm, from, to, dst, moved, last, report);
+    await this.finish(vm, from, to, dst, moved, last, report, shared);
   }
 
   // Records the move once the destination runs the VM, then removes what is left on the source.
@@ -272,6 +280,7 @@ export class VmMigrationService {
     moved: DomainRef | null,
     last: MigrationProgress,
     report: (fraction: number, p: MigrationProgress, what: string) => void,
+    shared: boolean,
   ): Promise<void> {
     const dom = moved ?? (await dst.domains.lookupByUuid(vm.domainUuid));
     const state = vmStateOf((await dst.domains.state(dom)).state);
@@ -283,7 +292,7 @@ export class VmMigrationService {
     const ends = { fromHostId: from.id, toHostId: to.id };
     report(0.97, { ...last, phase: 'CLEANING_UP' }, `cleaning up ${from.name}`);
     await this.host
-      .teardown(from.id, vm)
+      .teardown(from.id, vm, shared)
       .catch((err: unknown) =>
         process.emitWarning(
           `VM ${vm.id} moved, but its volumes on ${from.name} stay: ${String(err)}`,
@@ -306,12 +315,13 @@ export class VmMigrationService {
     to: Host,
     src: LibvirtConnection,
     dst: LibvirtConnection,
+    shared: boolean,
   ): Promise<'SOURCE' | 'DESTINATION'> {
     const onSource = await domainStateOn(src, vm.domainUuid);
     const onDest = await domainStateOn(dst, vm.domainUuid);
     const runs = (s: string | null) => s !== null && s !== 'shutoff' && s !== 'unknown';
     if (!runs(onSource) && runs(onDest)) return 'DESTINATION';
-    await this.host.teardown(to.id, vm).catch(() => undefined);
+    await this.host.teardown(to.id, vm, shared).catch(() => undefined);
     await this.observeOn(from, vm, 'its migration failed; it stays where it was');
     return 'SOURCE';
   }

@@ -6,6 +6,7 @@ import { type DomainState, domainState, StatsGroups } from '../../libvirt/api/do
 import type { Subscription } from '../../libvirt/api/events.ts';
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
+import { storagePeers } from '../hosts/storage-peers.ts';
 import type { ImageCache } from '../images/image-cache.ts';
 import { domainStateOn, type VmHost } from './vm-host.ts';
 import { forgetVm } from './vm-rows.ts';
@@ -180,6 +181,7 @@ export class VmWatcher {
    */
   private async foundElsewhere(hostId: HostId, vm: Vm, here: DomainState): Promise<void> {
     const recorded = vm.host?.id as HostId;
+    const shared = (await storagePeers(this.fork(), hostId)).includes(recorded);
     const other = this.monitor.session(recorded)?.connection;
     const there = other ? await domainStateOn(other, vm.domainUuid) : 'unknown';
     const runs = (s: DomainState | null | 'unknown') =>
@@ -190,11 +192,11 @@ export class VmWatcher {
         return;
       }
       await this.adopt(hostId, vm, here, 'found running on another host than recorded');
-      if (there !== 'unknown') await this.host.teardown(recorded, vm);
+      if (there !== 'unknown') await this.host.teardown(recorded, vm, shared);
       return;
     }
     if (there === null) await this.adopt(hostId, vm, here, 'found on another host than recorded');
-    else if (there !== 'unknown') await this.host.teardown(hostId, vm);
+    else if (there !== 'unknown') await this.host.teardown(hostId, vm, shared);
   }
 
   // VMs whose creation a controller restart cut short go, with whatever was made of them.
@@ -220,9 +222,11 @@ export class VmWatcher {
   ): Promise<void> {
     const owners = await this.host.vmVolumeOwners(conn);
     if (owners.length === 0) return;
+    // On shared storage the files of the peers' VMs are in this pool too, and theirs.
+    const peers = await storagePeers(this.fork(), hostId);
     const strays = await this.fork().find(Vm, {
       id: { $in: owners },
-      host: { $ne: hostId },
+      host: { $nin: peers },
       state: { $nin: ['CREATING', 'MIGRATING'] },
     });
     for (const vm of strays)
