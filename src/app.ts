@@ -9,7 +9,7 @@ import { graphiqlDir } from './server/graphiql-assets.ts';
 import { type KumoServer, startServer } from './server/http-server.ts';
 import { makeAuthSettings } from './services/auth/auth-service.ts';
 import { RateLimiter } from './services/auth/rate-limit.ts';
-import { createEventBus } from './services/events.ts';
+import { createEventBus, type EventBus } from './services/events.ts';
 import { HostMonitor } from './services/hosts/host-monitor.ts';
 import { HostPools } from './services/hosts/host-pool.ts';
 import { recordHostEvents } from './services/hosts/host-recorder.ts';
@@ -36,6 +36,8 @@ export interface Kumo {
   readonly operations: OperationRunner;
   /** vmWatcher keeps VM states current; tests call its sweepAll to force a sweep. */
   readonly vmWatcher: VmWatcher;
+  /** events is the bus subscriptions listen on (tests wait for a subscription to listen). */
+  readonly events: EventBus;
   /** adminPassword is the first admin's generated password, when this start created it. */
   readonly adminPassword: string | null;
   stop(): Promise<void>;
@@ -179,7 +181,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
       consoles: { connect: (ticket) => requestServices(shared).consoles.connect(ticket) },
     });
     stops.push(() => server.close());
-    return { server, db, operations, vmWatcher, adminPassword: boot.password, stop };
+    return { server, db, operations, vmWatcher, events, adminPassword: boot.password, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,18 +1,52 @@
-import { createPubSub } from 'graphql-yoga';
+import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
 import type { HostStateChange } from './hosts/types.ts';
 import type { OperationUpdate } from './operations/operation-runner.ts';
 import type { VmStateChange } from './vms/vm-state.ts';
 
+type Topics = {
+  hostStateChanged: [HostStateChange];
+  operationUpdated: [OperationUpdate];
+  vmStateChanged: [VmStateChange];
+};
+
+// An EventTarget that knows how many listeners each topic has: one per open subscription.
+class CountingTarget extends EventTarget {
+  private readonly counts = new Map<string, number>();
+
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: AddEventListenerOptions | boolean,
+  ): void {
+    super.addEventListener(type, listener, options);
+    this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
+  }
+
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: EventListenerOptions | boolean,
+  ): void {
+    super.removeEventListener(type, listener, options);
+    this.counts.set(type, Math.max(0, (this.counts.get(type) ?? 0) - 1));
+  }
+
+  listeners(type: string): number {
+    return this.counts.get(type) ?? 0;
+  }
+}
+
 /**
  * EventBus carries what subscriptions stream, from the services that notice to the schema that
  * delivers: one in-process bus per controller (several replicas would need a shared one).
+ * `listeners` says how many subscriptions listen to a topic now.
  */
 export function createEventBus() {
-  return createPubSub<{
-    hostStateChanged: [HostStateChange];
-    operationUpdated: [OperationUpdate];
-    vmStateChanged: [VmStateChange];
-  }>();
+  const target = new CountingTarget();
+  const bus = createPubSub<Topics>({ eventTarget: target as PubSubEventTarget<Topics> });
+  return Object.assign(bus, {
+    listeners: (topic: keyof Topics): number => target.listeners(topic),
+  });
 }
 
 /** EventBus is the controller's event bus. */

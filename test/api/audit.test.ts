@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/wait.ts';
 import { ADMIN, codeOf, startTestKumo, type TestKumo } from './support.ts';
 
 interface Events {
@@ -58,16 +59,17 @@ describe('the audit trail', () => {
       'mutation { sessionCreate(input: {email: "ann@kumo.test", password: "wrong-password"}) { token } }',
     );
 
-    // Scope refusals are written without delaying the response; give the write a moment.
-    let events: Events['auditEvents']['edges'] = [];
-    for (
-      let i = 0;
-      i < 50 && !events.some((e) => e.node.action === 'userCreate' && e.node.result === 'DENIED');
-      i++
-    ) {
-      events = (await k.gql<Events>(EVENTS, {}, admin)).data?.auditEvents.edges ?? [];
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // Scope refusals are written without delaying the response: wait for the write.
+    const events = await until(
+      async () => {
+        const edges = (await k.gql<Events>(EVENTS, {}, admin)).data?.auditEvents.edges ?? [];
+        return edges.some((e) => e.node.action === 'userCreate' && e.node.result === 'DENIED')
+          ? edges
+          : undefined;
+      },
+      5000,
+      'the refusal to be audited',
+    );
     const seen = events.map((e) => [e.node.action, e.node.result, e.node.actor?.email ?? null]);
     expect(seen).toContainEqual(['userCreate', 'OK', ADMIN.email]);
     expect(seen).toContainEqual(['userCreate', 'ERROR', ADMIN.email]);

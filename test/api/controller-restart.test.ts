@@ -9,12 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Kumo, startKumo } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
-import { isNotFound } from '../../src/libvirt/errors.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { openTls, rig, rigHost } from '../support/rig.ts';
 import { until, within } from '../support/wait.ts';
-import { ADMIN, rawId, tlsCredentialsInput } from './support.ts';
+import { ADMIN, rawId, tlsCredentialsInput, vmOnHost } from './support.ts';
 
 const MiB = 1024n * 1024n;
 const ROOT = join(import.meta.dirname, '../..');
@@ -71,22 +70,8 @@ async function startChild(): Promise<ChildProcess> {
   return proc;
 }
 
-async function onHost(host: string, vmId: string) {
-  const conn = conns.get(host) as LibvirtConnection;
-  const id = rawId(vmId);
-  const pool = await conn.storage.lookupPool('kumo').catch(() => null);
-  if (pool) await conn.storage.refreshPool(pool);
-  const volumes = pool
-    ? (await conn.storage.listVolumes(pool)).map((v) => v.name).filter((n) => n.includes(id))
-    : [];
-  const domain = await conn.domains.lookupByName(`kumo-${id}`).then(
-    async (d) => (await conn.domains.state(d)).state,
-    (err: unknown) => {
-      if (isNotFound(err)) return null;
-      throw err;
-    },
-  );
-  return { volumes, domain };
+function onHost(host: string, vmId: string) {
+  return vmOnHost(conns.get(host) as LibvirtConnection, vmId);
 }
 
 async function settledOp(id: string): Promise<{ status: string; error: string | null }> {

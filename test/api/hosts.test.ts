@@ -3,7 +3,14 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { rig, rigHost, unixUri } from '../support/rig.ts';
-import { ADMIN, codeOf, startTestKumo, type TestKumo, tlsCredentialsInput } from './support.ts';
+import {
+  ADMIN,
+  codeOf,
+  listening,
+  startTestKumo,
+  type TestKumo,
+  tlsCredentialsInput,
+} from './support.ts';
 
 const HOST_ADD = `mutation($input: HostAddInput!) { hostAdd(input: $input) {
   host { id name state driver facts { hostname kvm libvirtVersion hypervisor cpus memoryBytes } }
@@ -200,6 +207,7 @@ describe('hosts through the API, on the rig', () => {
       admin,
     );
     const hv1 = hosts.data?.hosts.edges.find((e) => e.node.name === 'hv1')?.node.id;
+    const subscribed = listening(k, 'hostStateChanged');
     const client = createClient({
       url: k.url.replace('http', 'ws'),
       webSocketImpl: WebSocket,
@@ -220,8 +228,7 @@ describe('hosts through the API, on the rig', () => {
         if (events.length === 2) return;
       }
     })();
-    // graphql-ws subscribes lazily: give the subscription a moment to be registered.
-    await new Promise((r) => setTimeout(r, 200));
+    await subscribed();
     await k.gql(
       'mutation($id: ID!) { hostUpdate(input: {id: $id, maintenance: true}) { host { state } } }',
       { id: hv1 },

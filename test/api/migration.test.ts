@@ -3,7 +3,6 @@
 // migration (memory and disk arriving) is in vm-guest.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
-import { isNotFound } from '../../src/libvirt/errors.ts';
 import { MigrateFlags, migrate } from '../../src/libvirt/migrate.ts';
 import { volumeXml } from '../../src/libvirt/xml/storage.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
@@ -19,6 +18,7 @@ import {
   settled,
   startTestKumo,
   type TestKumo,
+  vmOnHost,
 } from './support.ts';
 
 const MiB = 1024n * 1024n;
@@ -95,26 +95,8 @@ async function migrateVm(input: Record<string, unknown>, token = admin) {
   return r;
 }
 
-async function onHost(host: string, vmId: string) {
-  const conn = conns.get(host) as LibvirtConnection;
-  const id = rawId(vmId);
-  // A host no VM has been made on yet has no Kumo pool.
-  const pool = await conn.storage.lookupPool('kumo').catch((err: unknown) => {
-    if (isNotFound(err)) return null;
-    throw err;
-  });
-  if (pool) await conn.storage.refreshPool(pool);
-  const volumes = pool
-    ? (await conn.storage.listVolumes(pool)).map((v) => v.name).filter((n) => n.includes(id))
-    : [];
-  const domain = await conn.domains.lookupByName(`kumo-${id}`).then(
-    async (d) => (await conn.domains.state(d)).state,
-    (err: unknown) => {
-      if (isNotFound(err)) return null;
-      throw err;
-    },
-  );
-  return { volumes, domain };
+function onHost(host: string, vmId: string) {
+  return vmOnHost(conns.get(host) as LibvirtConnection, vmId);
 }
 
 beforeAll(async () => {

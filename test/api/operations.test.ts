@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { UserId } from '../../src/entities/ids.ts';
 import { User } from '../../src/entities/user.ts';
-import { ADMIN, addUser, startTestKumo, type TestKumo } from './support.ts';
+import { ADMIN, addUser, listening, startTestKumo, type TestKumo } from './support.ts';
 
 // Operations are started by the services of the next issue (imports, VM creation); here the
 // test starts them through the runner with work it controls, and drives them through the API.
@@ -38,6 +38,7 @@ describe('operations', () => {
         await gate;
       },
     });
+    const subscribed = listening(k, 'operationUpdated');
     const client = createClient({
       url: k.url.replace('http', 'ws'),
       webSocketImpl: WebSocket,
@@ -57,7 +58,7 @@ describe('operations', () => {
         if (u?.status === 'SUCCEEDED') return;
       }
     })();
-    await new Promise((r) => setTimeout(r, 200));
+    await subscribed();
     finish();
     await Promise.race([
       watching,

@@ -4,7 +4,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
-import { isNotFound } from '../../src/libvirt/errors.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { openTls, rigHost } from '../support/rig.ts';
@@ -16,6 +15,7 @@ import {
   settled,
   startTestKumo,
   type TestKumo,
+  vmOnHost,
 } from './support.ts';
 
 const POOL = { name: 'kumo-shared-test', path: '/var/lib/kumo-shared-test' };
@@ -42,14 +42,7 @@ async function poolVolumes(host: string): Promise<string[]> {
 }
 
 async function domainState(host: string, vmId: string) {
-  const conn = conns.get(host) as LibvirtConnection;
-  return conn.domains.lookupByName(`kumo-${rawId(vmId)}`).then(
-    async (d) => (await conn.domains.state(d)).state,
-    (err: unknown) => {
-      if (isNotFound(err)) return null;
-      throw err;
-    },
-  );
+  return (await vmOnHost(conns.get(host) as LibvirtConnection, vmId, POOL.name)).domain;
 }
 
 async function migrateTo(id: string, host: string) {
@@ -146,8 +139,8 @@ describe('hosts that share storage', () => {
     expect((await migrateTo(id, 'hv2')).diskTotalBytes).toBe(0);
     expect(await domainState('hv2', id)).toBe('running');
     expect(await domainState('hv1', id)).toBeNull();
-    // The disk stayed where it was, for the VM on hv2; sweeps of both hosts left it alone.
-    await new Promise((r) => setTimeout(r, 2500));
+    // The disk stayed where it was, for the VM on hv2; sweeps of both hosts leave it alone.
+    await k.kumo.vmWatcher.sweepAll();
     expect(await poolVolumes('hv1')).toEqual(expect.arrayContaining([disk, base]));
 
     // A second VM uses the same base copy.

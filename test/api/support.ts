@@ -7,8 +7,12 @@ import type { z } from 'zod';
 import { type Kumo, startKumo } from '../../src/app.ts';
 import { type ConfigSchema, loadConfig } from '../../src/config/config.ts';
 import type { OperationId } from '../../src/entities/ids.ts';
+import type { DomainState } from '../../src/libvirt/api/domains.ts';
+import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
+import { isNotFound } from '../../src/libvirt/errors.ts';
 import type { RigHost } from '../rig/state.ts';
 import { rig, rigHost } from '../support/rig.ts';
+import { until } from '../support/wait.ts';
 
 type ConfigInput = z.input<typeof ConfigSchema>;
 
@@ -198,6 +202,53 @@ export function sshPublicKey(comment: string): string {
   const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
   const blob = Buffer.concat([str(Buffer.from('ssh-ed25519')), str(raw)]);
   return `ssh-ed25519 ${blob.toString('base64')} ${comment}`;
+}
+
+/**
+ * listening returns a function that waits (bounded) until one more subscription listens on the
+ * controller's `topic` than when listening was called: subscribe between the two, since
+ * graphql-ws registers a subscription some time after the client asks.
+ */
+export function listening(
+  t: TestKumo,
+  topic: Parameters<TestKumo['kumo']['events']['listeners']>[0],
+): () => Promise<void> {
+  const before = t.kumo.events.listeners(topic);
+  return async () => {
+    await until(
+      async () => (t.kumo.events.listeners(topic) > before ? true : undefined),
+      10_000,
+      `a subscription to ${topic}`,
+    );
+  };
+}
+
+/**
+ * vmOnHost is what a host has of a VM: its volumes in the pool (by name) and its domain's state
+ * (null without one). A host no VM was ever made on has no pool, hence no volumes.
+ */
+export async function vmOnHost(
+  conn: LibvirtConnection,
+  vmId: string,
+  poolName = 'kumo',
+): Promise<{ volumes: string[]; domain: DomainState | null }> {
+  const id = rawId(vmId);
+  const pool = await conn.storage.lookupPool(poolName).catch((err: unknown) => {
+    if (isNotFound(err)) return null;
+    throw err;
+  });
+  if (pool) await conn.storage.refreshPool(pool);
+  const volumes = pool
+    ? (await conn.storage.listVolumes(pool)).map((v) => v.name).filter((n) => n.includes(id))
+    : [];
+  const domain = await conn.domains.lookupByName(`kumo-${id}`).then(
+    async (d) => (await conn.domains.state(d)).state,
+    (err: unknown) => {
+      if (isNotFound(err)) return null;
+      throw err;
+    },
+  );
+  return { volumes, domain };
 }
 
 /** rawId is the database id inside a Relay global id (`Type:id`, base64). */

@@ -15,6 +15,7 @@ import {
   ADMIN,
   addUser,
   type GqlResult,
+  listening,
   openConsole,
   rawId,
   settled,
@@ -311,6 +312,7 @@ describe('a real guest through the API', () => {
       const con = await attach(v.id);
       // /tmp is in the guest's memory, /data on its disk: both must arrive.
       await shell(con, 'echo in-memory > /tmp/live.txt; echo on-disk > /data/moved.txt; sync');
+      const subscribed = listening(k, 'operationUpdated');
       const client = createClient({
         url: k.url.replace('http', 'ws'),
         webSocketImpl: WebSocket,
@@ -334,6 +336,7 @@ describe('a real guest through the API', () => {
           if (r.data?.operationUpdated.status === 'SUCCEEDED') return;
         }
       })();
+      await subscribed();
       const out = await mutate<{ operation: { id: string } }>(
         'vmMigrate',
         'VmMigrateInput',

@@ -145,37 +145,21 @@ describe.sequential('the host monitor on hv4', () => {
 // The same faults seen from a client of the API: the state is recorded and streamed.
 describe.sequential('a host whose libvirtd dies, through the API (hv4)', () => {
   it('goes OFFLINE for subscribers within the bound and comes back ONLINE by itself', async () => {
-    const { startTestKumo, ADMIN } = await import('../api/support.ts');
+    const { startTestKumo, ADMIN, addRigHost, listening } = await import('../api/support.ts');
     const { createClient } = await import('graphql-ws');
     const { default: WebSocket } = await import('ws');
-    const { readFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { rig } = await import('../support/rig.ts');
     const k = await startTestKumo();
     const h = rigHost('hv4');
     try {
       const admin = await k.signIn(ADMIN.email, ADMIN.password);
-      const dir = rig().pki.clientDir;
-      const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-      const added = await k.gql<{ hostAdd: { host: { id: string; state: string } | null } }>(
-        'mutation($i: HostAddInput!) { hostAdd(input: $i) { host { id state } userErrors { message } } }',
-        {
-          i: {
-            name: 'hv4',
-            uri: `qemu+tls://${h.ip}/system`,
-            credentials: {
-              tls: {
-                caCertificate: read('cacert.pem'),
-                clientCertificate: read('clientcert.pem'),
-                clientKey: read('clientkey.pem'),
-              },
-            },
-          },
-        },
+      const id = await addRigHost(k, admin, 'hv4');
+      const added = await k.gql<{ node: { state: string } | null }>(
+        'query($id: ID!) { node(id: $id) { ... on Host { state } } }',
+        { id },
         admin,
       );
-      const id = added.data?.hostAdd.host?.id;
-      expect(added.data?.hostAdd.host?.state).toBe('ONLINE');
+      expect(added.data?.node?.state).toBe('ONLINE');
+      const subscribed = listening(k, 'hostStateChanged');
       const client = createClient({
         url: k.url.replace('http', 'ws'),
         webSocketImpl: WebSocket,
@@ -192,9 +176,8 @@ describe.sequential('a host whose libvirtd dies, through the API (hv4)', () => {
           if (seen.length === 2) return;
         }
       })();
-      // The monitor's first connection is in flight right after hostAdd; let it settle, and let
-      // graphql-ws register the subscription.
-      await new Promise((r) => setTimeout(r, 500));
+      // hostAdd hands its session to the monitor: only the subscription needs waiting for.
+      await subscribed();
       const killedAt = Date.now();
       await stopLibvirtd(h, 'SIGKILL');
       await startLibvirtd(h);

@@ -2,17 +2,15 @@
 // destination): the operation fails saying so, the VM runs in exactly one place, and nothing of
 // it is left on the other host once the broken one is back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
-import { isNotFound } from '../../src/libvirt/errors.ts';
 import { hungHostBoundMs } from '../../src/services/hosts/host-monitor.ts';
 import {
   ADMIN,
   addRigHost,
   type GqlResult,
-  rawId,
   settled,
   startTestKumo,
   type TestKumo,
+  vmOnHost,
 } from '../api/support.ts';
 import { holdHostForFaults, setHostLink, startLibvirtd, stopLibvirtd } from '../rig/index.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
@@ -85,23 +83,11 @@ async function migrating(id: string, to: string): Promise<string> {
   return opId;
 }
 
-// What of the VM a host has: its volumes in Kumo's pool and its domain's state.
+// What of the VM a host has, over a connection of the test's own (hv4's libvirtd restarts).
 async function onHost(name: 'hv3' | 'hv4', id: string) {
-  const conn: LibvirtConnection = await openTls(rigHost(name));
+  const conn = await openTls(rigHost(name));
   try {
-    const pool = await conn.storage.lookupPool('kumo');
-    await conn.storage.refreshPool(pool);
-    const volumes = (await conn.storage.listVolumes(pool))
-      .map((v) => v.name)
-      .filter((n) => n.includes(rawId(id)));
-    const domain = await conn.domains.lookupByName(`kumo-${rawId(id)}`).then(
-      async (d) => (await conn.domains.state(d)).state,
-      (err: unknown) => {
-        if (isNotFound(err)) return null;
-        throw err;
-      },
-    );
-    return { volumes, domain };
+    return await vmOnHost(conn, id);
   } finally {
     await conn.close();
   }

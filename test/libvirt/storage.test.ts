@@ -7,7 +7,7 @@ import { volumeXml } from '../../src/libvirt/xml/storage.ts';
 import { Cleanup } from '../support/cleanup.ts';
 import { openSsh, openTls, rigHost, uniqueName } from '../support/rig.ts';
 import { ensurePool } from '../support/storage.ts';
-import { rejection } from '../support/wait.ts';
+import { rejection, until } from '../support/wait.ts';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -172,7 +172,11 @@ describe('volume streams', () => {
     });
     // The daemon keeps sending; what the client holds must stay at the stream's high-water
     // mark plus the frame in hand, whatever the volume's size.
-    await new Promise((r) => setTimeout(r, 500));
+    await until(
+      async () => (stream.readableLength >= stream.readableHighWaterMark ? true : undefined),
+      5000,
+      'the paused stream to fill to its high-water mark',
+    );
     const held = stream.readableLength;
     expect(held).toBeLessThanOrEqual(stream.readableHighWaterMark + 262_120);
     await new Promise((r) => setTimeout(r, 300));

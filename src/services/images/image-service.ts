@@ -8,9 +8,10 @@ import { User } from '../../entities/user.ts';
 import { Vm } from '../../entities/vm.ts';
 import type { Actor } from '../actor.ts';
 import { ServiceError } from '../errors.ts';
+import { namedPage } from '../named-page.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
 import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
-import { checkDescription, checkLabel, containsPattern } from '../text.ts';
+import { checkDescription, checkLabel } from '../text.ts';
 import type { AddressPolicy } from './address-policy.ts';
 import type { ImageCache } from './image-cache.ts';
 import { fetchImage } from './image-fetch.ts';
@@ -80,22 +81,14 @@ export class ImageService {
     if (!actor.isAdmin)
       and.push({ $or: [this.permissions.visibleIds<Image>(actor, 'IMAGE'), { public: true }] });
     const f = q.filter ?? {};
-    if (f.text) {
-      const like = containsPattern(f.text);
-      and.push({ $or: [{ name: { $like: like } }, { description: { $like: like } }] });
-    }
     if (f.owner) and.push({ owner: f.owner });
     if (f.state) and.push({ state: f.state });
-    if (q.after) {
-      const { name, id } = q.after;
-      and.push({ $or: [{ name: { $gt: name } }, { name, id: { $gt: id } }] });
-    }
-    const images = await this.em.find(
-      Image,
-      { $and: and },
-      { orderBy: [{ name: 'asc' }, { id: 'asc' }], limit: q.first + 1 },
-    );
-    return { images: images.slice(0, q.first), hasNextPage: images.length > q.first };
+    const { rows, hasNextPage } = await namedPage(this.em, Image, and, {
+      first: q.first,
+      ...(q.after ? { after: q.after } : {}),
+      ...(f.text ? { text: f.text } : {}),
+    });
+    return { images: rows, hasNextPage };
   }
 
   /**

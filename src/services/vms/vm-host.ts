@@ -248,10 +248,12 @@ export class VmHost {
       );
   }
 
-  /** vmVolumeOwners lists the VMs that have a disk or seed volume in the host's Kumo pool. */
+  /**
+   * vmVolumeOwners lists the VMs that have a disk or seed volume in the host's Kumo pool, as
+   * the pool knows it (no refresh: Kumo makes its volumes through libvirt).
+   */
   async vmVolumeOwners(conn: LibvirtConnection): Promise<VmId[]> {
     const pool = await this.pools.ensure(conn);
-    await conn.storage.refreshPool(pool);
     const ids = new Set<VmId>();
     for (const v of await conn.storage.listVolumes(pool)) {
       const m = VM_VOLUME.exec(v.name);

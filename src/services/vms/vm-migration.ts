@@ -209,9 +209,26 @@ export class VmMigrationService {
       throw isServiceError(err) ? err : hostFailure(err, 'preparing the migration failed');
     }
 
+    // Losing either host stops the migration: a destination cut off would otherwise leave the
+    // source's QEMU waiting on a stalled socket, and the guest with it.
+    const stop = new AbortController();
+    const lostHost = () => {
+      const gone = [from, to].find((h) => !this.deps.monitor.session(h.id)?.isOpen);
+      return gone
+        ? `the connection to ${gone.name} was lost (${this.deps.monitor.status(gone.id).reason})`
+        : null;
+    };
+    let lost: string | null = null;
+    const onCancel = () => stop.abort();
+    ctx.signal.addEventListener('abort', onCancel, { once: true });
     let last = idleProgress('PREPARING', ends);
     let downtimeSet = input.maxDowntimeMs === undefined;
     const poll = async () => {
+      lost ??= lostHost();
+      if (lost) {
+        stop.abort();
+        return;
+      }
       // The downtime bound applies to a running migration job, so it is set once one runs.
       if (!downtimeSet && input.maxDowntimeMs !== undefined)
         downtimeSet = await src.jobs.setMaxDowntime(dom, input.maxDowntimeMs).then(
@@ -225,17 +242,6 @@ export class VmMigrationService {
       report(0.1 + transferFraction(job) * 0.85, last, `${what} to ${to.name}`);
     };
     const timer = setInterval(() => void poll(), POLL_MS);
-    // Losing either host stops the migration: a destination cut off would otherwise leave the
-    // source's QEMU waiting on a stalled socket, and the guest with it.
-    const stop = new AbortController();
-    let lost: string | null = null;
-    const onCancel = () => stop.abort();
-    ctx.signal.addEventListener('abort', onCancel, { once: true });
-    for (const h of [from, to])
-      void this.deps.monitor.session(h.id)?.closed.then((why) => {
-        lost ??= `the connection to ${h.name} was lost (${why.message})`;
-        stop.abort();
-      });
     const address = migrationAddress(to.uri);
     let moved: DomainRef | null = null;
     try {
@@ -260,6 +266,7 @@ export class VmMigrationService {
         },
       });
     } catch (err) {
+      lost ??= lostHost();
       if ((await this.settleFailure(vm, from, to, src, dst, shared)) === 'SOURCE')
         throw ctx.signal.aborted
           ? err

@@ -17,9 +17,10 @@ import type { HostPools } from '../hosts/host-pool.ts';
 import { type ImageCache, volumeOfImage } from '../images/image-cache.ts';
 import type { ImageService } from '../images/image-service.ts';
 import type { Locks } from '../locks.ts';
+import { namedPage } from '../named-page.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
 import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
-import { checkDescription, checkLabel, containsPattern } from '../text.ts';
+import { checkDescription, checkLabel } from '../text.ts';
 import { HostRooms } from './host-rooms.ts';
 import { type PlacementPolicy, place } from './scheduler.ts';
 import { randomMac } from './vm-domain.ts';
@@ -146,23 +147,15 @@ export class VmService {
   ): Promise<{ vms: Vm[]; hasNextPage: boolean }> {
     const and: FilterQuery<Vm>[] = [this.permissions.visibleIds<Vm>(actor, 'VM')];
     const f = q.filter ?? {};
-    if (f.text) {
-      const like = containsPattern(f.text);
-      and.push({ $or: [{ name: { $like: like } }, { description: { $like: like } }] });
-    }
     if (f.owner) and.push({ owner: f.owner });
     if (f.state) and.push({ state: f.state });
     if (f.host) and.push({ host: f.host });
-    if (q.after) {
-      const { name, id } = q.after;
-      and.push({ $or: [{ name: { $gt: name } }, { name, id: { $gt: id } }] });
-    }
-    const vms = await this.em.find(
-      Vm,
-      { $and: and },
-      { orderBy: [{ name: 'asc' }, { id: 'asc' }], limit: q.first + 1 },
-    );
-    return { vms: vms.slice(0, q.first), hasNextPage: vms.length > q.first };
+    const { rows, hasNextPage } = await namedPage(this.em, Vm, and, {
+      first: q.first,
+      ...(q.after ? { after: q.after } : {}),
+      ...(f.text ? { text: f.text } : {}),
+    });
+    return { vms: rows, hasNextPage };
   }
 
   /**

@@ -166,9 +166,16 @@ export class VmWatcher {
       host: { $ne: hostId as HostId },
       state: settled,
     });
+    // On shared storage the files of the peers' VMs are in this pool too, and theirs here.
+    const peers = await storagePeers(this.fork(), hostId as HostId);
     for (const vm of elsewhere)
-      await this.foundElsewhere(hostId as HostId, vm, byUuid.get(vm.domainUuid) ?? 'shutoff');
-    await this.strayVolumes(hostId as HostId, conn, byUuid);
+      await this.foundElsewhere(
+        hostId as HostId,
+        vm,
+        byUuid.get(vm.domainUuid) ?? 'shutoff',
+        peers.includes(vm.host?.id as HostId),
+      );
+    await this.strayVolumes(hostId as HostId, conn, byUuid, peers);
     // Copies of images removed while this host was away go now.
     await this.cache.pruneOrphans(hostId as HostId);
   }
@@ -179,9 +186,13 @@ export class VmWatcher {
    * outside Kumo. Where it runs is where it is; a copy that does not run, beside one that does
    * (or exists) where the database says, is stale and goes. A VM is never started here.
    */
-  private async foundElsewhere(hostId: HostId, vm: Vm, here: DomainState): Promise<void> {
+  private async foundElsewhere(
+    hostId: HostId,
+    vm: Vm,
+    here: DomainState,
+    shared: boolean,
+  ): Promise<void> {
     const recorded = vm.host?.id as HostId;
-    const shared = (await storagePeers(this.fork(), hostId)).includes(recorded);
     const other = this.monitor.session(recorded)?.connection;
     const there = other ? await domainStateOn(other, vm.domainUuid) : 'unknown';
     const runs = (s: DomainState | null | 'unknown') =>
@@ -219,11 +230,10 @@ export class VmWatcher {
     hostId: HostId,
     conn: LibvirtConnection,
     domains: ReadonlyMap<string, DomainState>,
+    peers: readonly HostId[],
   ): Promise<void> {
     const owners = await this.host.vmVolumeOwners(conn);
     if (owners.length === 0) return;
-    // On shared storage the files of the peers' VMs are in this pool too, and theirs.
-    const peers = await storagePeers(this.fork(), hostId);
     const strays = await this.fork().find(Vm, {
       id: { $in: owners },
       host: { $nin: peers },
