@@ -141,14 +141,17 @@ export async function migrate(
     opts.signal?.removeEventListener('abort', abort);
   }
 
-  phase('finish');
   let moved: DomainRef | null = null;
   let finishError: unknown = null;
   try {
-    const finish = await dst.remote.domainMigrateFinish3Params(
+    // The guest is paused until Finish resumes it: the request goes out before anything else
+    // (the phase callback included) gets a turn.
+    const finishing = dst.remote.domainMigrateFinish3Params(
       { params: finishParams, cookieIn: cookie, flags: destFlags, cancelled: performError ? 1 : 0 },
       UNBOUNDED,
     );
+    phase('finish');
+    const finish = await finishing;
     moved = domainRef(finish.dom);
     cookie = finish.cookieOut;
   } catch (err) {

@@ -15,7 +15,7 @@ const actorOf = (ctx: KumoContext): Actor => ctx.actor as Actor;
 
 const MigrationPhaseEnum = builder.enumType('MigrationPhase', {
   description:
-    'PREPARING (checks, the base image and an empty disk on the destination), COPYING_DISK, COPYING_MEMORY, SWITCHING_OVER (the guest pauses here and resumes there), CLEANING_UP.',
+    'PREPARING (checks, the base image and an empty disk on the destination), COPYING_DISK, COPYING_MEMORY, POST_COPY (the guest runs on the destination and pulls the rest of its memory from the source), SWITCHING_OVER (the guest pauses here and resumes there), CLEANING_UP.',
   values: MIGRATION_PHASES,
 });
 
@@ -54,6 +54,10 @@ const MigrationProgressType = builder.objectRef<MigrationProgress>('MigrationPro
     downtimeMs: t.exposeFloat('downtimeMs', {
       nullable: true,
       description: 'How long the guest was paused at switch-over, once it has moved.',
+    }),
+    postCopy: t.exposeBoolean('postCopy', {
+      description:
+        'Whether the migration switched to post-copy: the guest ran on the destination before all its memory had arrived.',
     }),
   }),
 });
@@ -99,6 +103,11 @@ const VmMigrateInput = builder.inputType('VmMigrateInput', {
       required: false,
       description: 'Slow the guest down when it dirties memory faster than it is sent.',
     }),
+    postCopy: t.boolean({
+      required: false,
+      description:
+        'Switch to post-copy after the first full pass over memory: the guest runs on the destination at once and pulls the rest of its memory from the source, so even a guest that dirties memory faster than it is sent moves, in bounded time. From then on the migration cannot be cancelled, and losing either host stops the guest (it is left paused in two halves for an admin to recover).',
+    }),
   }),
 });
 
@@ -117,6 +126,7 @@ builder.mutationFields((t) => ({
           ...(input.bandwidthMiBs != null ? { bandwidthMiBs: input.bandwidthMiBs } : {}),
           ...(input.maxDowntimeMs != null ? { maxDowntimeMs: input.maxDowntimeMs } : {}),
           ...(input.autoConverge != null ? { autoConverge: input.autoConverge } : {}),
+          ...(input.postCopy != null ? { postCopy: input.postCopy } : {}),
         }),
       );
       return {

@@ -393,6 +393,51 @@ describe('vmMigrate', () => {
     );
   });
 
+  it('says which VMs an evacuation could not move, moves the others and keeps the host in maintenance', async () => {
+    const movable = await createVm('evac-movable', 'hv2');
+    const stuck = await createVm('evac-stuck', 'hv2');
+    // Internal snapshots live inside the disk on its host: a VM with one does not migrate.
+    const snap = await gql<{ vmSnapshotCreate: { userErrors: unknown[] } }>(
+      'mutation($id: ID!) { vmSnapshotCreate(input: {vm: $id, name: "pinned"}) { userErrors { code message } } }',
+      { id: stuck.id },
+      admin,
+    );
+    expect(snap.data?.vmSnapshotCreate.userErrors).toEqual([]);
+    const hv2 = hosts.get('hv2') as string;
+    const r = await gql<{ hostMaintenance: { operation: { id: string } | null } }>(
+      'mutation($id: ID!) { hostMaintenance(input: {id: $id, evacuate: true}) { operation { id } userErrors { code message } } }',
+      { id: hv2 },
+      admin,
+    );
+    const op = await settled(k, r.data?.hostMaintenance.operation?.id as string, admin);
+    expect(op).toMatchObject({
+      status: 'FAILED',
+      error: expect.stringMatching(
+        /^1 of \d+ VMs stayed on hv2: evac-stuck: the VM has 1 snapshot/,
+      ),
+    });
+    expect(await vm(movable.id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv1' } });
+    expect(await onHost('hv2', movable.id)).toEqual({ volumes: [], domain: null });
+    expect(await vm(stuck.id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv2' } });
+    const state = await gql<{ node: { state: string } }>(
+      'query($id: ID!) { node(id: $id) { ... on Host { state } } }',
+      { id: hv2 },
+      admin,
+    );
+    expect(state.data?.node.state).toBe('MAINTENANCE');
+    for (const v of [movable, stuck])
+      await gql(
+        'mutation($id: ID!) { vmRemove(input: {id: $id}) { removedVmId } }',
+        { id: v.id },
+        admin,
+      );
+    await gql(
+      'mutation($id: ID!) { hostUpdate(input: {id: $id, maintenance: false}) { host { state } } }',
+      { id: hv2 },
+      admin,
+    );
+  });
+
   it('removes a host after moving its running VMs away', async () => {
     // Its stopped VMs must go first: their disks are there.
     const stopped = await gql<{ vms: { edges: Array<{ node: { id: string; state: string } }> } }>(

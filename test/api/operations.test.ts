@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { UserId } from '../../src/entities/ids.ts';
 import { User } from '../../src/entities/user.ts';
+import { until } from '../support/wait.ts';
 import { ADMIN, addUser, listening, startTestKumo, type TestKumo } from './support.ts';
 
 // Operations are started by the services of the next issue (imports, VM creation); here the
@@ -114,6 +115,56 @@ describe('operations', () => {
       alice,
     );
     expect(again.data?.operationCancel.userErrors).toEqual([{ code: 'REFUSED' }]);
+  });
+
+  it('refuses a cancel past its point of no return, saying why, and accepts one again once lifted', async () => {
+    let lift: () => void = () => {};
+    const lifted = new Promise<void>((r) => {
+      lift = r;
+    });
+    let passed: () => void = () => {};
+    const past = new Promise<void>((r) => {
+      passed = r;
+    });
+    const op = await k.kumo.operations.start({
+      kind: 'vmMigrate',
+      actorId: aliceId,
+      targetType: 'VM',
+      work: async (ctx) => {
+        ctx.uncancellable('the VM runs on hv2 already');
+        passed();
+        await lifted;
+        ctx.uncancellable(null);
+        await new Promise<void>((_resolve, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))),
+        );
+      },
+    });
+    await past;
+    const CANCEL =
+      'mutation($id: ID!) { operationCancel(input: {id: $id}) { operation { status } userErrors { code message } } }';
+    const refused = await k.gql<{
+      operationCancel: { userErrors: Array<{ code: string; message: string }> };
+    }>(CANCEL, { id: globalId(op.id) }, alice);
+    expect(refused.data?.operationCancel.userErrors).toEqual([
+      {
+        code: 'REFUSED',
+        message: `operation ${op.id} can no longer be cancelled: the VM runs on hv2 already`,
+      },
+    ]);
+    lift();
+    await until(
+      async () => {
+        const r = await k.gql<{ operationCancel: { operation: { status: string } | null } }>(
+          CANCEL,
+          { id: globalId(op.id) },
+          alice,
+        );
+        return r.data?.operationCancel.operation?.status === 'CANCELLED' ? true : undefined;
+      },
+      10_000,
+      'the cancel to be accepted',
+    );
   });
 
   it('records a failure with its message', async () => {

@@ -590,6 +590,16 @@ describe('VMs on the rig', () => {
       alice,
     );
     expect(pinned.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // Only admins migrate, unless the config lets owners (vms.ownersMayMigrate, off by default).
+    const moved = await k.gql(
+      'mutation($id: ID!) { vmMigrate(input: {id: $id}) { operation { id } userErrors { code } } }',
+      { id: web.id },
+      alice,
+    );
+    expect(moved.errors?.[0]).toMatchObject({
+      message: 'only admins may migrate VMs here',
+      extensions: { code: 'FORBIDDEN' },
+    });
   });
 
   it('gives the last free memory of a host to exactly one of two concurrent creates', async () => {

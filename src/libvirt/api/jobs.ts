@@ -41,6 +41,14 @@ export class JobApi {
     await this.remote.domainAbortJob({ dom: dom.handle });
   }
 
+  /**
+   * startPostCopy switches a running migration (begun with MigrateFlags.POSTCOPY) to post-copy:
+   * the guest resumes on the destination at once and the memory not yet sent follows on demand.
+   */
+  async startPostCopy(dom: DomainRef): Promise<void> {
+    await this.remote.domainMigrateStartPostCopy({ dom: dom.handle, flags: 0 });
+  }
+
   /** setMaxDowntime bounds the pause at switch-over of a live migration, in milliseconds. */
   async setMaxDowntime(dom: DomainRef, ms: number): Promise<void> {
     await this.remote.domainMigrateSetMaxDowntime({

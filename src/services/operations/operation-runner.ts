@@ -30,7 +30,18 @@ export interface OperationContext {
    * figures; frequent calls are coalesced.
    */
   progress(fraction: number, phase?: string, details?: OperationDetails): void;
+  /**
+   * uncancellable marks a point of no return: from now on a cancel is refused with `reason`
+   * (a migration whose guest already runs on the destination, say); null lifts it.
+   */
+  uncancellable(reason: string | null): void;
 }
+
+/** CancelOutcome says whether a cancel reached a running operation, and why not. */
+export type CancelOutcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'NOT_RUNNING' }
+  | { readonly ok: false; readonly reason: 'PAST_RETURN'; readonly why: string };
 
 /** OperationRequest describes an operation to start. */
 export interface OperationRequest {
@@ -41,6 +52,12 @@ export interface OperationRequest {
   /** details are the operation's figures from the start (what later progress replaces). */
   readonly details?: OperationDetails;
   readonly work: (ctx: OperationContext) => Promise<void>;
+}
+
+interface Running {
+  readonly controller: AbortController;
+  done: Promise<void>;
+  uncancellable: string | null;
 }
 
 // Progress is written and published at most this often per operation.
@@ -55,10 +72,7 @@ const PROGRESS_INTERVAL_MS = 250;
 export class OperationRunner {
   private readonly fork: () => EntityManager;
   private readonly events: EventBus;
-  private readonly running = new Map<
-    OperationId,
-    { controller: AbortController; done: Promise<void> }
-  >();
+  private readonly running = new Map<OperationId, Running>();
 
   constructor(fork: () => EntityManager, events: EventBus) {
     this.fork = fork;
@@ -78,20 +92,26 @@ export class OperationRunner {
       ...(req.details ? { details: { ...req.details } } : {}),
     });
     await em.flush();
-    const controller = new AbortController();
-    const done = this.run(op.id, req, controller);
-    this.running.set(op.id, { controller, done });
-    void done.finally(() => this.running.delete(op.id));
+    const entry: Running = {
+      controller: new AbortController(),
+      done: Promise.resolve(),
+      uncancellable: null,
+    };
+    entry.done = this.run(op.id, req, entry);
+    this.running.set(op.id, entry);
+    void entry.done.finally(() => this.running.delete(op.id));
     this.publish(op);
     return op;
   }
 
-  /** cancel aborts a running operation; false when it is not running here. */
-  cancel(id: OperationId): boolean {
+  /** cancel aborts a running operation, unless it is not running here or past its point of no return. */
+  cancel(id: OperationId): CancelOutcome {
     const entry = this.running.get(id);
-    if (!entry) return false;
+    if (!entry) return { ok: false, reason: 'NOT_RUNNING' };
+    if (entry.uncancellable !== null)
+      return { ok: false, reason: 'PAST_RETURN', why: entry.uncancellable };
     entry.controller.abort();
-    return true;
+    return { ok: true };
   }
 
   /** settled resolves when a running operation has finished (at once if it is not running). */
@@ -106,11 +126,8 @@ export class OperationRunner {
     await Promise.allSettled(all.map((r) => r.done));
   }
 
-  private async run(
-    id: OperationId,
-    req: OperationRequest,
-    controller: AbortController,
-  ): Promise<void> {
+  private async run(id: OperationId, req: OperationRequest, entry: Running): Promise<void> {
+    const { controller } = entry;
     let lastWrite = 0;
     let pending: {
       fraction: number;
@@ -134,6 +151,9 @@ export class OperationRunner {
       progress: (fraction, phase, details) => {
         pending = { fraction, phase, details };
         if (Date.now() - lastWrite >= PROGRESS_INTERVAL_MS) void write().catch(() => undefined);
+      },
+      uncancellable: (reason) => {
+        entry.uncancellable = reason;
       },
     };
     let final: { status: OperationStatus; error: string | null };

@@ -43,13 +43,15 @@ export class OperationService {
   /** cancel stops a running operation of the actor's (or any, for admins). */
   async cancel(actor: Actor, id: OperationId): Promise<Operation> {
     const op = await this.get(actor, id);
-    if (!this.runner.cancel(op.id)) {
+    const outcome = this.runner.cancel(op.id);
+    if (!outcome.ok)
       throw new ServiceError(
         'REFUSED',
-        `operation ${id} is ${op.status.toLowerCase()}, not running`,
+        outcome.reason === 'PAST_RETURN'
+          ? `operation ${id} can no longer be cancelled: ${outcome.why}`
+          : `operation ${id} is ${op.status.toLowerCase()}, not running`,
         'input.id',
       );
-    }
     await this.runner.settled(op.id);
     await this.em.refresh(op);
     return op;

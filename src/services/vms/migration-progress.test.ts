@@ -40,6 +40,7 @@ describe('migration progress', () => {
       elapsedMs: 1234,
       remainingMs: 5000,
       downtimeMs: null,
+      postCopy: false,
     });
     expect(
       transferFraction({

@@ -2,13 +2,15 @@ import type { JobStats } from '../../libvirt/api/jobs.ts';
 
 /**
  * MIGRATION_PHASES: PREPARING (checks, the base image and an empty overlay on the destination),
- * COPYING_DISK, COPYING_MEMORY, SWITCHING_OVER (the guest pauses on the source and resumes on
- * the destination), CLEANING_UP (the source's volumes go).
+ * COPYING_DISK, COPYING_MEMORY, POST_COPY (the guest runs on the destination and pulls the rest
+ * of its memory from the source), SWITCHING_OVER (the guest pauses on the source and resumes on
+ * the destination; after post-copy, the last pages arrive), CLEANING_UP (the source's volumes go).
  */
 export const MIGRATION_PHASES = [
   'PREPARING',
   'COPYING_DISK',
   'COPYING_MEMORY',
+  'POST_COPY',
   'SWITCHING_OVER',
   'CLEANING_UP',
 ] as const;
@@ -41,6 +43,8 @@ export interface MigrationProgress {
   readonly remainingMs: number | null;
   /** downtimeMs is how long the guest was paused at switch-over, once known. */
   readonly downtimeMs: number | null;
+  /** postCopy says the migration switched to post-copy (the guest ran on before all its memory had arrived). */
+  readonly postCopy: boolean;
 }
 
 const num = (v: unknown): number =>
@@ -69,6 +73,7 @@ export function idleProgress(phase: MigrationPhase, ends: MigrationEnds): Migrat
     elapsedMs: 0,
     remainingMs: null,
     downtimeMs: null,
+    postCopy: false,
   };
 }
 
@@ -98,6 +103,7 @@ export function jobProgress(job: JobStats, ends: MigrationEnds): MigrationProgre
     elapsedMs: num(s.time_elapsed),
     remainingMs: rate > 0 ? Math.round((dataRemaining / rate) * 1000) : null,
     downtimeMs: s.downtime === undefined ? null : num(s.downtime),
+    postCopy: false,
   };
 }
 

@@ -19,6 +19,7 @@ import {
   idleProgress,
   jobProgress,
   type MigrationEnds,
+  type MigrationPhase,
   type MigrationProgress,
   transferFraction,
 } from './migration-progress.ts';
@@ -36,6 +37,13 @@ export interface MigrateInput {
   readonly maxDowntimeMs?: number;
   /** autoConverge slows the guest's vCPUs down when it dirties memory faster than it is sent. */
   readonly autoConverge?: boolean;
+  /**
+   * postCopy switches to post-copy when the first full pass over memory is done: the guest then
+   * runs on the destination while the rest of its memory follows on demand, so a guest that
+   * dirties memory faster than it is sent still moves. From the switch on the migration can no
+   * longer be cancelled, and losing either host then stops the guest.
+   */
+  readonly postCopy?: boolean;
 }
 
 // How often a running migration's job statistics are read for its progress.
@@ -223,6 +231,24 @@ export class VmMigrationService {
     ctx.signal.addEventListener('abort', onCancel, { once: true });
     let last = idleProgress('PREPARING', ends);
     let downtimeSet = input.maxDowntimeMs === undefined;
+    // Once Perform is done, progress is what onPhase reports, no longer the job's figures.
+    const switching = () => last.phase === 'SWITCHING_OVER';
+    const post: { state: 'OFF' | 'STARTING' | 'ON' | 'REFUSED' } = { state: 'OFF' };
+    // Uncancellable from the request on: once libvirt has switched, an abort is refused.
+    const startPostCopy = async () => {
+      post.state = 'STARTING';
+      ctx.uncancellable(`the VM runs on ${to.name} already, its memory following in post-copy`);
+      await src.jobs.startPostCopy(dom).then(
+        () => {
+          post.state = 'ON';
+        },
+        (err: unknown) => {
+          post.state = 'REFUSED';
+          ctx.uncancellable(null);
+          process.emitWarning(`VM ${vm.id}: post-copy did not start: ${String(err)}`);
+        },
+      );
+    };
     const poll = async () => {
       lost ??= lostHost();
       if (lost) {
@@ -236,10 +262,12 @@ export class VmMigrationService {
           () => false,
         );
       const job = await src.jobs.stats(dom).catch(() => null);
-      if (job?.type !== 'unbounded' || last.phase === 'SWITCHING_OVER') return;
-      last = jobProgress(job, ends);
-      const what = last.phase === 'COPYING_DISK' ? 'copying the disk' : 'copying memory';
-      report(0.1 + transferFraction(job) * 0.85, last, `${what} to ${to.name}`);
+      if (job?.type !== 'unbounded' || switching()) return;
+      const now = jobProgress(job, ends);
+      if (input.postCopy && post.state === 'OFF' && now.iteration >= 2) await startPostCopy();
+      if (switching()) return;
+      last = post.state === 'ON' ? { ...now, phase: 'POST_COPY', postCopy: true } : now;
+      report(0.1 + transferFraction(job) * 0.85, last, `${DOING[last.phase]} ${to.name}`);
     };
     const timer = setInterval(() => void poll(), POLL_MS);
     const address = migrationAddress(to.uri);
@@ -252,7 +280,8 @@ export class VmMigrationService {
           // from both hosts (checkShared) and runs shared disks uncached, which is what
           // libvirt's check is there to ensure.
           (shared ? MigrateFlags.UNSAFE : MigrateFlags.NON_SHARED_INC) |
-          (input.autoConverge ? MigrateFlags.AUTO_CONVERGE : 0),
+          (input.autoConverge ? MigrateFlags.AUTO_CONVERGE : 0) |
+          (input.postCopy ? MigrateFlags.POSTCOPY : 0),
         params: {
           ...(shared ? {} : { migrateDisks: ['vda'] }),
           ...(address ? { migrateUri: `tcp://${address}` } : {}),
@@ -261,13 +290,16 @@ export class VmMigrationService {
         signal: stop.signal,
         onPhase: (phase) => {
           if (phase !== 'finish') return;
+          ctx.uncancellable(`the VM is switching over to ${to.name}`);
           last = { ...last, phase: 'SWITCHING_OVER' };
           report(0.95, last, `switching over to ${to.name}`);
         },
       });
     } catch (err) {
       lost ??= lostHost();
-      if ((await this.settleFailure(vm, from, to, src, dst, shared)) === 'SOURCE')
+      if (post.state === 'STARTING' || post.state === 'ON')
+        await this.settlePostCopyFailure(vm, from, to, src, dst, lost ?? err);
+      else if ((await this.settleFailure(vm, from, to, src, dst, shared)) === 'SOURCE')
         throw ctx.signal.aborted
           ? err
           : hostFailure(lost ? new Error(lost) : err, 'the migration failed');
@@ -306,7 +338,7 @@ export class VmMigrationService {
         ),
       );
     const done = await dst.jobs.stats(dom, JobStatsFlags.COMPLETED).catch(() => null);
-    const figures = done ? jobProgress(done, ends) : last;
+    const figures = done ? { ...jobProgress(done, ends), postCopy: last.postCopy } : last;
     report(1, { ...figures, phase: 'CLEANING_UP' }, `moved to ${to.name}`);
   }
 
@@ -331,6 +363,29 @@ export class VmMigrationService {
     await this.host.teardown(to.id, vm, shared).catch(() => undefined);
     await this.observeOn(from, vm, 'its migration failed; it stays where it was');
     return 'SOURCE';
+  }
+
+  /**
+   * settlePostCopyFailure handles a migration that failed after the switch to post-copy. Unless
+   * the guest made it to the destination whole, its memory is now split between the hosts: both
+   * halves stay (deleting either loses the guest), the VM is ERROR with what happened, and the
+   * operation fails saying so.
+   */
+  private async settlePostCopyFailure(
+    vm: Vm,
+    from: Host,
+    to: Host,
+    src: LibvirtConnection,
+    dst: LibvirtConnection,
+    cause: unknown,
+  ): Promise<void> {
+    const onSource = await domainStateOn(src, vm.domainUuid);
+    const onDest = await domainStateOn(dst, vm.domainUuid);
+    if (onSource === null && onDest === 'running') return;
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const split = `post-copy to ${to.name} failed (${why}): the VM's memory is split between ${from.name} and ${to.name}, both kept paused; an admin recovers it with libvirt's post-copy resume once both hosts are back, or removes the VM`;
+    await this.deps.states.record(vm.id, 'ERROR', split, true);
+    throw new ServiceError('UNAVAILABLE', split);
   }
 
   // Records the VM's state as its (source) host reports it: UNKNOWN while the host cannot say,
@@ -359,6 +414,16 @@ export function migrationAddress(uri: string): string | null {
     return null;
   }
 }
+
+// What a migration is doing in each phase, for its operation's phase text (with "<host>").
+const DOING: Record<MigrationPhase, string> = {
+  PREPARING: 'preparing',
+  COPYING_DISK: 'copying the disk to',
+  COPYING_MEMORY: 'copying memory to',
+  POST_COPY: 'running the VM, its memory following, on',
+  SWITCHING_OVER: 'switching over to',
+  CLEANING_UP: 'cleaning up after moving to',
+};
 
 function checkOptions(input: MigrateInput): void {
   const bounded = (v: number | undefined, min: number, max: number, field: string) => {
