@@ -419,47 +419,19 @@ describe('a real guest through the API', () => {
       expect(hv1.volumes.filter((n) => n.includes(rawId(v.id)))).toEqual([]);
       expect(await shell(con, 'md5sum /data/blob')).toBe(sum);
       await shell(con, 'rm /data/blob; sync');
-    },
-    BOOT_MS,
-  );
-
-  it(
-    'moves a guest that dirties memory faster than it is sent by switching to post-copy',
-    async () => {
-      const v = made[0] as VmView;
-      const con = await attach(v.id);
-      // 16 MiB rewritten with random bytes over and over: more than 8 MiB/s can carry, so the
-      // pre-copy alone would never converge.
-      await shell(
-        con,
-        '(while true; do dd if=/dev/urandom of=/tmp/churn bs=1024 count=16384 2>/dev/null; done) >/dev/null 2>&1 & echo $! > /tmp/churn.pid',
-      );
-      const out = await mutate<{ operation: { id: string } }>(
-        'vmMigrate',
-        'VmMigrateInput',
-        { id: v.id, host: hostIds.get('hv1'), bandwidthMiBs: 8, postCopy: true },
-        'operation { id }',
-        admin,
-      );
-      const op = await settled(k, out.operation.id, admin);
-      expect(op).toMatchObject({ status: 'SUCCEEDED', error: null });
-      const done = await gql<{
-        node: { migration: { postCopy: boolean; phase: string } };
-      }>(
-        'query($id: ID!) { node(id: $id) { ... on Operation { migration { postCopy phase } } } }',
-        { id: out.operation.id },
-        admin,
-      );
-      expect(done.node.migration).toMatchObject({ postCopy: true, phase: 'CLEANING_UP' });
-      expect(await vm(v.id)).toMatchObject({ state: 'RUNNING', host: { name: 'hv1' } });
-      const id = rawId(v.id);
-      const hv3 = await onHost('hv3');
-      expect(hv3.domains).not.toContain(`kumo-${id}`);
-      expect(hv3.volumes.filter((n) => n.includes(id))).toEqual([]);
-      const after = await attach(v.id);
-      expect(
-        await shell(after, 'kill $(cat /tmp/churn.pid); cat /tmp/live.txt /data/moved.txt'),
-      ).toBe('in-memory\non-disk\n');
+      if (guestDomainType() === 'qemu') {
+        // Post-copy is refused under TCG, where QEMU can leave the guest hung after the switch.
+        const r = await k.gql<{
+          vmMigrate: { userErrors: Array<{ code: string; field: string }> };
+        }>(
+          'mutation($input: VmMigrateInput!) { vmMigrate(input: $input) { userErrors { code field } } }',
+          { input: { id: v.id, host: hostIds.get('hv1'), postCopy: true } },
+          admin,
+        );
+        expect(r.data?.vmMigrate.userErrors).toEqual([
+          { code: 'REFUSED', field: 'input.postCopy' },
+        ]);
+      }
     },
     BOOT_MS,
   );
@@ -490,7 +462,7 @@ describe('a real guest through the API', () => {
       expect((await settled(k, image.operation.id, alice)).status).toBe('SUCCEEDED');
       saved = image.image.id;
 
-      const fromImage = await createVm('from saved image', 'hv3', saved);
+      const fromImage = await createVm('from saved image', 'hv1', saved);
       made.push(fromImage);
       const [cloneCon, imageCon] = await Promise.all([boot(clone.vm.id), boot(fromImage.id)]);
       expect(await shell(cloneCon as GuestConsole, 'cat /data/before.txt')).toBe('before\n');
