@@ -28,6 +28,9 @@ interface Run {
   readonly tool: 'kumo' | 'virsh';
   readonly totalMs: number;
   readonly downtimeMs: number;
+  /** clientMs is the client's turn inside the downtime: from the source's reply to Perform to
+   * the destination's receipt of Finish (libvirt's downtime less its downtime_net). */
+  readonly clientMs: number;
 }
 
 const rig = await rigUp(2);
@@ -73,10 +76,11 @@ async function freshOverlay(s: Side): Promise<string> {
   return s.conn.storage.volumePath(overlay);
 }
 
-async function downtime(to: Side): Promise<number> {
+async function downtime(to: Side): Promise<{ downtimeMs: number; clientMs: number }> {
   const dom = await to.conn.domains.lookupByName(NAME);
-  const done = await to.conn.jobs.stats(dom, JobStatsFlags.COMPLETED);
-  return Number(done.stats.downtime ?? Number.NaN);
+  const { stats } = await to.conn.jobs.stats(dom, JobStatsFlags.COMPLETED);
+  const downtimeMs = Number(stats.downtime ?? Number.NaN);
+  return { downtimeMs, clientMs: downtimeMs - Number(stats.downtime_net ?? Number.NaN) };
 }
 
 const FLAGS =
@@ -119,7 +123,7 @@ async function once(tool: Run['tool'], from: Side, to: Side): Promise<Run> {
   await freshOverlay(to);
   const dom = await from.conn.domains.lookupByName(NAME);
   const totalMs = tool === 'kumo' ? await withKumo(from, to, dom) : withVirsh(from, to);
-  const run = { tool, totalMs, downtimeMs: await downtime(to) };
+  const run = { tool, totalMs, ...(await downtime(to)) };
   await deleteVolume(from, `${NAME}.qcow2`);
   return run;
 }
@@ -158,7 +162,7 @@ for (let round = -1; round < ROUNDS; round++) {
     const r = await once(tool, here, there);
     if (round >= 0) runs.push(r);
     console.log(
-      `${tool.padEnd(6)} ${here.host.name} -> ${there.host.name}  total ${r.totalMs.toFixed(0).padStart(6)} ms  downtime ${String(r.downtimeMs).padStart(4)} ms`,
+      `${tool.padEnd(6)} ${here.host.name} -> ${there.host.name}  total ${r.totalMs.toFixed(0).padStart(6)} ms  downtime ${String(r.downtimeMs).padStart(4)} ms (client's turn ${r.clientMs} ms)`,
     );
     [here, there] = [there, here];
   }
@@ -175,12 +179,12 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
-const of = (tool: Run['tool'], key: 'totalMs' | 'downtimeMs') =>
+const of = (tool: Run['tool'], key: 'totalMs' | 'downtimeMs' | 'clientMs') =>
   median(runs.filter((r) => r.tool === tool).map((r) => r[key]));
-console.log('\n        median total ms   median downtime ms');
+console.log("\n        median total ms   median downtime ms   median client's turn ms");
 for (const tool of ['kumo', 'virsh'] as const)
   console.log(
-    `${tool.padEnd(6)} ${of(tool, 'totalMs').toFixed(0).padStart(16)} ${of(tool, 'downtimeMs').toFixed(0).padStart(20)}`,
+    `${tool.padEnd(6)} ${of(tool, 'totalMs').toFixed(0).padStart(16)} ${of(tool, 'downtimeMs').toFixed(0).padStart(20)} ${of(tool, 'clientMs').toFixed(1).padStart(25)}`,
   );
 for (const key of ['totalMs', 'downtimeMs'] as const) {
   const ratio = of('kumo', key) / of('virsh', key);
