@@ -19,6 +19,8 @@ import { ImageCache } from './services/images/image-cache.ts';
 import { ImageStore } from './services/images/image-store.ts';
 import { Locks } from './services/locks.ts';
 import { OperationRunner } from './services/operations/operation-runner.ts';
+import { QuotaGuard } from './services/quotas/quota-guard.ts';
+import { quotaLimitsOf } from './services/quotas/quota-service.ts';
 import { recoverInterrupted } from './services/recovery.ts';
 import { SecretBox } from './services/secrets/secret-box.ts';
 import { requestServices, type SharedServices } from './services/services.ts';
@@ -88,10 +90,12 @@ export async function startKumo(config: Config): Promise<Kumo> {
     vmWatcher.start();
     stops.push(() => vmWatcher.stop());
     const v = config.vms;
+    const quotas = new QuotaGuard(() => db.fork());
     const shared: SharedServices = {
       fork: () => db.fork(),
       auth: await makeAuthSettings(limits, a.sessionTtlSeconds, scrypt),
       scrypt,
+      quotaDefaults: quotaLimitsOf(config.quotas.defaults),
       hosts: {
         registry,
         monitor,
@@ -108,6 +112,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
         policy: new AddressPolicy(config.images.allowedAddresses),
         maxBytes: BigInt(config.images.maxBytes),
         operations,
+        quotas,
       },
       vms: {
         monitor,
@@ -116,6 +121,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
         operations,
         locks: new Locks(),
         placement: new Locks(),
+        quotas,
         states,
         spoolDir: store.dir,
         settings: {

@@ -136,6 +136,26 @@ export const ConfigSchema = z.object({
       evacuationConcurrency: z.number().int().min(1).max(64).default(2),
     })
     .prefault({}),
+  quotas: z
+    .object({
+      /**
+       * defaults are the limits each new user starts with (null: unlimited); admins change them
+       * per user with quotaSet. Byte limits are numbers of bytes.
+       */
+      defaults: z
+        .object({
+          vms: z.number().int().min(0).nullable().default(null),
+          runningVms: z.number().int().min(0).nullable().default(null),
+          vcpus: z.number().int().min(0).nullable().default(null),
+          memoryBytes: z.number().int().min(0).nullable().default(null),
+          diskBytes: z.number().int().min(0).nullable().default(null),
+          images: z.number().int().min(0).nullable().default(null),
+          imageBytes: z.number().int().min(0).nullable().default(null),
+          snapshots: z.number().int().min(0).nullable().default(null),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   drivers: z
     .object({
       /** packages are extra driver modules to load (each exports a driver factory). */

@@ -1,5 +1,11 @@
 import { GraphQLError } from 'graphql';
-import { isServiceError, SERVICE_ERROR_CODES, type ServiceErrorCode } from '../services/errors.ts';
+import {
+  isServiceError,
+  type QuotaBreach,
+  SERVICE_ERROR_CODES,
+  type ServiceErrorCode,
+} from '../services/errors.ts';
+import { ALLOCATION_LIMITS, type AllocationLimit } from '../services/quotas/allocation.ts';
 import { builder } from './builder.ts';
 
 /** UserErrorShape is one expected failure reported in a mutation payload. */
@@ -7,6 +13,7 @@ export interface UserErrorShape {
   readonly code: ServiceErrorCode;
   readonly field: string | null;
   readonly message: string;
+  readonly quota?: QuotaBreach | null;
 }
 
 const TOP_LEVEL: ReadonlySet<ServiceErrorCode> = new Set(['FORBIDDEN', 'UNAUTHENTICATED']);
@@ -14,6 +21,29 @@ const TOP_LEVEL: ReadonlySet<ServiceErrorCode> = new Set(['FORBIDDEN', 'UNAUTHEN
 /** UserErrorCode is the GraphQL enum of the codes that appear in `userErrors`. */
 export const UserErrorCode = builder.enumType('UserErrorCode', {
   values: SERVICE_ERROR_CODES.filter((c) => !TOP_LEVEL.has(c)),
+});
+
+/** QuotaLimitEnum names the limits a QUOTA_EXCEEDED error can name. */
+export const QuotaLimitEnum = builder.enumType('QuotaLimit', {
+  description:
+    'A limit of a user: VMS, RUNNING_VMS, VCPUS, MEMORY_BYTES, DISK_BYTES (virtual sizes of VM disks), IMAGES, IMAGE_BYTES (stored), SNAPSHOTS.',
+  values: Object.fromEntries(
+    ALLOCATION_LIMITS.map((l) => [l.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase(), { value: l }]),
+  ) as Record<string, { value: AllocationLimit }>,
+});
+
+const QuotaBreachType = builder.objectRef<QuotaBreach>('QuotaBreach').implement({
+  description: 'The limit an operation ran into: its value, the use now, and what was asked for.',
+  fields: (t) => ({
+    limit: t.field({ type: QuotaLimitEnum, resolve: (b) => b.limit as AllocationLimit }),
+    max: t.field({ type: 'BigInt', description: "The limit's value.", resolve: (b) => b.max }),
+    used: t.field({ type: 'BigInt', description: 'What is in use now.', resolve: (b) => b.used }),
+    requested: t.field({
+      type: 'BigInt',
+      description: 'What the operation would have added.',
+      resolve: (b) => b.requested,
+    }),
+  }),
 });
 
 /** UserError is the GraphQL type of one expected failure: `userErrors { code field message }`. */
@@ -27,6 +57,12 @@ export const UserError = builder.objectRef<UserErrorShape>('UserError').implemen
     }),
     field: t.string({ nullable: true, resolve: (e) => e.field }),
     message: t.exposeString('message'),
+    quota: t.field({
+      type: QuotaBreachType,
+      nullable: true,
+      description: 'For QUOTA_EXCEEDED: the limit, its value, the use and what was asked for.',
+      resolve: (e) => e.quota ?? null,
+    }),
   }),
 });
 
@@ -46,7 +82,7 @@ export async function runForPayload<T>(
       throw new GraphQLError(err.message, { extensions: { code: err.code } });
     return {
       result: null,
-      userErrors: [{ code: err.code, field: err.field, message: err.message }],
+      userErrors: [{ code: err.code, field: err.field, message: err.message, quota: err.quota }],
     };
   }
 }

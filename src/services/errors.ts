@@ -19,17 +19,33 @@ export const SERVICE_ERROR_CODES = [
 /** ServiceErrorCode says what kind of expected failure a ServiceError is. */
 export type ServiceErrorCode = (typeof SERVICE_ERROR_CODES)[number];
 
+/** QuotaBreach is what a QUOTA_EXCEEDED error names: which limit, its value, the use now, and what was asked for. */
+export interface QuotaBreach {
+  readonly limit: string;
+  readonly max: bigint;
+  readonly used: bigint;
+  readonly requested: bigint;
+}
+
 /** ServiceError is the one error type of the services layer: an expected failure that says what to do. */
 export class ServiceError extends Error {
   override readonly name = 'ServiceError';
   readonly code: ServiceErrorCode;
   /** field names the input field at fault, when one is (`input.email`). */
   readonly field: string | null;
+  /** quota is the limit a QUOTA_EXCEEDED error ran into. */
+  readonly quota: QuotaBreach | null;
 
-  constructor(code: ServiceErrorCode, message: string, field: string | null = null) {
+  constructor(
+    code: ServiceErrorCode,
+    message: string,
+    field: string | null = null,
+    quota: QuotaBreach | null = null,
+  ) {
     super(message);
     this.code = code;
     this.field = field;
+    this.quota = quota;
   }
 }
 

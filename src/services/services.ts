@@ -9,7 +9,7 @@ import { type ImageDeps, ImageService } from './images/image-service.ts';
 import type { OperationRunner } from './operations/operation-runner.ts';
 import { OperationService } from './operations/operation-service.ts';
 import { PermissionService } from './permissions/permission-service.ts';
-import { QuotaService } from './quotas/quota-service.ts';
+import { type QuotaLimits, QuotaService } from './quotas/quota-service.ts';
 import { UserService } from './users/user-service.ts';
 import { SnapshotService } from './vms/snapshot-service.ts';
 import { type ConsoleDeps, VmConsoleService } from './vms/vm-console.ts';
@@ -23,6 +23,8 @@ export interface SharedServices {
   readonly fork: () => EntityManager;
   readonly auth: AuthSettings;
   readonly scrypt: ScryptParams;
+  /** quotaDefaults are the limits each new user starts with. */
+  readonly quotaDefaults: QuotaLimits;
   readonly hosts: HostDeps;
   readonly events: EventBus;
   readonly operations: OperationRunner;
@@ -61,7 +63,7 @@ export function requestServices(shared: SharedServices): RequestServices {
   return {
     em,
     auth,
-    users: new UserService(em, shared.scrypt),
+    users: new UserService(em, shared.scrypt, shared.quotaDefaults),
     audit: new AuditService(shared.fork),
     hosts,
     permissions,
@@ -69,7 +71,7 @@ export function requestServices(shared: SharedServices): RequestServices {
     operations: new OperationService(em, shared.operations),
     images,
     vms,
-    snapshots: new SnapshotService(em, vms),
+    snapshots: new SnapshotService(em, vms, shared.vms.quotas),
     consoles: new VmConsoleService(em, vms, auth, shared.consoles),
     migrations: new VmMigrationService(em, vms, shared.vms),
     evacuations: new VmEvacuation(em, hosts, {

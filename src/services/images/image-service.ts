@@ -11,6 +11,7 @@ import { ServiceError } from '../errors.ts';
 import { namedPage } from '../named-page.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
 import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
+import type { QuotaGuard } from '../quotas/quota-guard.ts';
 import { checkDescription, checkLabel } from '../text.ts';
 import type { AddressPolicy } from './address-policy.ts';
 import type { ImageCache } from './image-cache.ts';
@@ -25,6 +26,8 @@ export interface ImageDeps {
   readonly policy: AddressPolicy;
   readonly maxBytes: bigint;
   readonly operations: OperationRunner;
+  /** quotas admits images and their bytes against their owners' limits. */
+  readonly quotas: QuotaGuard;
 }
 
 /** ImageInput is what a new image is called. */
@@ -135,7 +138,7 @@ export class ImageService {
       arrive: (dest: string, ctx: OperationContext) => Promise<{ bytes: bigint; sha512: string }>;
     },
   ): Promise<{ image: Image; operation: Operation }> {
-    const image = await this.create(actor, input, how.sourceUrl);
+    const image = await this.create(actor, input, how.sourceUrl, null);
     const operation = await this.deps.operations.start({
       kind: how.kind,
       actorId: actor.userId,
@@ -167,7 +170,7 @@ export class ImageService {
         `the image's SHA-512 is ${input.file.sha512}, not the expected ${expected}`,
         'input.sha512',
       );
-    const image = await this.create(actor, input, null);
+    const image = await this.create(actor, input, null, input.file.bytes);
     await this.fill(image.id, null, async (dest) => {
       await rename(input.file.path, dest);
       return { bytes: input.file.bytes, sha512: input.file.sha512 };
@@ -234,17 +237,29 @@ export class ImageService {
     return this.permissions.shares(actor, { type: 'IMAGE', id });
   }
 
-  private async create(actor: Actor, input: ImageInput, sourceUrl: string | null): Promise<Image> {
-    const image = this.em.create(Image, {
-      name: checkLabel(input.name, 'an image name', 128),
-      description: checkDescription(input.description ?? ''),
-      owner: this.em.getReference(User, actor.userId),
-      state: 'IMPORTING',
-      sourceUrl,
+  // Records the image (counted against the owner's images, and its bytes when they are known).
+  private async create(
+    actor: Actor,
+    input: ImageInput,
+    sourceUrl: string | null,
+    sizeBytes: bigint | null,
+  ): Promise<Image> {
+    const name = checkLabel(input.name, 'an image name', 128);
+    const description = checkDescription(input.description ?? '');
+    const adds = { images: 1n, imageBytes: sizeBytes ?? 0n };
+    return this.deps.quotas.reserve(actor.userId, adds, async () => {
+      const image = this.em.create(Image, {
+        name,
+        description,
+        owner: this.em.getReference(User, actor.userId),
+        state: 'IMPORTING',
+        sourceUrl,
+        sizeBytes,
+      });
+      this.permissions.grantOwner(actor.userId, { type: 'IMAGE', id: image.id });
+      await this.em.flush();
+      return image;
     });
-    this.permissions.grantOwner(actor.userId, { type: 'IMAGE', id: image.id });
-    await this.em.flush();
-    return image;
   }
 
   // Brings the bytes into `<id>.incoming` with `arrive`, checks them, moves them to their final
@@ -263,14 +278,18 @@ export class ImageService {
       const header = await readImageHeader(incoming);
       await rename(incoming, store.pathOf(id, header.format));
       const image = await em.findOneOrFail(Image, { id });
-      em.assign(image, {
-        state: 'AVAILABLE',
-        format: header.format,
-        sizeBytes: bytes,
-        virtualSizeBytes: header.virtualSize,
-        sha512,
+      // Bytes not known when the image was recorded count against its owner now.
+      const adds = { imageBytes: image.sizeBytes === null ? bytes : 0n };
+      await this.deps.quotas.reserve(image.owner.id as UserId, adds, async () => {
+        em.assign(image, {
+          state: 'AVAILABLE',
+          format: header.format,
+          sizeBytes: bytes,
+          virtualSizeBytes: header.virtualSize,
+          sha512,
+        });
+        await em.flush();
       });
-      await em.flush();
     } catch (err) {
       await rm(incoming, { force: true });
       await store.remove(id);

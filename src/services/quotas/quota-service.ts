@@ -30,9 +30,27 @@ const UNLIMITED: QuotaLimits = {
 
 const KEYS = Object.keys(UNLIMITED) as Array<keyof QuotaLimits>;
 
+const BYTE_LIMITS: ReadonlySet<keyof QuotaLimits> = new Set([
+  'memoryBytes',
+  'diskBytes',
+  'imageBytes',
+]);
+
+/** quotaLimitsOf reads limits given as plain numbers (the config's defaults). */
+export function quotaLimitsOf(
+  numbers: Readonly<Record<keyof QuotaLimits, number | null>>,
+): QuotaLimits {
+  return Object.fromEntries(
+    KEYS.map((k) => {
+      const v = numbers[k];
+      return [k, v === null ? null : BYTE_LIMITS.has(k) ? BigInt(v) : v];
+    }),
+  ) as unknown as QuotaLimits;
+}
+
 /**
- * QuotaService reads and sets users' allocation limits. Enforcing them, and the consumption
- * limits beside them, comes with the quotas issue; here admins set them and users read their own.
+ * QuotaService reads and sets users' allocation limits (QuotaGuard enforces them): admins set
+ * them, users read their own.
  */
 export class QuotaService {
   private readonly em: EntityManager;

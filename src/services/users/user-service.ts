@@ -3,12 +3,14 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { UserId } from '../../entities/ids.ts';
 import { Image } from '../../entities/image.ts';
 import { Permission } from '../../entities/permission.ts';
+import { Quota } from '../../entities/quota.ts';
 import { Session } from '../../entities/session.ts';
 import { normalizeEmail, User } from '../../entities/user.ts';
 import { Vm } from '../../entities/vm.ts';
 import type { Actor } from '../actor.ts';
 import { hashPassword, type ScryptParams, verifyPassword } from '../auth/password.ts';
 import { ServiceError } from '../errors.ts';
+import type { QuotaLimits } from '../quotas/quota-service.ts';
 import { containsPattern } from '../text.ts';
 
 /** MIN_PASSWORD_LENGTH follows NIST SP 800-63B's minimum for chosen passwords. */
@@ -41,10 +43,12 @@ export interface UserQuery {
 export class UserService {
   private readonly em: EntityManager;
   private readonly scrypt: ScryptParams;
+  private readonly quotaDefaults: QuotaLimits;
 
-  constructor(em: EntityManager, scrypt: ScryptParams) {
+  constructor(em: EntityManager, scrypt: ScryptParams, quotaDefaults: QuotaLimits) {
     this.em = em;
     this.scrypt = scrypt;
+    this.quotaDefaults = quotaDefaults;
   }
 
   /** get returns a user the actor may see: themself, or anyone for an admin. */
@@ -101,6 +105,9 @@ export class UserService {
       passwordHash: await hashPassword(input.password, this.scrypt),
       isAdmin: input.isAdmin ?? false,
     });
+    // A new user starts with the configured limits.
+    if (Object.values(this.quotaDefaults).some((v) => v !== null))
+      this.em.create(Quota, { user, ...this.quotaDefaults });
     await this.em.flush();
     return user;
   }

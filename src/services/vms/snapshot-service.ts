@@ -7,8 +7,10 @@ import { isNotFound } from '../../libvirt/errors.ts';
 import { snapshotXml } from '../../libvirt/xml/snapshot.ts';
 import type { Actor } from '../actor.ts';
 import { ServiceError } from '../errors.ts';
+import type { QuotaGuard } from '../quotas/quota-guard.ts';
 import { checkDescription } from '../text.ts';
 import { hostFailure } from './vm-host.ts';
+import { ownerOf } from './vm-rows.ts';
 import type { VmService } from './vm-service.ts';
 
 /**
@@ -19,10 +21,12 @@ import type { VmService } from './vm-service.ts';
 export class SnapshotService {
   private readonly em: EntityManager;
   private readonly vms: VmService;
+  private readonly quotas: QuotaGuard;
 
-  constructor(em: EntityManager, vms: VmService) {
+  constructor(em: EntityManager, vms: VmService, quotas: QuotaGuard) {
     this.em = em;
     this.vms = vms;
+    this.quotas = quotas;
   }
 
   /** list returns a VM's snapshots, oldest first. */
@@ -56,21 +60,24 @@ export class SnapshotService {
     const description = checkDescription(input.description ?? '');
     if (await this.em.count(Snapshot, { vm: vmId, name }))
       throw new ServiceError('CONFLICT', `the VM has a snapshot named ${name}`, 'input.name');
-    return this.vms.withDomain(vmId, 'vmSnapshotCreate', async ({ conn, dom, state }) => {
+    return this.vms.withDomain(vmId, 'vmSnapshotCreate', async ({ vm, conn, dom, state }) => {
       const withMemory = state === 'RUNNING' || state === 'PAUSED';
-      const snap = this.em.create(Snapshot, {
-        vm: this.em.getReference(Vm, vmId),
-        name,
-        description,
-        withMemory,
+      const snap = await this.quotas.reserve(ownerOf(vm), { snapshots: 1n }, async () => {
+        const snap = this.em.create(Snapshot, {
+          vm: this.em.getReference(Vm, vmId),
+          name,
+          description,
+          withMemory,
+        });
+        try {
+          await this.em.flush();
+        } catch (err) {
+          if (isUniqueViolation(err))
+            throw new ServiceError('CONFLICT', `the VM has a snapshot named ${name}`, 'input.name');
+          throw err;
+        }
+        return snap;
       });
-      try {
-        await this.em.flush();
-      } catch (err) {
-        if (isUniqueViolation(err))
-          throw new ServiceError('CONFLICT', `the VM has a snapshot named ${name}`, 'input.name');
-        throw err;
-      }
       try {
         await conn.snapshots.create(dom, snapshotXml(name, description || undefined));
       } catch (err) {

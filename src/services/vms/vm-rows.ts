@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { VmId } from '../../entities/ids.ts';
+import type { UserId, VmId } from '../../entities/ids.ts';
 import { Permission } from '../../entities/permission.ts';
 import { Vm } from '../../entities/vm.ts';
 
@@ -7,4 +7,9 @@ import { Vm } from '../../entities/vm.ts';
 export async function forgetVm(em: EntityManager, id: VmId): Promise<void> {
   await em.nativeDelete(Permission, { resourceType: 'VM', resourceId: id });
   await em.nativeDelete(Vm, { id });
+}
+
+/** ownerOf is the user a VM's resources count against. */
+export function ownerOf(vm: Vm): UserId {
+  return vm.owner.id as UserId;
 }

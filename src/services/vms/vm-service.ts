@@ -20,12 +20,13 @@ import type { Locks } from '../locks.ts';
 import { namedPage } from '../named-page.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
 import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
+import type { QuotaGuard } from '../quotas/quota-guard.ts';
 import { checkDescription, checkLabel } from '../text.ts';
 import { HostRooms } from './host-rooms.ts';
 import { type PlacementPolicy, place } from './scheduler.ts';
 import { randomMac } from './vm-domain.ts';
 import { hostFailure, VmHost } from './vm-host.ts';
-import { forgetVm } from './vm-rows.ts';
+import { forgetVm, ownerOf } from './vm-rows.ts';
 import { checkSeed, type SeedInput, seedImage } from './vm-seed.ts';
 import { type VmStateRecorder, vmStateOf } from './vm-state.ts';
 
@@ -52,6 +53,8 @@ export interface VmDeps {
   readonly locks: Locks<VmId>;
   /** placement serializes choosing a host with recording the VM there. */
   readonly placement: Locks<'placement'>;
+  /** quotas admits what VMs reserve against their owners' limits. */
+  readonly quotas: QuotaGuard;
   readonly states: VmStateRecorder;
   readonly settings: VmSettings;
   /** spoolDir holds disk copies passing through the controller (the image store's directory). */
@@ -194,32 +197,42 @@ export class VmService {
         'input.diskBytes',
       );
 
+    const start = input.start ?? true;
     const vm = await this.deps.placement.run('placement', 'placing a VM', async () => {
       const hostId = await this.rooms.choose(
         { vcpus: maxVcpus, memoryBytes: maxMemoryBytes },
         { pinned: input.host ?? null },
       );
-      const vm = this.em.create(Vm, {
-        name,
-        description,
-        owner: this.em.getReference(User, actor.userId),
-        host: this.em.getReference(Host, hostId),
-        image,
-        baseVolume: volumeOfImage(image.id),
-        state: 'CREATING',
-        stateReason: 'being created',
-        vcpus,
-        maxVcpus,
+      const adds = {
+        vms: 1n,
+        runningVms: start ? 1n : 0n,
+        vcpus: BigInt(vcpus),
         memoryBytes,
-        maxMemoryBytes,
         diskBytes,
-        mac: await this.freeMac(),
-        hasSeed: seed !== null,
-        domainUuid: newId<VmId>(),
+      };
+      return this.deps.quotas.reserve(actor.userId, adds, async () => {
+        const vm = this.em.create(Vm, {
+          name,
+          description,
+          owner: this.em.getReference(User, actor.userId),
+          host: this.em.getReference(Host, hostId),
+          image,
+          baseVolume: volumeOfImage(image.id),
+          state: 'CREATING',
+          stateReason: 'being created',
+          vcpus,
+          maxVcpus,
+          memoryBytes,
+          maxMemoryBytes,
+          diskBytes,
+          mac: await this.freeMac(),
+          hasSeed: seed !== null,
+          domainUuid: newId<VmId>(),
+        });
+        this.permissions.grantOwner(actor.userId, { type: 'VM', id: vm.id });
+        await this.em.flush();
+        return vm;
       });
-      this.permissions.grantOwner(actor.userId, { type: 'VM', id: vm.id });
-      await this.em.flush();
-      return vm;
     });
 
     const operation = await this.deps.operations.start({
@@ -229,7 +242,7 @@ export class VmService {
       targetId: vm.id,
       work: (ctx) =>
         this.deps.locks.run(vm.id, 'vmCreate', () =>
-          this.provision(vm.id, image, seed, input.start ?? true, ctx),
+          this.provision(vm.id, image, seed, start, ctx),
         ),
     });
     return { vm, operation };
@@ -271,20 +284,24 @@ export class VmService {
           `cannot ${action} a VM that is ${state.toLowerCase()} (it must be ${allowed[action].map((s) => s.toLowerCase()).join(' or ')})`,
           'input.id',
         );
-      try {
-        if (action === 'start') {
-          // Defined afresh, so a VM boots with what its host's settings are now.
-          await this.host.define(conn, vm);
-          await conn.domains.start(dom);
+      // A start takes a running slot of the owner's, until the state it leaves is recorded.
+      const adds = action === 'start' ? { runningVms: 1n } : {};
+      return this.deps.quotas.reserve(ownerOf(vm), adds, async () => {
+        try {
+          if (action === 'start') {
+            // Defined afresh, so a VM boots with what its host's settings are now.
+            await this.host.define(conn, vm);
+            await conn.domains.start(dom);
+          }
+          if (action === 'powerOff') await conn.domains.destroy(dom);
+          if (action === 'reboot') await conn.domains.reboot(dom);
+          if (action === 'suspend') await conn.domains.suspend(dom);
+          if (action === 'resume') await conn.domains.resume(dom);
+        } catch (err) {
+          throw hostFailure(err, `${action} failed`);
         }
-        if (action === 'powerOff') await conn.domains.destroy(dom);
-        if (action === 'reboot') await conn.domains.reboot(dom);
-        if (action === 'suspend') await conn.domains.suspend(dom);
-        if (action === 'resume') await conn.domains.resume(dom);
-      } catch (err) {
-        throw hostFailure(err, `${action} failed`);
-      }
-      return observe(`${action} by a user`);
+        return observe(`${action} by a user`);
+      });
     });
   }
 
@@ -343,62 +360,65 @@ export class VmService {
       const maxVcpus = Math.max(vm.maxVcpus, vcpus);
       // biome-ignore lint/complexity/useMathMinMax: Math.max does not take bigints
       const maxMemoryBytes = memoryBytes > vm.maxMemoryBytes ? memoryBytes : vm.maxMemoryBytes;
-      const appliedAt = await this.deps.placement.run('placement', 'resizing a VM', async () => {
-        const growth = {
-          vcpus: maxVcpus - vm.maxVcpus,
-          memoryBytes: maxMemoryBytes - vm.maxMemoryBytes,
-        };
-        if (growth.vcpus > 0 || growth.memoryBytes > 0n) {
-          const room = (await this.rooms.capacities(vm.host?.id ?? null)).find(
-            (h) => h.hostId === vm.host?.id,
-          );
-          if (!room || place([room], growth, 'pack').length === 0)
-            throw new ServiceError(
-              'UNAVAILABLE',
-              'the VM host has no room for that size',
-              'input.vcpus',
+      const adds = { vcpus: BigInt(vcpus - vm.vcpus), memoryBytes: memoryBytes - vm.memoryBytes };
+      const appliedAt = await this.deps.placement.run('placement', 'resizing a VM', () =>
+        this.deps.quotas.reserve(ownerOf(vm), adds, async () => {
+          const growth = {
+            vcpus: maxVcpus - vm.maxVcpus,
+            memoryBytes: maxMemoryBytes - vm.maxMemoryBytes,
+          };
+          if (growth.vcpus > 0 || growth.memoryBytes > 0n) {
+            const room = (await this.rooms.capacities(vm.host?.id ?? null)).find(
+              (h) => h.hostId === vm.host?.id,
             );
-        }
-        const { conn, dom } = await this.domainOf(vm);
-        const now = vmStateOf((await conn.domains.state(dom)).state);
-        const running = now === 'RUNNING' || now === 'PAUSED';
-        const live = running && maxVcpus === vm.maxVcpus && maxMemoryBytes === vm.maxMemoryBytes;
-        let applied: ResizeResult['appliedAt'] = live ? 'LIVE' : 'NEXT_BOOT';
-        try {
-          if (maxVcpus !== vm.maxVcpus || maxMemoryBytes !== vm.maxMemoryBytes) {
-            // New ceilings need a new definition; a running domain keeps its old one until it boots.
-            Object.assign(vm, { vcpus, maxVcpus, memoryBytes, maxMemoryBytes });
-            await this.host.define(conn, vm);
-          } else {
-            const flags = live
-              ? ModificationFlags.LIVE | ModificationFlags.CONFIG
-              : ModificationFlags.CONFIG;
-            try {
-              if (vcpus !== vm.vcpus) await conn.domains.setVcpus(dom, vcpus, flags);
-              if (memoryBytes !== vm.memoryBytes)
-                await conn.domains.setMemory(dom, Number(memoryBytes / 1024n), flags);
-            } catch (err) {
-              if (!live) throw err;
-              // The guest would not take it live: write it for the next boot instead.
-              applied = 'NEXT_BOOT';
-              if (vcpus !== vm.vcpus)
-                await conn.domains.setVcpus(dom, vcpus, ModificationFlags.CONFIG);
-              if (memoryBytes !== vm.memoryBytes)
-                await conn.domains.setMemory(
-                  dom,
-                  Number(memoryBytes / 1024n),
-                  ModificationFlags.CONFIG,
-                );
-            }
-            Object.assign(vm, { vcpus, memoryBytes });
+            if (!room || place([room], growth, 'pack').length === 0)
+              throw new ServiceError(
+                'UNAVAILABLE',
+                'the VM host has no room for that size',
+                'input.vcpus',
+              );
           }
-        } catch (err) {
-          this.em.clear();
-          throw hostFailure(err, 'resize failed');
-        }
-        await this.em.flush();
-        return applied;
-      });
+          const { conn, dom } = await this.domainOf(vm);
+          const now = vmStateOf((await conn.domains.state(dom)).state);
+          const running = now === 'RUNNING' || now === 'PAUSED';
+          const live = running && maxVcpus === vm.maxVcpus && maxMemoryBytes === vm.maxMemoryBytes;
+          let applied: ResizeResult['appliedAt'] = live ? 'LIVE' : 'NEXT_BOOT';
+          try {
+            if (maxVcpus !== vm.maxVcpus || maxMemoryBytes !== vm.maxMemoryBytes) {
+              // New ceilings need a new definition; a running domain keeps its old one until it boots.
+              Object.assign(vm, { vcpus, maxVcpus, memoryBytes, maxMemoryBytes });
+              await this.host.define(conn, vm);
+            } else {
+              const flags = live
+                ? ModificationFlags.LIVE | ModificationFlags.CONFIG
+                : ModificationFlags.CONFIG;
+              try {
+                if (vcpus !== vm.vcpus) await conn.domains.setVcpus(dom, vcpus, flags);
+                if (memoryBytes !== vm.memoryBytes)
+                  await conn.domains.setMemory(dom, Number(memoryBytes / 1024n), flags);
+              } catch (err) {
+                if (!live) throw err;
+                // The guest would not take it live: write it for the next boot instead.
+                applied = 'NEXT_BOOT';
+                if (vcpus !== vm.vcpus)
+                  await conn.domains.setVcpus(dom, vcpus, ModificationFlags.CONFIG);
+                if (memoryBytes !== vm.memoryBytes)
+                  await conn.domains.setMemory(
+                    dom,
+                    Number(memoryBytes / 1024n),
+                    ModificationFlags.CONFIG,
+                  );
+              }
+              Object.assign(vm, { vcpus, memoryBytes });
+            }
+          } catch (err) {
+            this.em.clear();
+            throw hostFailure(err, 'resize failed');
+          }
+          await this.em.flush();
+          return applied;
+        }),
+      );
       return { vm: await this.reload(id), appliedAt };
     });
   }
@@ -429,27 +449,36 @@ export class VmService {
       const size = { vcpus: source.maxVcpus, memoryBytes: source.maxMemoryBytes };
       if (!room || place([room], size, 'pack').length === 0)
         throw new ServiceError('UNAVAILABLE', "the VM's host has no room for a clone", 'input.id');
-      const vm = this.em.create(Vm, {
-        name,
-        description: source.description,
-        owner: this.em.getReference(User, actor.userId),
-        host: source.host,
-        image: source.image ?? null,
-        baseVolume: source.baseVolume,
-        state: 'CREATING',
-        stateReason: `being cloned from ${source.name}`,
-        vcpus: source.vcpus,
-        maxVcpus: source.maxVcpus,
+      const adds = {
+        vms: 1n,
+        runningVms: input.start ? 1n : 0n,
+        vcpus: BigInt(source.vcpus),
         memoryBytes: source.memoryBytes,
-        maxMemoryBytes: source.maxMemoryBytes,
         diskBytes: source.diskBytes,
-        mac: await this.freeMac(),
-        hasSeed: false,
-        domainUuid: newId<VmId>(),
+      };
+      return this.deps.quotas.reserve(actor.userId, adds, async () => {
+        const vm = this.em.create(Vm, {
+          name,
+          description: source.description,
+          owner: this.em.getReference(User, actor.userId),
+          host: source.host,
+          image: source.image ?? null,
+          baseVolume: source.baseVolume,
+          state: 'CREATING',
+          stateReason: `being cloned from ${source.name}`,
+          vcpus: source.vcpus,
+          maxVcpus: source.maxVcpus,
+          memoryBytes: source.memoryBytes,
+          maxMemoryBytes: source.maxMemoryBytes,
+          diskBytes: source.diskBytes,
+          mac: await this.freeMac(),
+          hasSeed: false,
+          domainUuid: newId<VmId>(),
+        });
+        this.permissions.grantOwner(actor.userId, { type: 'VM', id: vm.id });
+        await this.em.flush();
+        return vm;
       });
-      this.permissions.grantOwner(actor.userId, { type: 'VM', id: vm.id });
-      await this.em.flush();
-      return vm;
     });
     const operation = await this.deps.operations.start({
       kind: 'vmClone',
