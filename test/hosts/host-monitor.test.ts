@@ -53,6 +53,23 @@ describe.sequential('admin states', () => {
     expect(monitor.placeableHosts()).toEqual(['hv2']);
     // VMs can still be moved off: the session works.
     expect(await monitor.session('hv1')?.connection.host.hostname()).toBe(rigHost('hv1').hostname);
+    // A session lost meanwhile is told (a migration off the host needs to know), though the
+    // held state does not change; the monitor reconnects by itself.
+    const lost = new Promise<string>((resolve) => {
+      const off = monitor.on('sessionLost', (e) => {
+        off();
+        resolve(e.hostId);
+      });
+    });
+    const before = changes.length;
+    await monitor.session('hv1')?.close();
+    expect(await lost).toBe('hv1');
+    expect(changes.slice(before)).toEqual([]);
+    await until(
+      async () => (monitor.session('hv1')?.isOpen ? true : undefined),
+      20_000,
+      'hv1 back',
+    );
     await monitor.setAdminState('hv1', null);
     expect(monitor.status('hv1')).toMatchObject({ state: 'ONLINE', placeable: true, admin: null });
   });

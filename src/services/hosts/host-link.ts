@@ -8,6 +8,7 @@ import { type BackoffOptions, backoffDelay } from './backoff.ts';
 import type {
   AdminHold,
   HostFactsChange,
+  HostSessionLost,
   HostState,
   HostStateChange,
   HostStatus,
@@ -23,6 +24,7 @@ export interface LinkSettings {
   readonly backoff: BackoffOptions;
   readonly onState: (change: HostStateChange) => void;
   readonly onFacts: (change: HostFactsChange) => void;
+  readonly onLost: (lost: HostSessionLost) => void;
 }
 
 // Failures that retrying cannot fix: they wait for the admin to change the host's settings.
@@ -205,6 +207,7 @@ export class HostLink {
       if (this.session !== session) return;
       this.session = null;
       this.lastError = reason;
+      this.settings.onLost({ hostId: this.host.id, reason: reason.message, at: new Date() });
       this.settle(reason.message, reason.code);
       this.scheduleRetry();
     });

@@ -57,6 +57,7 @@ export class HostMonitor {
   private readonly listeners: { [K in keyof HostMonitorEvents]: Set<Listener<K>> } = {
     stateChanged: new Set(),
     factsChanged: new Set(),
+    sessionLost: new Set(),
   };
   private readonly connectTimeoutMs: number;
   private readonly keepalive: KeepaliveOptions;
@@ -93,6 +94,7 @@ export class HostMonitor {
       backoff: this.backoff,
       onState: (e) => this.emit('stateChanged', e),
       onFacts: (e) => this.emit('factsChanged', e),
+      onLost: (e) => this.emit('sessionLost', e),
     });
     this.links.set(host.id, link);
     link.start(opened);
@@ -210,8 +212,7 @@ export class HostMonitor {
     const links = [...this.links.values()];
     this.links.clear();
     await Promise.all(links.map((l) => l.stop()));
-    this.listeners.stateChanged.clear();
-    this.listeners.factsChanged.clear();
+    for (const set of Object.values(this.listeners)) set.clear();
   }
 
   private emit<K extends keyof HostMonitorEvents>(event: K, payload: HostMonitorEvents[K]): void {

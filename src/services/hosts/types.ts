@@ -84,8 +84,16 @@ export interface HostStatus {
   readonly nextAttemptAt: Date | null;
 }
 
+/** HostSessionLost says a host's connection ended (whatever an admin hold shows as its state). */
+export interface HostSessionLost {
+  readonly hostId: string;
+  readonly reason: string;
+  readonly at: Date;
+}
+
 /** HostMonitorEvents maps each event of the HostMonitor to its payload. */
 export interface HostMonitorEvents {
   stateChanged: HostStateChange;
   factsChanged: HostFactsChange;
+  sessionLost: HostSessionLost;
 }

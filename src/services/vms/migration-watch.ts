@@ -1,5 +1,6 @@
 import type { DomainRef } from '../../libvirt/api/domains.ts';
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
+import type { HostMonitor } from '../hosts/host-monitor.ts';
 import type { OperationContext } from '../operations/operation-runner.ts';
 import {
   idleProgress,
@@ -36,8 +37,9 @@ export interface WatchedMigration {
   readonly postCopy: boolean;
   readonly ctx: OperationContext;
   readonly report: ReportProgress;
-  /** lostHost names a host whose connection is gone (and why), or is null. */
-  readonly lostHost: () => string | null;
+  readonly monitor: HostMonitor;
+  /** hosts are the two ends, whose connections the migration needs. */
+  readonly hosts: ReadonlyArray<{ readonly id: string; readonly name: string }>;
 }
 
 /**
@@ -52,6 +54,7 @@ export class MigrationWatch {
   private readonly stop = new AbortController();
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly onCancel = () => this.stop.abort();
+  private readonly offMonitor: () => void;
   private last: MigrationProgress;
   private lost: string | null = null;
   private downtimeSet: boolean;
@@ -62,6 +65,11 @@ export class MigrationWatch {
     this.last = idleProgress('PREPARING', m.ends);
     this.downtimeSet = m.maxDowntimeMs === undefined;
     m.ctx.signal.addEventListener('abort', this.onCancel, { once: true });
+    // Told at once: a host back before the next poll would otherwise go unnoticed.
+    this.offMonitor = m.monitor.on('sessionLost', (lost) => {
+      const host = m.hosts.find((h) => h.id === lost.hostId);
+      if (host) this.lose(host.name, lost.reason);
+    });
     this.timer = setInterval(() => void this.poll(), POLL_MS);
   }
 
@@ -80,9 +88,10 @@ export class MigrationWatch {
     return this.postCopy === 'STARTING' || this.postCopy === 'ON';
   }
 
-  /** lostHost is why a host of the migration is gone, or null; it stays once seen. */
+  /** lostHost is why a host of the migration was lost, or null; it stays once seen. */
   lostHost(): string | null {
-    this.lost ??= this.m.lostHost();
+    const gone = this.m.hosts.find((h) => !this.m.monitor.session(h.id)?.isOpen);
+    if (gone) this.lose(gone.name, this.m.monitor.status(gone.id).reason);
     return this.lost;
   }
 
@@ -95,7 +104,13 @@ export class MigrationWatch {
 
   close(): void {
     clearInterval(this.timer);
+    this.offMonitor();
     this.m.ctx.signal.removeEventListener('abort', this.onCancel);
+  }
+
+  private lose(name: string, reason: string): void {
+    this.lost ??= `the connection to ${name} was lost (${reason})`;
+    this.stop.abort();
   }
 
   private switching(): boolean {
@@ -104,10 +119,7 @@ export class MigrationWatch {
 
   private async poll(): Promise<void> {
     const { src, dom } = this.m;
-    if (this.lostHost()) {
-      this.stop.abort();
-      return;
-    }
+    if (this.lostHost()) return;
     // The downtime bound applies to a running migration job, so it is set once one runs.
     if (!this.downtimeSet && this.m.maxDowntimeMs !== undefined)
       this.downtimeSet = await src.jobs.setMaxDowntime(dom, this.m.maxDowntimeMs).then(

@@ -228,12 +228,8 @@ export class VmMigrationService {
       postCopy: input.postCopy === true,
       ctx,
       report,
-      lostHost: () => {
-        const gone = [from, to].find((h) => !this.deps.monitor.session(h.id)?.isOpen);
-        return gone
-          ? `the connection to ${gone.name} was lost (${this.deps.monitor.status(gone.id).reason})`
-          : null;
-      },
+      monitor: this.deps.monitor,
+      hosts: [from, to],
     });
     const address = migrationAddress(to.uri);
     let moved: DomainRef | null = null;
