@@ -1,9 +1,9 @@
 import type { UserId } from '../entities/ids.ts';
-import type { QuotaLimits } from '../services/quotas/quota-service.ts';
+import type { LimitUsage, QuotaLimits } from '../services/quotas/quota-service.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { UserType } from './user.ts';
-import { UserError, type UserErrorShape } from './user-errors.ts';
+import { QuotaLimitEnum, runForQuery, UserError, type UserErrorShape } from './user-errors.ts';
 
 type QuotaShape = QuotaLimits & { readonly updatedAt: Date | null };
 
@@ -28,9 +28,45 @@ builder.objectField(UserType, 'quota', (t) =>
     type: QuotaType,
     description: "The user's limits (visible to the user and to admins).",
     resolve: (u, _a, ctx) =>
-      ctx.services.quotas.get(ctx.actor as NonNullable<typeof ctx.actor>, u.id),
+      runForQuery(() => ctx.services.quotas.get(ctx.actor as NonNullable<typeof ctx.actor>, u.id)),
   }),
 );
+
+const LimitUsageType = builder.objectRef<LimitUsage>('LimitUsage').implement({
+  description: 'One limit of a user: its value, what is in use now, and what remains.',
+  fields: (t) => ({
+    limit: t.field({ type: QuotaLimitEnum, resolve: (u) => u.limit }),
+    max: t.field({
+      type: 'BigInt',
+      nullable: true,
+      description: "The limit's value; null: unlimited.",
+      resolve: (u) => u.max,
+    }),
+    used: t.field({ type: 'BigInt', resolve: (u) => u.used }),
+    remaining: t.field({
+      type: 'BigInt',
+      nullable: true,
+      description: 'What may still be taken; null: unlimited.',
+      resolve: (u) => u.remaining,
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  quotaUsage: t.field({
+    type: [LimitUsageType],
+    authScopes: { signedIn: true },
+    description:
+      "Every limit of a user (the viewer when absent) with its use and what remains. The user's own, or anyone's for admins.",
+    args: { user: t.arg.globalID({ for: UserType, required: false }) },
+    resolve: (_r, args, ctx) => {
+      const actor = ctx.actor as NonNullable<typeof ctx.actor>;
+      return runForQuery(() =>
+        ctx.services.quotas.usage(actor, (args.user?.id ?? actor.userId) as UserId),
+      );
+    },
+  }),
+}));
 
 const QuotaSetInput = builder.inputType('QuotaSetInput', {
   description: 'Limits to change: a field left out is unchanged, null makes it unlimited.',

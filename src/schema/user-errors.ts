@@ -86,3 +86,16 @@ export async function runForPayload<T>(
     };
   }
 }
+
+/**
+ * runForQuery runs a query field's work: a ServiceError (a refusal, something not found)
+ * becomes an error with its code and message instead of a masked internal error.
+ */
+export async function runForQuery<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!isServiceError(err)) throw err;
+    throw new GraphQLError(err.message, { extensions: { code: err.code } });
+  }
+}

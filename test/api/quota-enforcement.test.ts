@@ -148,6 +148,31 @@ describe('allocation limits', () => {
         quota: { limit: 'VMS', max: '2', used: '2', requested: '1' },
       },
     ]);
+    const usage = await k.gql<{
+      quotaUsage: Array<{
+        limit: string;
+        max: string | null;
+        used: string;
+        remaining: string | null;
+      }>;
+    }>('{ quotaUsage { limit max used remaining } }', {}, alice);
+    expect(usage.data?.quotaUsage).toEqual(
+      expect.arrayContaining([
+        { limit: 'VMS', max: '2', used: '2', remaining: '0' },
+        { limit: 'VCPUS', max: null, used: '2', remaining: null },
+        { limit: 'MEMORY_BYTES', max: null, used: String(128n * MiB), remaining: null },
+        { limit: 'SNAPSHOTS', max: '1', used: '0', remaining: '1' },
+      ]),
+    );
+    expect(usage.data?.quotaUsage).toHaveLength(8);
+    // Another user's usage is for admins only.
+    const other = await addUser(k, admin, 'erin');
+    const peek = await k.gql(
+      'query($u: ID) { quotaUsage(user: $u) { used } }',
+      { u: await userId(alice) },
+      other,
+    );
+    expect(peek.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     await removeAll(alice);
   });
 

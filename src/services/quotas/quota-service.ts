@@ -1,9 +1,10 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager } from '../../db/database.ts';
 import type { UserId } from '../../entities/ids.ts';
 import { Quota } from '../../entities/quota.ts';
 import { User } from '../../entities/user.ts';
 import type { Actor } from '../actor.ts';
 import { ServiceError } from '../errors.ts';
+import { ALLOCATION_LIMITS, type AllocationLimit, allocationOf } from './allocation.ts';
 
 /** QuotaLimits are a user's allocation limits; null means unlimited. */
 export interface QuotaLimits {
@@ -15,6 +16,14 @@ export interface QuotaLimits {
   readonly images: number | null;
   readonly imageBytes: bigint | null;
   readonly snapshots: number | null;
+}
+
+/** LimitUsage is one limit of a user, what is in use and what remains (null: unlimited). */
+export interface LimitUsage {
+  readonly limit: AllocationLimit;
+  readonly max: bigint | null;
+  readonly used: bigint;
+  readonly remaining: bigint | null;
 }
 
 const UNLIMITED: QuotaLimits = {
@@ -68,6 +77,21 @@ export class QuotaService {
       throw new ServiceError('FORBIDDEN', 'users may only read their own quota');
     const q = await this.em.findOne(Quota, { user: userId });
     return q ? { ...pick(q), updatedAt: q.updatedAt } : { ...UNLIMITED, updatedAt: null };
+  }
+
+  /**
+   * usage gives every allocation limit of a user with what is in use now and what remains
+   * (null: unlimited); the user themself or an admin.
+   */
+  async usage(actor: Actor, userId: UserId): Promise<LimitUsage[]> {
+    const limits = await this.get(actor, userId);
+    const used = await allocationOf(this.em.fork(), userId);
+    return ALLOCATION_LIMITS.map((limit) => {
+      const v = limits[limit];
+      const max = v === null ? null : BigInt(v);
+      const remaining = max === null ? null : max > used[limit] ? max - used[limit] : 0n;
+      return { limit, max, used: used[limit], remaining };
+    });
   }
 
   /** set changes the given limits (null: unlimited; absent: unchanged); admins only. */
