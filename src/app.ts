@@ -18,6 +18,7 @@ import { AddressPolicy } from './services/images/address-policy.ts';
 import { ImageCache } from './services/images/image-cache.ts';
 import { ImageStore } from './services/images/image-store.ts';
 import { Locks } from './services/locks.ts';
+import { UsageCollector } from './services/metering/usage-collector.ts';
 import { OperationRunner } from './services/operations/operation-runner.ts';
 import { QuotaGuard } from './services/quotas/quota-guard.ts';
 import { quotaLimitsOf } from './services/quotas/quota-service.ts';
@@ -38,6 +39,8 @@ export interface Kumo {
   readonly operations: OperationRunner;
   /** vmWatcher keeps VM states current; tests call its sweepAll to force a sweep. */
   readonly vmWatcher: VmWatcher;
+  /** metering meters VMs every interval; tests call its collect to force a round. */
+  readonly metering: UsageCollector;
   /** events is the bus subscriptions listen on (tests wait for a subscription to listen). */
   readonly events: EventBus;
   /** adminPassword is the first admin's generated password, when this start created it. */
@@ -89,6 +92,13 @@ export async function startKumo(config: Config): Promise<Kumo> {
     );
     vmWatcher.start();
     stops.push(() => vmWatcher.stop());
+    const metering = new UsageCollector({
+      monitor,
+      fork: () => db.fork(),
+      intervalMs: config.metering.intervalSeconds * 1000,
+    });
+    metering.start();
+    stops.push(() => metering.stop());
     const v = config.vms;
     const quotas = new QuotaGuard(() => db.fork());
     const shared: SharedServices = {
@@ -187,7 +197,16 @@ export async function startKumo(config: Config): Promise<Kumo> {
       consoles: { connect: (ticket) => requestServices(shared).consoles.connect(ticket) },
     });
     stops.push(() => server.close());
-    return { server, db, operations, vmWatcher, events, adminPassword: boot.password, stop };
+    return {
+      server,
+      db,
+      operations,
+      vmWatcher,
+      metering,
+      events,
+      adminPassword: boot.password,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -136,6 +136,12 @@ export const ConfigSchema = z.object({
       evacuationConcurrency: z.number().int().min(1).max(64).default(2),
     })
     .prefault({}),
+  metering: z
+    .object({
+      /** intervalSeconds is how often each host's VMs are metered (one call per host). @default 10 */
+      intervalSeconds: z.number().int().min(1).max(3600).default(10),
+    })
+    .prefault({}),
   quotas: z
     .object({
       /**

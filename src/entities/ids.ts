@@ -23,6 +23,8 @@ export type VmId = Brand<'VmId'>;
 export type SnapshotId = Brand<'SnapshotId'>;
 /** ImageCopyId identifies an ImageCopy. */
 export type ImageCopyId = Brand<'ImageCopyId'>;
+/** UsageRecordId identifies a UsageRecord. */
+export type UsageRecordId = Brand<'UsageRecordId'>;
 
 /** newId makes a fresh random (v4) UUID as an id of kind T. */
 export function newId<T extends Brand<string>>(): T {

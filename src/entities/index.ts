@@ -11,6 +11,7 @@ import { PermissionSchema } from './permission.ts';
 import { QuotaSchema } from './quota.ts';
 import { SessionSchema } from './session.ts';
 import { SnapshotSchema } from './snapshot.ts';
+import { UsageRecordSchema } from './usage-record.ts';
 import { UserSchema } from './user.ts';
 import { VmSchema } from './vm.ts';
 
@@ -24,6 +25,7 @@ export * from './permission.ts';
 export * from './quota.ts';
 export * from './session.ts';
 export * from './snapshot.ts';
+export * from './usage-record.ts';
 export * from './user.ts';
 export * from './vm.ts';
 
@@ -40,4 +42,5 @@ export const ENTITIES = [
   ImageCopySchema,
   VmSchema,
   SnapshotSchema,
+  UsageRecordSchema,
 ] as const;
