@@ -241,13 +241,14 @@ export async function vmOnHost(
   const volumes = pool
     ? (await conn.storage.listVolumes(pool)).map((v) => v.name).filter((n) => n.includes(id))
     : [];
-  const domain = await conn.domains.lookupByName(`kumo-${id}`).then(
-    async (d) => (await conn.domains.state(d)).state,
-    (err: unknown) => {
+  // The domain may go between the lookup and the state (a sweep removing it): gone either way.
+  const domain = await conn.domains
+    .lookupByName(`kumo-${id}`)
+    .then(async (d) => (await conn.domains.state(d)).state)
+    .catch((err: unknown) => {
       if (isNotFound(err)) return null;
       throw err;
-    },
-  );
+    });
   return { volumes, domain };
 }
 
