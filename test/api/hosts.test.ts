@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { rig, rigHost, unixUri } from '../support/rig.ts';
 import {
   ADMIN,
   codeOf,
   listening,
   startTestKumo,
+  subscriber,
   type TestKumo,
   tlsCredentialsInput,
 } from './support.ts';
@@ -208,12 +207,7 @@ describe('hosts through the API, on the rig', () => {
     );
     const hv1 = hosts.data?.hosts.edges.find((e) => e.node.name === 'hv1')?.node.id;
     const subscribed = listening(k, 'hostStateChanged');
-    const client = createClient({
-      url: k.url.replace('http', 'ws'),
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${admin}` },
-    });
+    const client = subscriber(k, admin);
     const events: string[] = [];
     const done = (async () => {
       for await (const r of client.iterate<{
@@ -250,13 +244,7 @@ describe('hosts through the API, on the rig', () => {
   });
 
   it('streams host metrics to admins only', async () => {
-    const ws = (token: string) =>
-      createClient({
-        url: k.url.replace('http', 'ws'),
-        webSocketImpl: WebSocket,
-        retryAttempts: 0,
-        connectionParams: { authorization: `Bearer ${token}` },
-      });
+    const ws = (token: string) => subscriber(k, token);
     const query =
       'subscription { hostMetrics(intervalSeconds: 1) { host { name } cpuUsage memoryTotalBytes memoryUsedBytes } }';
     const client = ws(admin);

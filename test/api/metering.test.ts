@@ -9,10 +9,12 @@ import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { openTls, rigHost } from '../support/rig.ts';
+import { until } from '../support/wait.ts';
 import {
   ADMIN,
   addRigHost,
   addUser,
+  importImage,
   rawId,
   settled,
   startTestKumo,
@@ -70,19 +72,12 @@ beforeAll(async () => {
   conn = await openTls(rigHost('hv2'));
   await ensureGuestNetwork(conn);
   await addRigHost(k, admin, 'hv2', { settings: { cpuOvercommit: 8 } });
-  const imported = await k.gql<{
-    imageImport: { image: { id: string }; operation: { id: string } };
-  }>(
-    'mutation($url: String!) { imageImport(input: {url: $url, name: "blank"}) { image { id } operation { id } } }',
-    { url: `${files.base}/disk.raw` },
-    alice,
-  );
-  await settled(k, imported.data?.imageImport.operation.id as string, alice);
+  const image = await importImage(k, alice, `${files.base}/disk.raw`, 'blank');
   const made = await k.gql<{ vmCreate: { vm: { id: string }; operation: { id: string } } }>(
     'mutation($input: VmCreateInput!) { vmCreate(input: $input) { vm { id } operation { id } } }',
     {
       input: {
-        image: imported.data?.imageImport.image.id,
+        image,
         name: 'metered',
         vcpus: 1,
         memoryBytes: String(64n * MiB),
@@ -107,11 +102,18 @@ describe('metering', () => {
     await k.kumo.metering.collect();
     // A first sight is a baseline: nothing is recorded yet.
     expect(await totals()).toEqual({ cpuNs: 0n, memoryByteSeconds: 0n, owners: [] });
-    await new Promise((r) => setTimeout(r, 1000));
-    await k.kumo.metering.collect();
-    const after = await totals();
+    // Rounds until the VM has held its memory for a second's worth and used some CPU.
+    const after = await until(
+      async () => {
+        await k.kumo.metering.collect();
+        const t = await totals();
+        return t.cpuNs > 0n && t.memoryByteSeconds >= 64n * MiB ? t : undefined;
+      },
+      10_000,
+      'a second of metered use',
+    );
     expect(after.cpuNs).toBeGreaterThan(0n);
-    // 64 MiB held for about a second (at least the second waited).
+    // 64 MiB held for at least a second.
     expect(after.memoryByteSeconds).toBeGreaterThanOrEqual(64n * MiB);
     const aliceId = (await k.gql<{ viewer: { id: string } }>('{ viewer { id } }', {}, alice)).data
       ?.viewer.id as string;

@@ -14,6 +14,7 @@ import {
   addRigHost,
   addUser,
   type GqlResult,
+  importImage,
   rawId,
   settled,
   startTestKumo,
@@ -120,13 +121,7 @@ beforeAll(async () => {
     await ensureGuestNetwork(conn);
     hosts.set(name, await addRigHost(k, admin, name, { settings: { cpuOvercommit: 8 } }));
   }
-  const imported = await gql<{ imageImport: { image: { id: string }; operation: { id: string } } }>(
-    'mutation($url: String!) { imageImport(input: {url: $url, name: "blank"}) { image { id } operation { id } } }',
-    { url: `${files.base}/disk.raw` },
-    admin,
-  );
-  imageId = imported.data?.imageImport.image.id as string;
-  await settled(k, imported.data?.imageImport.operation.id as string, admin);
+  imageId = await importImage(k, admin, `${files.base}/disk.raw`, 'blank');
 }, 120_000);
 
 afterAll(async () => {

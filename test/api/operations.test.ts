@@ -1,10 +1,8 @@
-import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import type { UserId } from '../../src/entities/ids.ts';
 import { User } from '../../src/entities/user.ts';
 import { until } from '../support/wait.ts';
-import { ADMIN, addUser, listening, startTestKumo, type TestKumo } from './support.ts';
+import { ADMIN, addUser, listening, startTestKumo, subscriber, type TestKumo } from './support.ts';
 
 // Operations are started by the services of the next issue (imports, VM creation); here the
 // test starts them through the runner with work it controls, and drives them through the API.
@@ -40,12 +38,7 @@ describe('operations', () => {
       },
     });
     const subscribed = listening(k, 'operationUpdated');
-    const client = createClient({
-      url: k.url.replace('http', 'ws'),
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${alice}` },
-    });
+    const client = subscriber(k, alice);
     const seen: string[] = [];
     const watching = (async () => {
       for await (const r of client.iterate<{

@@ -11,6 +11,7 @@ import {
   addRigHost,
   addUser,
   type GqlResult,
+  importImage,
   settled,
   startTestKumo,
   type TestKumo,
@@ -108,15 +109,7 @@ beforeAll(async () => {
   conn = await openTls(rigHost('hv1'));
   await ensureGuestNetwork(conn);
   await addRigHost(k, admin, 'hv1', { settings: { cpuOvercommit: 16 } });
-  const imported = await k.gql<{
-    imageImport: { image: { id: string }; operation: { id: string } };
-  }>(
-    'mutation($url: String!) { imageImport(input: {url: $url, name: "blank"}) { image { id } operation { id } } }',
-    { url: `${files.base}/disk.raw` },
-    admin,
-  );
-  imageId = imported.data?.imageImport.image.id as string;
-  await settled(k, imported.data?.imageImport.operation.id as string, admin);
+  imageId = await importImage(k, admin, `${files.base}/disk.raw`, 'blank');
   await k.gql(
     'mutation($id: ID!) { imageUpdate(input: {id: $id, public: true}) { image { id } } }',
     { id: imageId },

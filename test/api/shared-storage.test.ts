@@ -11,6 +11,7 @@ import {
   ADMIN,
   addRigHost,
   type GqlResult,
+  importImage,
   rawId,
   settled,
   startTestKumo,
@@ -88,12 +89,7 @@ beforeAll(async () => {
       }),
     );
   }
-  const imported = await gql<{ imageImport: { image: { id: string }; operation: { id: string } } }>(
-    'mutation($url: String!) { imageImport(input: {url: $url, name: "blank"}) { image { id } operation { id } } }',
-    { url: `${files.base}/disk.raw` },
-  );
-  imageId = imported.imageImport.image.id;
-  await settled(k, imported.imageImport.operation.id, admin);
+  imageId = await importImage(k, admin, `${files.base}/disk.raw`, 'blank');
 }, 120_000);
 
 afterAll(async () => {

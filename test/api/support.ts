@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Client, createClient } from 'graphql-ws';
 import { WebSocket } from 'ws';
 import type { z } from 'zod';
 import { type Kumo, startKumo } from '../../src/app.ts';
@@ -293,4 +294,32 @@ export async function addUser(t: TestKumo, adminToken: string, who: string): Pro
   );
   if (r.errors) throw new Error(JSON.stringify(r.errors));
   return t.signIn(`${who}@kumo.test`, `${who}-password`);
+}
+
+/** subscriber opens a graphql-ws client to the controller, signed in with `token`. */
+export function subscriber(t: TestKumo, token: string): Client {
+  return createClient({
+    url: t.url.replace('http', 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${token}` },
+  });
+}
+
+/** importImage imports `url` as image `name` for `token`'s user and waits until it is AVAILABLE. */
+export async function importImage(
+  t: TestKumo,
+  token: string,
+  url: string,
+  name: string,
+): Promise<string> {
+  const r = await t.gql<{ imageImport: { image: { id: string }; operation: { id: string } } }>(
+    'mutation($url: String!, $name: String!) { imageImport(input: {url: $url, name: $name}) { image { id } operation { id } } }',
+    { url, name },
+    token,
+  );
+  if (!r.data) throw new Error(`importing ${url}: ${JSON.stringify(r)}`);
+  const op = await settled(t, r.data.imageImport.operation.id, token);
+  if (op.status !== 'SUCCEEDED') throw new Error(`importing ${url}: ${JSON.stringify(op)}`);
+  return r.data.imageImport.image.id;
 }

@@ -2,7 +2,6 @@
 // and an SSH host → cloud-init → console → snapshot/revert → ACPI shutdown → clone → save as
 // image → a VM from the saved image on the other host → remove everything.
 import { readdir, readFile } from 'node:fs/promises';
-import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebSocketStream } from 'ws';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
@@ -22,6 +21,7 @@ import {
   sshCredentialsInput,
   sshPublicKey,
   startTestKumo,
+  subscriber,
   type TestKumo,
   tlsCredentialsInput,
 } from './support.ts';
@@ -313,12 +313,7 @@ describe('a real guest through the API', () => {
       // /tmp is in the guest's memory, /data on its disk: both must arrive.
       await shell(con, 'echo in-memory > /tmp/live.txt; echo on-disk > /data/moved.txt; sync');
       const subscribed = listening(k, 'operationUpdated');
-      const client = createClient({
-        url: k.url.replace('http', 'ws'),
-        webSocketImpl: WebSocket,
-        retryAttempts: 0,
-        connectionParams: { authorization: `Bearer ${admin}` },
-      });
+      const client = subscriber(k, admin);
       const phases: string[] = [];
       let copied = 0;
       const watching = (async () => {

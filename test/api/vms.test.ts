@@ -1,4 +1,3 @@
-import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
 import { isNotFound } from '../../src/libvirt/errors.ts';
@@ -12,10 +11,12 @@ import {
   codeOf,
   connectConsole,
   type GqlResult,
+  importImage,
   rawId,
   settled,
   sshPublicKey,
   startTestKumo,
+  subscriber,
   type TestKumo,
   tlsCredentialsInput,
 } from './support.ts';
@@ -101,12 +102,7 @@ async function act(name: string, id: string, token: string) {
 
 // watchStates subscribes to one VM's state changes as `token` and collects the states seen.
 function watchStates(token: string, vmId: string) {
-  const client = createClient({
-    url: k.url.replace('http', 'ws'),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    connectionParams: { authorization: `Bearer ${token}` },
-  });
+  const client = subscriber(k, token);
   const seen: string[] = [];
   const stream = (async () => {
     for await (const r of client.iterate<{ vmStateChanged: { state: string } }>({
@@ -189,15 +185,7 @@ beforeAll(async () => {
       admin,
     );
   }
-  const imported = await gql<{ imageImport: { image: { id: string }; operation: { id: string } } }>(
-    'mutation($url: String!) { imageImport(input: {url: $url, name: "blank"}) { image { id } operation { id } } }',
-    { url: `${files.base}/disk.raw` },
-    alice,
-  );
-  imageId = imported.data?.imageImport.image.id as string;
-  expect((await settled(k, imported.data?.imageImport.operation.id as string, alice)).status).toBe(
-    'SUCCEEDED',
-  );
+  imageId = await importImage(k, alice, `${files.base}/disk.raw`, 'blank');
 }, 120_000);
 
 afterAll(async () => {
@@ -402,12 +390,7 @@ describe('VMs on the rig', () => {
   });
 
   it("streams a VM's serial console as lines, to operators", async () => {
-    const client = createClient({
-      url: k.url.replace('http', 'ws'),
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${alice}` },
-    });
+    const client = subscriber(k, alice);
     const lines: string[] = [];
     const banner = () => lines.some((l) => l.includes('SeaBIOS'));
     const reading = (async () => {
@@ -475,12 +458,7 @@ describe('VMs on the rig', () => {
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
 
     // Alice reads the same console as lines meanwhile: both see the firmware after a reset.
-    const client = createClient({
-      url: k.url.replace('http', 'ws'),
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${alice}` },
-    });
+    const client = subscriber(k, alice);
     const lines: string[] = [];
     const reading = (async () => {
       for await (const r of client.iterate<{ vmConsole: string }>({
@@ -751,15 +729,7 @@ describe('VMs on the rig', () => {
   });
 
   it("deletes a removed image's copy on a host that was away once it is back", async () => {
-    const imported = await gql<{
-      imageImport: { image: { id: string }; operation: { id: string } };
-    }>(
-      'mutation($url: String!) { imageImport(input: {url: $url, name: "away"}) { image { id } operation { id } } }',
-      { url: `${files.base}/disk.raw` },
-      alice,
-    );
-    const away = imported.data?.imageImport.image.id as string;
-    await settled(k, imported.data?.imageImport.operation.id as string, alice);
+    const away = await importImage(k, alice, `${files.base}/disk.raw`, 'away');
     const hosts = await gql<{ hosts: { edges: Array<{ node: { id: string; name: string } }> } }>(
       '{ hosts { edges { node { id name } } } }',
       {},
@@ -829,15 +799,7 @@ describe('a VM whose creation fails', () => {
         },
         token,
       );
-      const imported = await broken.gql<{
-        imageImport: { image: { id: string }; operation: { id: string } };
-      }>(
-        'mutation($url: String!) { imageImport(input: {url: $url, name: "blank"}) { image { id } operation { id } } }',
-        { url: `${files.base}/disk.raw` },
-        token,
-      );
-      const img = imported.data?.imageImport.image.id as string;
-      await settled(broken, imported.data?.imageImport.operation.id as string, token);
+      const img = await importImage(broken, token, `${files.base}/disk.raw`, 'blank');
       const out = await broken.gql<{
         vmCreate: { vm: { id: string }; operation: { id: string }; userErrors: unknown[] };
       }>(

@@ -7,6 +7,7 @@ import {
   ADMIN,
   addRigHost,
   type GqlResult,
+  importImage,
   settled,
   startTestKumo,
   type TestKumo,
@@ -113,12 +114,7 @@ beforeAll(async () => {
     await conn.close();
     hosts.set(name, await addRigHost(k, admin, name, { settings: { cpuOvercommit: 8 } }));
   }
-  const imported = await gql<{ imageImport: { image: { id: string }; operation: { id: string } } }>(
-    'mutation($url: String!) { imageImport(input: {url: $url, name: "blank"}) { image { id } operation { id } } }',
-    { url: `${files.base}/disk.raw` },
-  );
-  imageId = imported.imageImport.image.id;
-  await settled(k, imported.imageImport.operation.id, admin);
+  imageId = await importImage(k, admin, `${files.base}/disk.raw`, 'blank');
 }, 120_000);
 
 afterAll(async () => {

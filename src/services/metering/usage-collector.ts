@@ -43,7 +43,7 @@ export class UsageCollector {
   private readonly onUsage: (usage: readonly VmUsage[]) => void;
   private readonly readings = new Map<string, Reading>();
   private timer: ReturnType<typeof setInterval> | null = null;
-  private running: Promise<void> = Promise.resolve();
+  private running: Promise<void> | null = null;
 
   constructor(opts: {
     monitor: HostMonitor;
@@ -60,9 +60,13 @@ export class UsageCollector {
 
   start(): void {
     this.timer = setInterval(() => {
-      this.running = this.collect().catch((err: unknown) =>
-        process.emitWarning(`metering: ${String(err)}`),
-      );
+      // A round still running (slow hosts) is not overlapped: two would race for one record.
+      if (this.running) return;
+      this.running = this.collect()
+        .catch((err: unknown) => process.emitWarning(`metering: ${String(err)}`))
+        .finally(() => {
+          this.running = null;
+        });
     }, this.intervalMs);
   }
 

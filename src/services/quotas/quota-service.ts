@@ -39,22 +39,17 @@ const UNLIMITED: QuotaLimits = {
 
 const KEYS = Object.keys(UNLIMITED) as Array<keyof QuotaLimits>;
 
-const BYTE_LIMITS: ReadonlySet<keyof QuotaLimits> = new Set([
-  'memoryBytes',
-  'diskBytes',
-  'imageBytes',
-]);
-
 /** quotaLimitsOf reads limits given as plain numbers (the config's defaults). */
 export function quotaLimitsOf(
   numbers: Readonly<Record<keyof QuotaLimits, number | null>>,
 ): QuotaLimits {
-  return Object.fromEntries(
-    KEYS.map((k) => {
-      const v = numbers[k];
-      return [k, v === null ? null : BYTE_LIMITS.has(k) ? BigInt(v) : v];
-    }),
-  ) as unknown as QuotaLimits;
+  const bytes = (v: number | null) => (v === null ? null : BigInt(v));
+  return {
+    ...numbers,
+    memoryBytes: bytes(numbers.memoryBytes),
+    diskBytes: bytes(numbers.diskBytes),
+    imageBytes: bytes(numbers.imageBytes),
+  };
 }
 
 /**

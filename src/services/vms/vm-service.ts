@@ -95,6 +95,22 @@ export interface ResizeResult {
 
 type Lifecycle = 'start' | 'powerOff' | 'reboot' | 'suspend' | 'resume';
 
+// What a new VM's row is made of, beyond what recordNew sets itself.
+interface NewVm {
+  readonly name: string;
+  readonly description: string;
+  readonly host: Host | Vm['host'];
+  readonly image: Image | Vm['image'];
+  readonly baseVolume: string;
+  readonly stateReason: string;
+  readonly vcpus: number;
+  readonly maxVcpus: number;
+  readonly memoryBytes: bigint;
+  readonly maxMemoryBytes: bigint;
+  readonly diskBytes: bigint;
+  readonly hasSeed: boolean;
+}
+
 /** DomainWork is what withDomain gives its work: the VM, its domain and its state now. */
 export interface DomainWork {
   readonly vm: Vm;
@@ -203,35 +219,19 @@ export class VmService {
         { vcpus: maxVcpus, memoryBytes: maxMemoryBytes },
         { pinned: input.host ?? null },
       );
-      const adds = {
-        vms: 1n,
-        runningVms: start ? 1n : 0n,
-        vcpus: BigInt(vcpus),
+      return this.recordNew(actor.userId, start, {
+        name,
+        description,
+        host: this.em.getReference(Host, hostId),
+        image,
+        baseVolume: volumeOfImage(image.id),
+        stateReason: 'being created',
+        vcpus,
+        maxVcpus,
         memoryBytes,
+        maxMemoryBytes,
         diskBytes,
-      };
-      return this.deps.quotas.reserve(actor.userId, adds, async () => {
-        const vm = this.em.create(Vm, {
-          name,
-          description,
-          owner: this.em.getReference(User, actor.userId),
-          host: this.em.getReference(Host, hostId),
-          image,
-          baseVolume: volumeOfImage(image.id),
-          state: 'CREATING',
-          stateReason: 'being created',
-          vcpus,
-          maxVcpus,
-          memoryBytes,
-          maxMemoryBytes,
-          diskBytes,
-          mac: await this.freeMac(),
-          hasSeed: seed !== null,
-          domainUuid: newId<VmId>(),
-        });
-        this.permissions.grantOwner(actor.userId, { type: 'VM', id: vm.id });
-        await this.em.flush();
-        return vm;
+        hasSeed: seed !== null,
       });
     });
 
@@ -246,6 +246,32 @@ export class VmService {
         ),
     });
     return { vm, operation };
+  }
+
+  /**
+   * recordNew records a VM as CREATING, owned by `owner`, once the owner's limits admit it (and
+   * a running VM more when it is to start): the row is the reservation.
+   */
+  private recordNew(owner: UserId, start: boolean, fields: NewVm): Promise<Vm> {
+    const adds = {
+      vms: 1n,
+      runningVms: start ? 1n : 0n,
+      vcpus: BigInt(fields.vcpus),
+      memoryBytes: fields.memoryBytes,
+      diskBytes: fields.diskBytes,
+    };
+    return this.deps.quotas.reserve(owner, adds, async () => {
+      const vm = this.em.create(Vm, {
+        ...fields,
+        owner: this.em.getReference(User, owner),
+        state: 'CREATING',
+        mac: await this.freeMac(),
+        domainUuid: newId<VmId>(),
+      });
+      this.permissions.grantOwner(owner, { type: 'VM', id: vm.id });
+      await this.em.flush();
+      return vm;
+    });
   }
 
   /**
@@ -449,35 +475,19 @@ export class VmService {
       const size = { vcpus: source.maxVcpus, memoryBytes: source.maxMemoryBytes };
       if (!room || place([room], size, 'pack').length === 0)
         throw new ServiceError('UNAVAILABLE', "the VM's host has no room for a clone", 'input.id');
-      const adds = {
-        vms: 1n,
-        runningVms: input.start ? 1n : 0n,
-        vcpus: BigInt(source.vcpus),
+      return this.recordNew(actor.userId, input.start ?? false, {
+        name,
+        description: source.description,
+        host: source.host,
+        image: source.image ?? null,
+        baseVolume: source.baseVolume,
+        stateReason: `being cloned from ${source.name}`,
+        vcpus: source.vcpus,
+        maxVcpus: source.maxVcpus,
         memoryBytes: source.memoryBytes,
+        maxMemoryBytes: source.maxMemoryBytes,
         diskBytes: source.diskBytes,
-      };
-      return this.deps.quotas.reserve(actor.userId, adds, async () => {
-        const vm = this.em.create(Vm, {
-          name,
-          description: source.description,
-          owner: this.em.getReference(User, actor.userId),
-          host: source.host,
-          image: source.image ?? null,
-          baseVolume: source.baseVolume,
-          state: 'CREATING',
-          stateReason: `being cloned from ${source.name}`,
-          vcpus: source.vcpus,
-          maxVcpus: source.maxVcpus,
-          memoryBytes: source.memoryBytes,
-          maxMemoryBytes: source.maxMemoryBytes,
-          diskBytes: source.diskBytes,
-          mac: await this.freeMac(),
-          hasSeed: false,
-          domainUuid: newId<VmId>(),
-        });
-        this.permissions.grantOwner(actor.userId, { type: 'VM', id: vm.id });
-        await this.em.flush();
-        return vm;
+        hasSeed: false,
       });
     });
     const operation = await this.deps.operations.start({
