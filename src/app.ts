@@ -18,8 +18,11 @@ import { AddressPolicy } from './services/images/address-policy.ts';
 import { ImageCache } from './services/images/image-cache.ts';
 import { ImageStore } from './services/images/image-store.ts';
 import { Locks } from './services/locks.ts';
+import { publishMetrics } from './services/metering/live-metrics.ts';
 import { UsageCollector } from './services/metering/usage-collector.ts';
+import { UsageRollup } from './services/metering/usage-rollup.ts';
 import { OperationRunner } from './services/operations/operation-runner.ts';
+import { OveruseEnforcer } from './services/quotas/overuse-enforcer.ts';
 import { QuotaGuard } from './services/quotas/quota-guard.ts';
 import { quotaLimitsOf } from './services/quotas/quota-service.ts';
 import { recoverInterrupted } from './services/recovery.ts';
@@ -92,15 +95,8 @@ export async function startKumo(config: Config): Promise<Kumo> {
     );
     vmWatcher.start();
     stops.push(() => vmWatcher.stop());
-    const metering = new UsageCollector({
-      monitor,
-      fork: () => db.fork(),
-      intervalMs: config.metering.intervalSeconds * 1000,
-    });
-    metering.start();
-    stops.push(() => metering.stop());
     const v = config.vms;
-    const quotas = new QuotaGuard(() => db.fork());
+    const quotas = new QuotaGuard(() => db.fork(), config.quotas, events);
     const shared: SharedServices = {
       fork: () => db.fork(),
       auth: await makeAuthSettings(limits, a.sessionTtlSeconds, scrypt),
@@ -151,6 +147,27 @@ export async function startKumo(config: Config): Promise<Kumo> {
         accessCheckMs: 5000,
       },
     };
+    const overuse = new OveruseEnforcer({
+      fork: () => db.fork(),
+      guard: quotas,
+      vms: () => requestServices(shared).vms,
+    });
+    const rollups = new UsageRollup(() => db.fork(), {
+      minuteHours: config.metering.minuteRetentionHours,
+      hourDays: config.metering.hourRetentionDays,
+    });
+    const metering = new UsageCollector({
+      monitor,
+      fork: () => db.fork(),
+      intervalMs: config.metering.intervalSeconds * 1000,
+      onRound: async (usage) => {
+        publishMetrics(events, usage);
+        await overuse.check(new Set(usage.map((u) => u.ownerId)));
+        await rollups.due();
+      },
+    });
+    metering.start();
+    stops.push(() => metering.stop());
     stops.push(
       recordHostEvents(monitor, shared.fork, (change) =>
         events.publish('hostStateChanged', change),

@@ -2,6 +2,15 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
+/** Overuse is the policy for a user's running VMs once a consumption limit is crossed. */
+const Overuse = z
+  .object({
+    action: z.enum(['NONE', 'SUSPEND']).default('NONE'),
+    /** graceSeconds is how long VMs run on, over the limit, before they are paused. */
+    graceSeconds: z.number().int().min(0).default(3600),
+  })
+  .prefault({});
+
 /**
  * ConfigSchema is Kumo's one configuration: a JSON file (KUMO_CONFIG, default ./kumo.json when
  * present) with environment variables on top. Defaults run a controller on one machine.
@@ -140,6 +149,15 @@ export const ConfigSchema = z.object({
     .object({
       /** intervalSeconds is how often each host's VMs are metered (one call per host). @default 10 */
       intervalSeconds: z.number().int().min(1).max(3600).default(10),
+      /** minuteRetentionHours is how long per-minute usage is kept before hours replace it. @default 24 */
+      minuteRetentionHours: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 31)
+        .default(24),
+      /** hourRetentionDays is how long per-hour usage is kept before days replace it (days stay). @default 31 */
+      hourRetentionDays: z.number().int().min(1).max(3660).default(31),
     })
     .prefault({}),
   quotas: z
@@ -158,6 +176,27 @@ export const ConfigSchema = z.object({
           images: z.number().int().min(0).nullable().default(null),
           imageBytes: z.number().int().min(0).nullable().default(null),
           snapshots: z.number().int().min(0).nullable().default(null),
+          cpuSeconds: z.number().int().min(0).nullable().default(null),
+          diskReadBytes: z.number().int().min(0).nullable().default(null),
+          diskWriteBytes: z.number().int().min(0).nullable().default(null),
+          netRxBytes: z.number().int().min(0).nullable().default(null),
+          netTxBytes: z.number().int().min(0).nullable().default(null),
+        })
+        .prefault({}),
+      /** window is the calendar period (UTC) consumption limits count over. @default MONTH */
+      window: z.enum(['DAY', 'WEEK', 'MONTH']).default('MONTH'),
+      /**
+       * overuse says, per consumption limit, what happens to a user's running VMs once the limit
+       * is crossed (new reservations are refused either way): NONE leaves them be, SUSPEND
+       * pauses them after graceSeconds. @default NONE for every limit
+       */
+      overuse: z
+        .object({
+          cpuSeconds: Overuse,
+          diskReadBytes: Overuse,
+          diskWriteBytes: Overuse,
+          netRxBytes: Overuse,
+          netTxBytes: Overuse,
         })
         .prefault({}),
     })

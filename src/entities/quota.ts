@@ -15,6 +15,12 @@ export const QuotaSchema = defineEntity({
     images: p.integer().nullable(),
     imageBytes: p.bigint('bigint').nullable(),
     snapshots: p.integer().nullable(),
+    // Consumption limits, over the configured window (quotas.window).
+    cpuSeconds: p.bigint('bigint').nullable(),
+    diskReadBytes: p.bigint('bigint').nullable(),
+    diskWriteBytes: p.bigint('bigint').nullable(),
+    netRxBytes: p.bigint('bigint').nullable(),
+    netTxBytes: p.bigint('bigint').nullable(),
     updatedAt: p
       .datetime()
       .onCreate(() => new Date())

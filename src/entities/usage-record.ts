@@ -36,9 +36,17 @@ export const UsageRecordSchema = defineEntity({
     memoryByteSeconds: p.bigint('bigint').default(0),
   },
   uniques: [
-    { name: 'usage_records_vm_bucket_unique', properties: ['vmId', 'granularity', 'start'] },
+    // One record a VM, owner and bucket: a VM given to another user mid-hour stays split.
+    {
+      name: 'usage_records_vm_bucket_unique',
+      properties: ['vmId', 'owner', 'granularity', 'start'],
+    },
   ],
-  indexes: [{ name: 'usage_records_owner_start_index', properties: ['owner', 'start'] }],
+  indexes: [
+    { name: 'usage_records_owner_start_index', properties: ['owner', 'start'] },
+    // Roll-ups find what is old enough by granularity and start.
+    { name: 'usage_records_granularity_start_index', properties: ['granularity', 'start'] },
+  ],
 });
 
 /** UsageRecord is what one VM consumed in one minute, hour or day. */

@@ -59,6 +59,12 @@ export const VmSchema = defineEntity({
     ipAddress: p.string().length(64).nullable(),
     /** domainUuid is the libvirt domain's UUID; events name domains by it. */
     domainUuid: p.uuid().unique(),
+    /**
+     * overuseLimit is the consumption limit its owner crossed, under an overuse policy that
+     * pauses running VMs; suspendAt is when this one is (or was) paused for it.
+     */
+    overuseLimit: p.string().length(32).nullable(),
+    suspendAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

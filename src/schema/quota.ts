@@ -9,7 +9,8 @@ type QuotaShape = QuotaLimits & { readonly updatedAt: Date | null };
 
 /** QuotaType is a user's allocation limits; null means unlimited. */
 export const QuotaType = builder.objectRef<QuotaShape>('Quota').implement({
-  description: 'Allocation limits of one user; a null limit means unlimited.',
+  description:
+    'Limits of one user, on what they hold and on what they consume within the window (quotas.window in the config); a null limit means unlimited.',
   fields: (t) => ({
     vms: t.int({ nullable: true, resolve: (q) => q.vms }),
     runningVms: t.int({ nullable: true, resolve: (q) => q.runningVms }),
@@ -19,6 +20,11 @@ export const QuotaType = builder.objectRef<QuotaShape>('Quota').implement({
     images: t.int({ nullable: true, resolve: (q) => q.images }),
     imageBytes: t.field({ type: 'BigInt', nullable: true, resolve: (q) => q.imageBytes }),
     snapshots: t.int({ nullable: true, resolve: (q) => q.snapshots }),
+    cpuSeconds: t.field({ type: 'BigInt', nullable: true, resolve: (q) => q.cpuSeconds }),
+    diskReadBytes: t.field({ type: 'BigInt', nullable: true, resolve: (q) => q.diskReadBytes }),
+    diskWriteBytes: t.field({ type: 'BigInt', nullable: true, resolve: (q) => q.diskWriteBytes }),
+    netRxBytes: t.field({ type: 'BigInt', nullable: true, resolve: (q) => q.netRxBytes }),
+    netTxBytes: t.field({ type: 'BigInt', nullable: true, resolve: (q) => q.netTxBytes }),
     updatedAt: t.field({ type: 'DateTime', nullable: true, resolve: (q) => q.updatedAt }),
   }),
 });
@@ -32,8 +38,10 @@ builder.objectField(UserType, 'quota', (t) =>
   }),
 );
 
-const LimitUsageType = builder.objectRef<LimitUsage>('LimitUsage').implement({
-  description: 'One limit of a user: its value, what is in use now, and what remains.',
+/** LimitUsageType is one limit of a user with its use. */
+export const LimitUsageType = builder.objectRef<LimitUsage>('LimitUsage').implement({
+  description:
+    'One limit of a user: its value, what is in use now (or consumed in this window), and what remains.',
   fields: (t) => ({
     limit: t.field({ type: QuotaLimitEnum, resolve: (u) => u.limit }),
     max: t.field({
@@ -48,6 +56,18 @@ const LimitUsageType = builder.objectRef<LimitUsage>('LimitUsage').implement({
       nullable: true,
       description: 'What may still be taken; null: unlimited.',
       resolve: (u) => u.remaining,
+    }),
+    periodStart: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Where the window a consumption limit counts over began; null for allocation.',
+      resolve: (u) => u.period?.start ?? null,
+    }),
+    periodEnd: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When that window ends and the use counts from zero again.',
+      resolve: (u) => u.period?.end ?? null,
     }),
   }),
 });
@@ -80,6 +100,11 @@ const QuotaSetInput = builder.inputType('QuotaSetInput', {
     images: t.int({ required: false }),
     imageBytes: t.field({ type: 'BigInt', required: false }),
     snapshots: t.int({ required: false }),
+    cpuSeconds: t.field({ type: 'BigInt', required: false }),
+    diskReadBytes: t.field({ type: 'BigInt', required: false }),
+    diskWriteBytes: t.field({ type: 'BigInt', required: false }),
+    netRxBytes: t.field({ type: 'BigInt', required: false }),
+    netTxBytes: t.field({ type: 'BigInt', required: false }),
   }),
 });
 

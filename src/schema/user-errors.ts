@@ -5,7 +5,9 @@ import {
   SERVICE_ERROR_CODES,
   type ServiceErrorCode,
 } from '../services/errors.ts';
-import { ALLOCATION_LIMITS, type AllocationLimit } from '../services/quotas/allocation.ts';
+import { ALLOCATION_LIMITS } from '../services/quotas/allocation.ts';
+import { CONSUMPTION_LIMITS } from '../services/quotas/consumption.ts';
+import type { QuotaLimit } from '../services/quotas/quota-service.ts';
 import { builder } from './builder.ts';
 
 /** UserErrorShape is one expected failure reported in a mutation payload. */
@@ -26,16 +28,19 @@ export const UserErrorCode = builder.enumType('UserErrorCode', {
 /** QuotaLimitEnum names the limits a QUOTA_EXCEEDED error can name. */
 export const QuotaLimitEnum = builder.enumType('QuotaLimit', {
   description:
-    'A limit of a user: VMS, RUNNING_VMS, VCPUS, MEMORY_BYTES, DISK_BYTES (virtual sizes of VM disks), IMAGES, IMAGE_BYTES (stored), SNAPSHOTS.',
+    'A limit of a user. On what they hold: VMS, RUNNING_VMS, VCPUS, MEMORY_BYTES, DISK_BYTES (virtual sizes of VM disks), IMAGES, IMAGE_BYTES (stored), SNAPSHOTS. On what they consume within the window: CPU_SECONDS (of vCPUs), DISK_READ_BYTES, DISK_WRITE_BYTES, NET_RX_BYTES, NET_TX_BYTES.',
   values: Object.fromEntries(
-    ALLOCATION_LIMITS.map((l) => [l.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase(), { value: l }]),
-  ) as Record<string, { value: AllocationLimit }>,
+    [...ALLOCATION_LIMITS, ...CONSUMPTION_LIMITS].map((l) => [
+      l.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase(),
+      { value: l },
+    ]),
+  ) as Record<string, { value: QuotaLimit }>,
 });
 
 const QuotaBreachType = builder.objectRef<QuotaBreach>('QuotaBreach').implement({
   description: 'The limit an operation ran into: its value, the use now, and what was asked for.',
   fields: (t) => ({
-    limit: t.field({ type: QuotaLimitEnum, resolve: (b) => b.limit as AllocationLimit }),
+    limit: t.field({ type: QuotaLimitEnum, resolve: (b) => b.limit as QuotaLimit }),
     max: t.field({ type: 'BigInt', description: "The limit's value.", resolve: (b) => b.max }),
     used: t.field({ type: 'BigInt', description: 'What is in use now.', resolve: (b) => b.used }),
     requested: t.field({

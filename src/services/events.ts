@@ -1,5 +1,7 @@
 import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
+import type { UserId } from '../entities/ids.ts';
 import type { HostStateChange } from './hosts/types.ts';
+import type { VmMetrics } from './metering/live-metrics.ts';
 import type { OperationUpdate } from './operations/operation-runner.ts';
 import type { VmStateChange } from './vms/vm-state.ts';
 
@@ -7,6 +9,9 @@ type Topics = {
   hostStateChanged: [HostStateChange];
   operationUpdated: [OperationUpdate];
   vmStateChanged: [VmStateChange];
+  vmMetrics: [VmMetrics];
+  /** quotaUsageTouched: a user's use may have changed (null: anyone's, after a metering round). */
+  quotaUsageTouched: [UserId | null];
 };
 
 // An EventTarget that knows how many listeners each topic has: one per open subscription.

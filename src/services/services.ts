@@ -6,6 +6,7 @@ import type { ScryptParams } from './auth/password.ts';
 import type { EventBus } from './events.ts';
 import { type HostDeps, HostService } from './hosts/host-service.ts';
 import { type ImageDeps, ImageService } from './images/image-service.ts';
+import { UsageService } from './metering/usage-service.ts';
 import type { OperationRunner } from './operations/operation-runner.ts';
 import { OperationService } from './operations/operation-service.ts';
 import { PermissionService } from './permissions/permission-service.ts';
@@ -42,6 +43,7 @@ export interface RequestServices {
   readonly hosts: HostService;
   readonly permissions: PermissionService;
   readonly quotas: QuotaService;
+  readonly usage: UsageService;
   readonly operations: OperationService;
   readonly images: ImageService;
   readonly vms: VmService;
@@ -67,7 +69,8 @@ export function requestServices(shared: SharedServices): RequestServices {
     audit: new AuditService(shared.fork),
     hosts,
     permissions,
-    quotas: new QuotaService(em),
+    quotas: new QuotaService(em, shared.vms.quotas.rules.window),
+    usage: new UsageService(em),
     operations: new OperationService(em, shared.operations),
     images,
     vms,

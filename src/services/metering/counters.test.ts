@@ -10,9 +10,13 @@ const reading = (over: Partial<Reading> & { cpu?: bigint; wr?: bigint } = {}): R
 });
 
 describe('countersOf', () => {
-  it('sums every disk and NIC of a stats record and reads memory in bytes', () => {
+  it("sums every vCPU, disk and NIC of a stats record (not QEMU's own CPU time) and reads memory in bytes", () => {
     const { counters, memoryBytes } = countersOf({
-      'cpu.time': 5_000_000_000n,
+      'cpu.time': 9_000_000_000n,
+      'vcpu.current': 2,
+      'vcpu.maximum': 3,
+      'vcpu.0.time': 3_000_000_000n,
+      'vcpu.1.time': 2_000_000_000n,
       'balloon.current': 131072n,
       'block.count': 2,
       'block.0.rd.bytes': 100n,

@@ -40,6 +40,14 @@ export interface Reading {
 const big = (v: unknown): bigint =>
   typeof v === 'bigint' ? v : typeof v === 'number' ? BigInt(Math.trunc(v)) : 0n;
 
+// Sums `vcpu.<n>.time` over the vCPUs the record lists (`vcpu.maximum` of them at most).
+function vcpuTimeOf(stats: DomainStats['stats']): bigint {
+  const count = Number(stats['vcpu.maximum'] ?? 0);
+  let total = 0n;
+  for (let i = 0; i < count; i++) total += big(stats[`vcpu.${i}.time`]);
+  return total;
+}
+
 // Sums `<group>.<n>.<field>` over every disk or NIC of a stats record.
 function sumOf(stats: DomainStats['stats'], group: 'block' | 'net', field: string): bigint {
   const count = Number(stats[`${group}.count`] ?? 0);
@@ -49,9 +57,11 @@ function sumOf(stats: DomainStats['stats'], group: 'block' | 'net', field: strin
 }
 
 /**
- * countersOf reads a domain's totals from its get-all-domain-stats record (groups CPU_TOTAL,
- * BALLOON, BLOCK, INTERFACE): CPU time, bytes read and written over all disks, bytes received
- * and sent over all NICs, and the current memory (KiB in libvirt).
+ * countersOf reads a domain's totals from its get-all-domain-stats record (groups VCPU,
+ * BALLOON, BLOCK, INTERFACE): CPU time of its vCPUs, bytes read and written over all disks,
+ * bytes received and sent over all NICs, and the current memory (KiB in libvirt). CPU time is
+ * the vCPUs' alone: QEMU's own threads (device emulation, a migration's transfer) are the
+ * cloud's cost, not the guest's, and a migration must not count against its owner.
  */
 export function countersOf(stats: DomainStats['stats']): {
   counters: Counters;
@@ -59,7 +69,7 @@ export function countersOf(stats: DomainStats['stats']): {
 } {
   return {
     counters: {
-      cpuNs: big(stats['cpu.time']),
+      cpuNs: vcpuTimeOf(stats),
       diskReadBytes: sumOf(stats, 'block', 'rd.bytes'),
       diskWriteBytes: sumOf(stats, 'block', 'wr.bytes'),
       netRxBytes: sumOf(stats, 'net', 'rx.bytes'),

@@ -8,8 +8,7 @@ import type { HostMonitor } from '../hosts/host-monitor.ts';
 import { COUNTERS, type Counters, countersOf, type Reading, usedBetween } from './counters.ts';
 
 // What a reading needs of each running domain, in one call per host.
-const GROUPS =
-  StatsGroups.CPU_TOTAL | StatsGroups.BALLOON | StatsGroups.BLOCK | StatsGroups.INTERFACE;
+const GROUPS = StatsGroups.VCPU | StatsGroups.BALLOON | StatsGroups.BLOCK | StatsGroups.INTERFACE;
 
 const MINUTE_MS = 60_000;
 
@@ -40,7 +39,7 @@ export class UsageCollector {
   private readonly monitor: HostMonitor;
   private readonly fork: () => EntityManager;
   private readonly intervalMs: number;
-  private readonly onUsage: (usage: readonly VmUsage[]) => void;
+  private readonly onRound: (usage: readonly VmUsage[]) => Promise<void>;
   private readonly readings = new Map<string, Reading>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private running: Promise<void> | null = null;
@@ -49,13 +48,13 @@ export class UsageCollector {
     monitor: HostMonitor;
     fork: () => EntityManager;
     intervalMs: number;
-    /** onUsage hears each host's readings once recorded (for live metrics). */
-    onUsage?: (usage: readonly VmUsage[]) => void;
+    /** onRound hears what every VM read in a round used, once recorded; the round waits for it. */
+    onRound?: (usage: readonly VmUsage[]) => Promise<void>;
   }) {
     this.monitor = opts.monitor;
     this.fork = opts.fork;
     this.intervalMs = opts.intervalMs;
-    this.onUsage = opts.onUsage ?? (() => {});
+    this.onRound = opts.onRound ?? (async () => {});
   }
 
   start(): void {
@@ -79,17 +78,18 @@ export class UsageCollector {
   /** collect reads every connected host once and records what its VMs used. */
   async collect(now: Date = new Date()): Promise<void> {
     const hosts = this.monitor.statuses().filter((s) => s.connected);
-    await Promise.all(hosts.map((h) => this.collectHost(h.hostId, now)));
+    const usage = await Promise.all(hosts.map((h) => this.collectHost(h.hostId, now)));
     // A VM back within a while (restarted, or arrived by migration) counts its new run from
     // zero; one gone longer starts again from a baseline, and removed VMs are forgotten.
     for (const [uuid, r] of this.readings)
       if (now.getTime() - r.at.getTime() > STALE_READINGS * this.intervalMs)
         this.readings.delete(uuid);
+    await this.onRound(usage.flat());
   }
 
-  private async collectHost(hostId: string, now: Date): Promise<void> {
+  private async collectHost(hostId: string, now: Date): Promise<VmUsage[]> {
     const conn = this.monitor.session(hostId)?.connection;
-    if (!conn) return;
+    if (!conn) return [];
     const records = await conn.domains.stats([], GROUPS, ListFlags.ACTIVE);
     const em = this.fork();
     const vms = await em.find(Vm, { domainUuid: { $in: records.map((r) => r.domain.uuid) } });
@@ -114,7 +114,7 @@ export class UsageCollector {
       });
     }
     await this.record(em, usage, vms, now);
-    this.onUsage(usage);
+    return usage;
   }
 
   // Adds each VM's use to its record for the minute `now` falls in.
@@ -132,11 +132,11 @@ export class UsageCollector {
       granularity: 'MINUTE',
       start,
     });
-    const rows = new Map(existing.map((r) => [r.vmId, r]));
+    const rows = new Map(existing.map((r) => [`${r.vmId} ${r.owner.id}`, r]));
     const names = new Map(vms.map((vm) => [vm.id, vm.name]));
     for (const u of spent) {
       const row =
-        rows.get(u.vmId) ??
+        rows.get(`${u.vmId} ${u.ownerId}`) ??
         em.create(UsageRecord, {
           vmId: u.vmId,
           vmName: names.get(u.vmId) ?? '',

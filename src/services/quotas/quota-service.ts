@@ -5,8 +5,22 @@ import { User } from '../../entities/user.ts';
 import type { Actor } from '../actor.ts';
 import { ServiceError } from '../errors.ts';
 import { ALLOCATION_LIMITS, type AllocationLimit, allocationOf } from './allocation.ts';
+import {
+  CONSUMPTION_LIMITS,
+  type ConsumptionLimit,
+  consumptionOf,
+  type Period,
+  periodOf,
+  type Window,
+} from './consumption.ts';
 
-/** QuotaLimits are a user's allocation limits; null means unlimited. */
+/** QuotaLimit names a limit of either kind. */
+export type QuotaLimit = AllocationLimit | ConsumptionLimit;
+
+/**
+ * QuotaLimits are a user's limits: on what they hold (allocation) and on what they consume
+ * within a window; null means unlimited.
+ */
 export interface QuotaLimits {
   readonly vms: number | null;
   readonly runningVms: number | null;
@@ -16,14 +30,23 @@ export interface QuotaLimits {
   readonly images: number | null;
   readonly imageBytes: bigint | null;
   readonly snapshots: number | null;
+  readonly cpuSeconds: bigint | null;
+  readonly diskReadBytes: bigint | null;
+  readonly diskWriteBytes: bigint | null;
+  readonly netRxBytes: bigint | null;
+  readonly netTxBytes: bigint | null;
 }
 
-/** LimitUsage is one limit of a user, what is in use and what remains (null: unlimited). */
+/**
+ * LimitUsage is one limit of a user, what is in use and what remains (null: unlimited); for a
+ * consumption limit, over which period.
+ */
 export interface LimitUsage {
-  readonly limit: AllocationLimit;
+  readonly limit: QuotaLimit;
   readonly max: bigint | null;
   readonly used: bigint;
   readonly remaining: bigint | null;
+  readonly period: Period | null;
 }
 
 const UNLIMITED: QuotaLimits = {
@@ -35,6 +58,11 @@ const UNLIMITED: QuotaLimits = {
   images: null,
   imageBytes: null,
   snapshots: null,
+  cpuSeconds: null,
+  diskReadBytes: null,
+  diskWriteBytes: null,
+  netRxBytes: null,
+  netTxBytes: null,
 };
 
 const KEYS = Object.keys(UNLIMITED) as Array<keyof QuotaLimits>;
@@ -49,18 +77,25 @@ export function quotaLimitsOf(
     memoryBytes: bytes(numbers.memoryBytes),
     diskBytes: bytes(numbers.diskBytes),
     imageBytes: bytes(numbers.imageBytes),
+    cpuSeconds: bytes(numbers.cpuSeconds),
+    diskReadBytes: bytes(numbers.diskReadBytes),
+    diskWriteBytes: bytes(numbers.diskWriteBytes),
+    netRxBytes: bytes(numbers.netRxBytes),
+    netTxBytes: bytes(numbers.netTxBytes),
   };
 }
 
 /**
- * QuotaService reads and sets users' allocation limits (QuotaGuard enforces them): admins set
- * them, users read their own.
+ * QuotaService reads and sets users' limits (QuotaGuard enforces them): admins set them, users
+ * read their own.
  */
 export class QuotaService {
   private readonly em: EntityManager;
+  private readonly window: Window;
 
-  constructor(em: EntityManager) {
+  constructor(em: EntityManager, window: Window) {
     this.em = em;
+    this.window = window;
   }
 
   /** get returns a user's limits (all null when none were set); the user themself or an admin. */
@@ -75,18 +110,25 @@ export class QuotaService {
   }
 
   /**
-   * usage gives every allocation limit of a user with what is in use now and what remains
-   * (null: unlimited); the user themself or an admin.
+   * usage gives every limit of a user with what is in use now (consumed in the current window,
+   * for consumption limits) and what remains (null: unlimited); the user themself or an admin.
    */
-  async usage(actor: Actor, userId: UserId): Promise<LimitUsage[]> {
+  async usage(actor: Actor, userId: UserId, now: Date = new Date()): Promise<LimitUsage[]> {
     const limits = await this.get(actor, userId);
-    const used = await allocationOf(this.em.fork(), userId);
-    return ALLOCATION_LIMITS.map((limit) => {
+    const em = this.em.fork();
+    const held = await allocationOf(em, userId);
+    const period = periodOf(this.window, now);
+    const consumed = await consumptionOf(em, userId, period.start);
+    const entry = (limit: QuotaLimit, used: bigint, over: Period | null): LimitUsage => {
       const v = limits[limit];
       const max = v === null ? null : BigInt(v);
-      const remaining = max === null ? null : max > used[limit] ? max - used[limit] : 0n;
-      return { limit, max, used: used[limit], remaining };
-    });
+      const remaining = max === null ? null : max > used ? max - used : 0n;
+      return { limit, max, used, remaining, period: over };
+    };
+    return [
+      ...ALLOCATION_LIMITS.map((l) => entry(l, held[l], null)),
+      ...CONSUMPTION_LIMITS.map((l) => entry(l, consumed[l], period)),
+    ];
   }
 
   /** set changes the given limits (null: unlimited; absent: unchanged); admins only. */
@@ -125,5 +167,13 @@ function pick(q: Quota): QuotaLimits {
     images: q.images ?? null,
     imageBytes: q.imageBytes ?? null,
     snapshots: q.snapshots ?? null,
+    cpuSeconds: nullableBig(q.cpuSeconds),
+    diskReadBytes: nullableBig(q.diskReadBytes),
+    diskWriteBytes: nullableBig(q.diskWriteBytes),
+    netRxBytes: nullableBig(q.netRxBytes),
+    netTxBytes: nullableBig(q.netTxBytes),
   };
 }
+
+const nullableBig = (v: bigint | string | null | undefined): bigint | null =>
+  v === null || v === undefined ? null : BigInt(v);

@@ -310,6 +310,7 @@ export class VmService {
           `cannot ${action} a VM that is ${state.toLowerCase()} (it must be ${allowed[action].map((s) => s.toLowerCase()).join(' or ')})`,
           'input.id',
         );
+      if (action === 'resume') await this.deps.quotas.admitResume(ownerOf(vm));
       // A start takes a running slot of the owner's, until the state it leaves is recorded.
       const adds = action === 'start' ? { runningVms: 1n } : {};
       return this.deps.quotas.reserve(ownerOf(vm), adds, async () => {

@@ -6,6 +6,7 @@ import { Migration20261122063434HostAcceleration } from './20261122063434_host_a
 import { Migration20261122072650HostEvacuating } from './20261122072650_host_evacuating.ts';
 import { Migration20261122081052HostSharedStorage } from './20261122081052_host_shared_storage.ts';
 import { Migration20261122095006UsageRecords } from './20261122095006_usage_records.ts';
+import { Migration20261122105709ConsumptionLimits } from './20261122105709_consumption_limits.ts';
 
 /** MIGRATIONS are Kumo's sqlite migrations, oldest first. */
 export const MIGRATIONS: readonly MigrationObject[] = [
@@ -15,4 +16,5 @@ export const MIGRATIONS: readonly MigrationObject[] = [
   { name: '20261122072650_host_evacuating', class: Migration20261122072650HostEvacuating },
   { name: '20261122081052_host_shared_storage', class: Migration20261122081052HostSharedStorage },
   { name: '20261122095006_usage_records', class: Migration20261122095006UsageRecords },
+  { name: '20261122105709_consumption_limits', class: Migration20261122105709ConsumptionLimits },
 ];
