@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import type { UserId, VmId } from '../entities/ids.ts';
 import { USAGE_GRANULARITIES } from '../entities/usage-record.ts';
 import { Vm } from '../entities/vm.ts';
@@ -179,7 +180,9 @@ builder.subscriptionFields((t) => ({
       const actor = actorOf(ctx);
       const vmId = args.vm.id as VmId;
       if (!(await ctx.services.vms.visible(actor, vmId)))
-        throw new Error(`no VM ${args.vm.id} that you may see`);
+        throw new GraphQLError(`no VM ${args.vm.id} that you may see`, {
+          extensions: { code: 'NOT_FOUND' },
+        });
       for await (const m of ctx.services.events.subscribe('vmMetrics')) {
         if (m.vmId !== vmId) continue;
         if (!(await ctx.services.vms.visible(actor, vmId))) return;

@@ -155,9 +155,11 @@ describe('allocation limits', () => {
         { limit: 'VCPUS', max: null, used: '2', remaining: null },
         { limit: 'MEMORY_BYTES', max: null, used: String(128n * MiB), remaining: null },
         { limit: 'SNAPSHOTS', max: '1', used: '0', remaining: '1' },
+        { limit: 'CPU_SECONDS', max: null, used: '0', remaining: null },
       ]),
     );
-    expect(usage.data?.quotaUsage).toHaveLength(8);
+    // Eight allocation limits and five consumption limits.
+    expect(usage.data?.quotaUsage).toHaveLength(13);
     // Another user's usage is for admins only.
     const other = await addUser(k, admin, 'erin');
     const peek = await k.gql(

@@ -105,7 +105,8 @@ export class QuotaService {
   ): Promise<QuotaLimits & { readonly updatedAt: Date | null }> {
     if (actor.userId !== userId && !actor.isAdmin)
       throw new ServiceError('FORBIDDEN', 'users may only read their own quota');
-    const q = await this.em.findOne(Quota, { user: userId });
+    // A fresh read: a subscription's services live long, and limits change under them.
+    const q = await this.em.fork().findOne(Quota, { user: userId });
     return q ? { ...pick(q), updatedAt: q.updatedAt } : { ...UNLIMITED, updatedAt: null };
   }
 
