@@ -97,6 +97,20 @@ export async function startKumo(config: Config): Promise<Kumo> {
     stops.push(() => vmWatcher.stop());
     const v = config.vms;
     const quotas = new QuotaGuard(() => db.fork(), config.quotas, events);
+    const rollups = new UsageRollup(() => db.fork(), {
+      minuteHours: config.metering.minuteRetentionHours,
+      hourDays: config.metering.hourRetentionDays,
+    });
+    const metering = new UsageCollector({
+      monitor,
+      fork: () => db.fork(),
+      intervalMs: config.metering.intervalSeconds * 1000,
+      onRound: async (usage) => {
+        publishMetrics(events, usage);
+        await overuse.check(new Set(usage.map((u) => u.ownerId)));
+        await rollups.due();
+      },
+    });
     const shared: SharedServices = {
       fork: () => db.fork(),
       auth: await makeAuthSettings(limits, a.sessionTtlSeconds, scrypt),
@@ -129,6 +143,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
         placement: new Locks(),
         quotas,
         states,
+        metering,
         spoolDir: store.dir,
         settings: {
           network: v.network,
@@ -151,20 +166,6 @@ export async function startKumo(config: Config): Promise<Kumo> {
       fork: () => db.fork(),
       guard: quotas,
       vms: () => requestServices(shared).vms,
-    });
-    const rollups = new UsageRollup(() => db.fork(), {
-      minuteHours: config.metering.minuteRetentionHours,
-      hourDays: config.metering.hourRetentionDays,
-    });
-    const metering = new UsageCollector({
-      monitor,
-      fork: () => db.fork(),
-      intervalMs: config.metering.intervalSeconds * 1000,
-      onRound: async (usage) => {
-        publishMetrics(events, usage);
-        await overuse.check(new Set(usage.map((u) => u.ownerId)));
-        await rollups.due();
-      },
     });
     metering.start();
     stops.push(() => metering.stop());

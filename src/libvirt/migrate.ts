@@ -54,6 +54,11 @@ export interface MigrateOptions {
   /** signal aborts the migration job on the source; the guest stays there. */
   readonly signal?: AbortSignal;
   readonly onPhase?: (phase: MigratePhase) => void;
+  /**
+   * beforeConfirm runs once the guest runs on the destination and before Confirm ends it on
+   * the source: its last figures there can still be read. A failure of it is ignored.
+   */
+  readonly beforeConfirm?: () => Promise<void>;
 }
 
 const DEST_ONLY_MASK = ~(MigrateFlags.ABORT_ON_ERROR | MigrateFlags.AUTO_CONVERGE);
@@ -165,6 +170,7 @@ export async function migrate(
     throw performError;
   }
 
+  if (moved) await opts.beforeConfirm?.().catch(() => undefined);
   phase('confirm');
   await confirm(src, dom, params, cookie, flags | prot, moved === null);
   if (!moved)

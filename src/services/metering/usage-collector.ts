@@ -3,7 +3,13 @@ import type { UserId, VmId } from '../../entities/ids.ts';
 import { UsageRecord } from '../../entities/usage-record.ts';
 import { User } from '../../entities/user.ts';
 import { Vm } from '../../entities/vm.ts';
-import { ListFlags, StatsGroups } from '../../libvirt/api/domains.ts';
+import {
+  type DomainRef,
+  type DomainStats,
+  ListFlags,
+  StatsGroups,
+} from '../../libvirt/api/domains.ts';
+import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
 import { COUNTERS, type Counters, countersOf, type Reading, usedBetween } from './counters.ts';
 
@@ -43,6 +49,8 @@ export class UsageCollector {
   private readonly readings = new Map<string, Reading>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private running: Promise<void> | null = null;
+  // Rounds and settles run one at a time: two could race for one minute record.
+  private serial: Promise<unknown> = Promise.resolve();
 
   constructor(opts: {
     monitor: HostMonitor;
@@ -76,7 +84,29 @@ export class UsageCollector {
   }
 
   /** collect reads every connected host once and records what its VMs used. */
-  async collect(now: Date = new Date()): Promise<void> {
+  collect(now: Date = new Date()): Promise<void> {
+    return this.inTurn(() => this.round(now));
+  }
+
+  /**
+   * settle records what one domain used up to now on a host it is about to leave (a
+   * migration's source, before Confirm ends it there), so the use between its last reading and
+   * the move is not lost: the destination counts its own run from zero.
+   */
+  settle(hostId: string, conn: LibvirtConnection, dom: DomainRef): Promise<void> {
+    return this.inTurn(async () => {
+      const records = await conn.domains.stats([dom], GROUPS);
+      await this.meter(hostId, records, new Date());
+    });
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.serial.then(work, work);
+    this.serial = next.catch(() => undefined);
+    return next;
+  }
+
+  private async round(now: Date): Promise<void> {
     const hosts = this.monitor.statuses().filter((s) => s.connected);
     const usage = await Promise.all(hosts.map((h) => this.collectHost(h.hostId, now)));
     // A VM back within a while (restarted, or arrived by migration) counts its new run from
@@ -90,7 +120,15 @@ export class UsageCollector {
   private async collectHost(hostId: string, now: Date): Promise<VmUsage[]> {
     const conn = this.monitor.session(hostId)?.connection;
     if (!conn) return [];
-    const records = await conn.domains.stats([], GROUPS, ListFlags.ACTIVE);
+    return this.meter(hostId, await conn.domains.stats([], GROUPS, ListFlags.ACTIVE), now);
+  }
+
+  // Turns one host's stats records into usage, recorded against the VMs' owners.
+  private async meter(
+    hostId: string,
+    records: readonly DomainStats[],
+    now: Date,
+  ): Promise<VmUsage[]> {
     const em = this.fork();
     const vms = await em.find(Vm, { domainUuid: { $in: records.map((r) => r.domain.uuid) } });
     const byUuid = new Map(vms.map((vm) => [vm.domainUuid, vm]));

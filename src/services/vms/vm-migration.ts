@@ -252,6 +252,8 @@ export class VmMigrationService {
         onPhase: (phase) => {
           if (phase === 'finish') watch.switchingOver();
         },
+        // What the guest used on the source since its last reading, before Confirm ends it.
+        beforeConfirm: () => this.deps.metering.settle(from.id, src, dom),
       });
     } catch (err) {
       const lost = watch.lostHost();

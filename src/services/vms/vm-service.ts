@@ -17,6 +17,7 @@ import type { HostPools } from '../hosts/host-pool.ts';
 import { type ImageCache, volumeOfImage } from '../images/image-cache.ts';
 import type { ImageService } from '../images/image-service.ts';
 import type { Locks } from '../locks.ts';
+import type { UsageCollector } from '../metering/usage-collector.ts';
 import { namedPage } from '../named-page.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
 import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
@@ -56,6 +57,8 @@ export interface VmDeps {
   /** quotas admits what VMs reserve against their owners' limits. */
   readonly quotas: QuotaGuard;
   readonly states: VmStateRecorder;
+  /** metering settles what a VM used on a host it leaves. */
+  readonly metering: UsageCollector;
   readonly settings: VmSettings;
   /** spoolDir holds disk copies passing through the controller (the image store's directory). */
   readonly spoolDir: string;
