@@ -120,13 +120,16 @@ describe.each(DIALECTS_UNDER_TEST)('usage records on %s', (dialect) => {
       isAdmin: false,
       address: '',
     };
-    const report = await new UsageService(opened.db.fork()).report(
-      actor,
-      owner.id as UserId,
-      new Date(Date.UTC(2026, 10, 22, 10)),
-      new Date(Date.UTC(2026, 10, 22, 13)),
-      'MINUTE',
-    );
+    // 10:00 to 13:00 on the day of NOW.
+    const threeHours = (granularity: UsageGranularity) =>
+      new UsageService(opened.db.fork()).report(
+        actor,
+        owner.id as UserId,
+        new Date(Date.UTC(2026, 10, 22, 10)),
+        new Date(Date.UTC(2026, 10, 22, 13)),
+        granularity,
+      );
+    const report = await threeHours('MINUTE');
     const byName = Object.fromEntries(report.vms.map((v) => [v.vmName, v]));
     expect(byName.a?.points.map((p) => [p.granularity, p.start.toISOString(), p.cpuNs])).toEqual([
       ['HOUR', '2026-11-22T10:00:00.000Z', 60_000_000_000n],
@@ -136,13 +139,7 @@ describe.each(DIALECTS_UNDER_TEST)('usage records on %s', (dialect) => {
     expect(byName.a?.total.diskReadBytes).toBe(72n);
     expect(byName.b?.total.diskReadBytes).toBe(5n);
     expect(report.total.diskWriteBytes).toBe(2n ** 40n * 77n);
-    const hourly = await new UsageService(opened.db.fork()).report(
-      actor,
-      owner.id as UserId,
-      new Date(Date.UTC(2026, 10, 22, 10)),
-      new Date(Date.UTC(2026, 10, 22, 13)),
-      'HOUR',
-    );
+    const hourly = await threeHours('HOUR');
     const a = hourly.vms.find((v) => v.vmName === 'a');
     expect(a?.points.map((p) => [p.start.toISOString(), p.diskReadBytes])).toEqual([
       ['2026-11-22T10:00:00.000Z', 60n],
