@@ -1,9 +1,12 @@
 // End to end through GraphQL with a real guest OS (test/guest): import → create on a TLS host
 // and an SSH host → cloud-init → console → snapshot/revert → ACPI shutdown → clone → save as
-// image → a VM from the saved image on the other host → remove everything.
+// image → a VM from the saved image on the other host → disk writes metered across a restart
+// and a live migration → remove everything.
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebSocketStream } from 'ws';
+import type { VmId } from '../../src/entities/ids.ts';
+import { UsageRecord } from '../../src/entities/usage-record.ts';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
 import { GuestConsole, guestDomainType, guestImage } from '../guest/index.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
@@ -155,6 +158,58 @@ async function shutDown(id: string): Promise<void> {
   expect(await vm(id)).toMatchObject({ state: 'STOPPED', stateReason: 'shut down by its guest' });
 }
 
+/** written is the disk bytes written recorded for a VM, summed over its usage records of every granularity. */
+async function written(id: string): Promise<bigint> {
+  const rows = await k.kumo.db.fork().find(UsageRecord, { vmId: rawId(id) as VmId });
+  return rows.reduce((s, r) => s + BigInt(r.diskWriteBytes), 0n);
+}
+
+// Disk writes metering tests make in the guest (its disk is 32 MiB, mostly free), and what
+// they may be counted above that: the FAT filesystem's own writes (both FATs, the directory
+// entry) came to about 21 KiB for 8 MiB, and a new run adds the 512 bytes its boot writes.
+const WRITE = 8n * MiB;
+const SLACK = 256n * 1024n;
+
+/** writeMiB writes WRITE bytes to /data/<name> in the guest, through to its disk. */
+async function writeMiB(con: GuestConsole, name: string): Promise<void> {
+  await shell(
+    con,
+    `dd if=/dev/urandom of=/data/${name} bs=1M count=${WRITE / MiB} 2>/dev/null && sync`,
+  );
+}
+
+/**
+ * expectCounted runs metering rounds, two at most (the issue's "within two intervals": rounds
+ * are driven by the tests here), until the VM's recorded writes have grown by WRITE since
+ * `from`, and checks they grew by no more than SLACK above it: neither lost nor counted twice.
+ */
+async function expectCounted(id: string, from: bigint, what: string): Promise<void> {
+  let grown = 0n;
+  for (let round = 0; round < 2 && grown < WRITE; round++) {
+    await k.kumo.metering.collect();
+    grown = (await written(id)) - from;
+  }
+  expect(grown, what).toBeGreaterThanOrEqual(WRITE);
+  expect(grown, what).toBeLessThanOrEqual(WRITE + SLACK);
+}
+
+/** migrate moves a VM live to `host` (an admin's call), running `meanwhile` over and over until it ends. */
+async function migrate(id: string, host: string, meanwhile?: () => Promise<void>): Promise<void> {
+  const out = await mutate<{ operation: { id: string } }>(
+    'vmMigrate',
+    'VmMigrateInput',
+    { id, host: hostIds.get(host) },
+    'operation { id }',
+    admin,
+  );
+  let over = false;
+  const done = settled(k, out.operation.id, admin).finally(() => {
+    over = true;
+  });
+  while (meanwhile && !over) await meanwhile();
+  expect(await done).toMatchObject({ status: 'SUCCEEDED', error: null });
+}
+
 async function onHost(host: string) {
   const conn = conns.get(host) as LibvirtConnection;
   const pool = await conn.storage.lookupPool(POOL);
@@ -175,6 +230,8 @@ beforeAll(async () => {
       overrides: {
         images: { allowedAddresses: ['127.0.0.1/32'] },
         vms: { network: 'kumo-guests', shutdownTimeoutSeconds: 120 },
+        // Metering rounds are run by the tests that check them.
+        metering: { intervalSeconds: 3600 },
       },
     },
   );
@@ -467,6 +524,73 @@ describe('a real guest through the API', () => {
       expect(await shell(imageCon as GuestConsole, 'cat /data/before.txt')).toBe('before\n');
     },
     BOOT_MS * 3,
+  );
+
+  // Metering, with the clone the test before booted: rounds are the tests' to run (the timer is
+  // set to an hour), and a VM's use is the sum of its records.
+  it(
+    "meters the guest's disk writes: N MiB within two rounds, not reset by a restart, not lost or doubled by a live migration",
+    async () => {
+      const v = await vm((made.find((m) => m.name === 'tiny clone') as VmView).id);
+      expect(v.state).toBe('RUNNING');
+      let con = await attach(v.id);
+      await k.kumo.metering.collect(); // a first sight: the baseline
+
+      // What the guest writes is counted within two rounds.
+      let from = await written(v.id);
+      await writeMiB(con, 'a');
+      await expectCounted(v.id, from, 'written');
+      await shell(con, 'rm /data/a; sync');
+
+      // Powered off and started again: a new run, whose counters start from zero. What it writes
+      // before the first round that sees it counts too (a new run is no baseline).
+      await k.kumo.metering.collect();
+      from = await written(v.id);
+      await shutDown(v.id);
+      con = await boot(v.id);
+      await writeMiB(con, 'b');
+      await expectCounted(v.id, from, 'written after a restart');
+      await shell(con, 'rm /data/b; sync');
+
+      // Moved live with N MiB written since the last round: they are read on the source before
+      // it ends there, and not again on the destination, whose counters start from zero.
+      await k.kumo.metering.collect();
+      from = await written(v.id);
+      await writeMiB(con, 'c');
+      const other = v.host?.name === 'hv1' ? 'hv3' : 'hv1';
+      await migrate(v.id, other);
+      expect(await vm(v.id)).toMatchObject({ state: 'RUNNING', host: { name: other } });
+      await expectCounted(v.id, from, 'written before a migration');
+      await shell(await attach(v.id), 'rm /data/c; sync');
+    },
+    BOOT_MS,
+  );
+
+  // KNOWN BUG (src/services/metering/usage-collector.ts): from the destination's Prepare to
+  // the source's Confirm the domain runs on both hosts, and readings are kept by domain UUID
+  // alone. A round during the migration reads the source, then the destination (its stats
+  // call waits for the incoming migration to finish): a "new run" there, counted from zero.
+  // The settle before Confirm then reads the source after the destination: another "new run",
+  // whose whole totals (everything this run of the guest wrote, 8 MiB here) count again. A
+  // 10 s timer lands in most migrations. Make this an `it` once a round counts a migrating VM
+  // on one host only (where Kumo records it, say).
+  it.fails(
+    'counts a guest once when metering rounds run during its live migration',
+    async () => {
+      const v = await vm((made.find((m) => m.name === 'tiny clone') as VmView).id);
+      const con = await attach(v.id);
+      await k.kumo.metering.collect();
+      const from = await written(v.id);
+      await writeMiB(con, 'd');
+      // Rounds as the timer would run them, one after another for as long as it lasts.
+      await migrate(v.id, v.host?.name === 'hv1' ? 'hv3' : 'hv1', async () => {
+        await k.kumo.metering.collect();
+        await new Promise((r) => setTimeout(r, 200));
+      });
+      await shell(await attach(v.id), 'rm /data/d; sync');
+      await expectCounted(v.id, from, 'written before a migration metered while it ran');
+    },
+    BOOT_MS,
   );
 
   it('removes every VM and image, leaving nothing on the hosts or in the store', async () => {
