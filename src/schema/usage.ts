@@ -4,12 +4,8 @@ import { USAGE_GRANULARITIES } from '../entities/usage-record.ts';
 import { Vm } from '../entities/vm.ts';
 import type { Actor } from '../services/actor.ts';
 import type { VmMetrics } from '../services/metering/live-metrics.ts';
-import type {
-  UsageAmounts,
-  UsagePoint,
-  UsageReport,
-  VmUsageSeries,
-} from '../services/metering/usage-service.ts';
+import type { UsageAmounts } from '../services/metering/usage-records.ts';
+import type { UsagePoint, UsageReport, VmUsageSeries } from '../services/metering/usage-service.ts';
 import type { ConsumptionLimit } from '../services/quotas/consumption.ts';
 import type { LimitUsage } from '../services/quotas/quota-service.ts';
 import { builder } from './builder.ts';

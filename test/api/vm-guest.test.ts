@@ -566,15 +566,11 @@ describe('a real guest through the API', () => {
     BOOT_MS,
   );
 
-  // KNOWN BUG (src/services/metering/usage-collector.ts): from the destination's Prepare to
-  // the source's Confirm the domain runs on both hosts, and readings are kept by domain UUID
-  // alone. A round during the migration reads the source, then the destination (its stats
-  // call waits for the incoming migration to finish): a "new run" there, counted from zero.
-  // The settle before Confirm then reads the source after the destination: another "new run",
-  // whose whole totals (everything this run of the guest wrote, 8 MiB here) count again. A
-  // 10 s timer lands in most migrations. Make this an `it` once a round counts a migrating VM
-  // on one host only (where Kumo records it, say).
-  it.fails(
+  // From the destination's Prepare to the source's Confirm the domain runs on both hosts. A
+  // round meanwhile counts it only on the host Kumo records it on (the source), then the
+  // settle before Confirm reads the source's last figures: the destination's run counts from
+  // zero afterwards, so nothing is counted twice.
+  it(
     'counts a guest once when metering rounds run during its live migration',
     async () => {
       const v = await vm((made.find((m) => m.name === 'tiny clone') as VmView).id);

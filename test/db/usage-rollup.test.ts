@@ -1,11 +1,13 @@
 // Usage records on each dialect: roll-ups replace old minutes with hours and old hours with
 // days without changing any total; consumptionOf sums a user's window across granularities;
-// showback buckets records and keeps coarser ones whole.
+// showback buckets records and keeps coarser ones whole; usage adds up in the database under
+// concurrent writers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionId, UserId, VmId } from '../../src/entities/ids.ts';
 import { newId } from '../../src/entities/ids.ts';
 import { User } from '../../src/entities/index.ts';
 import { type UsageGranularity, UsageRecord } from '../../src/entities/usage-record.ts';
+import { addUsage, type UsageEntry, zero } from '../../src/services/metering/usage-records.ts';
 import { rollUp } from '../../src/services/metering/usage-rollup.ts';
 import { UsageService } from '../../src/services/metering/usage-service.ts';
 import { consumptionOf } from '../../src/services/quotas/consumption.ts';
@@ -149,5 +151,31 @@ describe.each(DIALECTS_UNDER_TEST)('usage records on %s', (dialect) => {
     await expect(
       new UsageService(opened.db.fork()).report(actor, other.id as UserId, new Date(0), NOW, 'DAY'),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('adds usage to records in the database: concurrent writers lose nothing', async () => {
+    const vmC = newId<VmId>();
+    const start = new Date(Date.UTC(2026, 10, 22, 12, 31));
+    const entry = (n: bigint): UsageEntry => ({
+      vmId: vmC,
+      vmName: 'c',
+      ownerId: owner.id as UserId,
+      granularity: 'MINUTE',
+      start,
+      amounts: { ...zero(), cpuNs: n, diskWriteBytes: 2n ** 58n + n },
+    });
+    // 20 writers at once, each from its own fork, each adding to the one record.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => addUsage(opened.db.fork(), [entry(BigInt(i + 1))])),
+    );
+    const [row, ...more] = await opened.db.fork().find(UsageRecord, { vmId: vmC });
+    expect(more).toEqual([]);
+    expect(row?.vmName).toBe('c');
+    expect(BigInt(row?.cpuNs ?? 0)).toBe(210n);
+    expect(BigInt(row?.diskWriteBytes ?? 0)).toBe(20n * 2n ** 58n + 210n);
+    expect(BigInt(row?.netRxBytes ?? -1)).toBe(0n);
+    // Another owner's use of the same VM in the same minute is a record of its own.
+    await addUsage(opened.db.fork(), [{ ...entry(5n), ownerId: other.id as UserId }]);
+    expect(await opened.db.fork().count(UsageRecord, { vmId: vmC })).toBe(2);
   });
 });

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { NonnullDomain, RemoteProgram } from '../generated/remote-protocol.gen.ts';
+import type { CallOptions } from '../rpc/caller.ts';
 import { type TypedValue, typedParamsToRecord } from '../typed-params.ts';
 import { formatUuid, parseUuid } from '../uuid.ts';
 
@@ -198,12 +199,16 @@ export class DomainApi {
   }
 
   /** stats reads statistics for the given domains, or all domains when `doms` is empty. */
-  async stats(doms: readonly DomainRef[], groups: number, flags = 0): Promise<DomainStats[]> {
-    const r = await this.remote.connectGetAllDomainStats({
-      doms: doms.map((d) => d.handle),
-      stats: groups,
-      flags,
-    });
+  async stats(
+    doms: readonly DomainRef[],
+    groups: number,
+    flags = 0,
+    opts?: CallOptions,
+  ): Promise<DomainStats[]> {
+    const r = await this.remote.connectGetAllDomainStats(
+      { doms: doms.map((d) => d.handle), stats: groups, flags },
+      opts,
+    );
     return r.retStats.map((rec) => ({
       domain: domainRef(rec.dom),
       stats: typedParamsToRecord(rec.params),

@@ -1,7 +1,5 @@
 import type { EntityManager } from '../../db/database.ts';
 import type { UserId, VmId } from '../../entities/ids.ts';
-import { UsageRecord } from '../../entities/usage-record.ts';
-import { User } from '../../entities/user.ts';
 import { Vm } from '../../entities/vm.ts';
 import {
   type DomainRef,
@@ -10,13 +8,14 @@ import {
   StatsGroups,
 } from '../../libvirt/api/domains.ts';
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
+import { UNBOUNDED } from '../../libvirt/rpc/caller.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
-import { COUNTERS, type Counters, countersOf, type Reading, usedBetween } from './counters.ts';
+import { type Counters, countersOf, type Reading, usedBetween } from './counters.ts';
+import { addUsage } from './usage-records.ts';
+import { bucketOf } from './usage-rollup.ts';
 
 // What a reading needs of each running domain, in one call per host.
 const GROUPS = StatsGroups.VCPU | StatsGroups.BALLOON | StatsGroups.BLOCK | StatsGroups.INTERFACE;
-
-const MINUTE_MS = 60_000;
 
 // Readings not renewed for this many intervals are dropped.
 const STALE_READINGS = 30;
@@ -47,6 +46,7 @@ export class UsageCollector {
   private readonly intervalMs: number;
   private readonly onRound: (usage: readonly VmUsage[]) => Promise<void>;
   private readonly readings = new Map<string, Reading>();
+  private readonly unanswered = new Set<string>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private running: Promise<void> | null = null;
   // Rounds and settles run one at a time: two could race for one minute record.
@@ -117,32 +117,55 @@ export class UsageCollector {
     await this.onRound(usage.flat());
   }
 
+  // Reads one host, if it answers within an interval. A host's stats call can wait long (for a
+  // migration coming in to finish): the round goes on without it, and no second call is sent
+  // while the first is unanswered, so calls never pile up in its daemon. Its VMs' readings
+  // stay as they were, so what they use meanwhile is counted at the next reading.
   private async collectHost(hostId: string, now: Date): Promise<VmUsage[]> {
     const conn = this.monitor.session(hostId)?.connection;
-    if (!conn) return [];
-    return this.meter(hostId, await conn.domains.stats([], GROUPS, ListFlags.ACTIVE), now);
+    if (!conn || this.unanswered.has(hostId)) return [];
+    this.unanswered.add(hostId);
+    const call = conn.domains
+      .stats([], GROUPS, ListFlags.ACTIVE, UNBOUNDED)
+      .finally(() => this.unanswered.delete(hostId));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), this.intervalMs);
+    });
+    try {
+      const records = await Promise.race([call, late]);
+      return records ? await this.meter(hostId, records, now) : [];
+    } catch (err) {
+      process.emitWarning(`metering ${hostId}: ${String(err)}`);
+      return [];
+    } finally {
+      clearTimeout(timer);
+      call.catch(() => undefined);
+    }
   }
 
-  // Turns one host's stats records into usage, recorded against the VMs' owners.
+  // Turns one host's stats records into usage, recorded against the VMs' owners. A domain on
+  // a host other than its VM's (a migration's destination, until the move is finished) is not
+  // read: the source's run is the one counted until then, and the destination's counts from
+  // zero afterwards, so nothing is counted twice.
   private async meter(
     hostId: string,
     records: readonly DomainStats[],
     now: Date,
   ): Promise<VmUsage[]> {
     const em = this.fork();
-    const vms = await em.find(Vm, { domainUuid: { $in: records.map((r) => r.domain.uuid) } });
-    const byUuid = new Map(vms.map((vm) => [vm.domainUuid, vm]));
+    const vms = await vmsOf(em, records);
     const usage: VmUsage[] = [];
     for (const { domain, stats } of records) {
-      const vm = byUuid.get(domain.uuid);
-      if (!vm) continue;
+      const vm = vms.get(domain.uuid);
+      if (!vm || vm.hostId !== hostId) continue;
       const { counters, memoryBytes } = countersOf(stats);
       const reading: Reading = { hostId, run: domain.id, at: now, counters, memoryBytes };
       const before = this.readings.get(domain.uuid);
       this.readings.set(domain.uuid, reading);
       usage.push({
         vmId: vm.id,
-        ownerId: vm.owner.id as UserId,
+        ownerId: vm.ownerId,
         hostId,
         at: now,
         seconds: before ? (now.getTime() - before.at.getTime()) / 1000 : 0,
@@ -151,42 +174,68 @@ export class UsageCollector {
         vcpus: vm.vcpus,
       });
     }
-    await this.record(em, usage, vms, now);
+    await record(em, usage, vms, now);
     return usage;
   }
+}
 
-  // Adds each VM's use to its record for the minute `now` falls in.
-  private async record(
-    em: EntityManager,
-    usage: readonly VmUsage[],
-    vms: readonly Vm[],
-    now: Date,
-  ): Promise<void> {
-    const spent = usage.filter((u) => u.seconds > 0);
-    if (spent.length === 0) return;
-    const start = new Date(Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS);
-    const existing = await em.find(UsageRecord, {
-      vmId: { $in: spent.map((u) => u.vmId) },
-      granularity: 'MINUTE',
-      start,
-    });
-    const rows = new Map(existing.map((r) => [`${r.vmId} ${r.owner.id}`, r]));
-    const names = new Map(vms.map((vm) => [vm.id, vm.name]));
-    for (const u of spent) {
-      const row =
-        rows.get(`${u.vmId} ${u.ownerId}`) ??
-        em.create(UsageRecord, {
-          vmId: u.vmId,
-          vmName: names.get(u.vmId) ?? '',
-          owner: em.getReference(User, u.ownerId),
-          granularity: 'MINUTE',
-          start,
-        });
-      for (const c of COUNTERS) row[c] = BigInt(row[c]) + u.used[c];
-      row.memoryByteSeconds =
-        BigInt(row.memoryByteSeconds) +
-        (u.memoryBytes * BigInt(Math.round(u.seconds * 1000))) / 1000n;
-    }
-    await em.flush();
-  }
+/** MeteredVm is what metering needs of a VM: read as plain columns, a round hydrates nothing. */
+interface MeteredVm {
+  readonly id: VmId;
+  readonly ownerId: UserId;
+  readonly hostId: string | null;
+  readonly name: string;
+  readonly vcpus: number;
+}
+
+// Reads the VMs of the domains in `records`, by domain UUID.
+async function vmsOf(
+  em: EntityManager,
+  records: readonly DomainStats[],
+): Promise<Map<string, MeteredVm>> {
+  if (records.length === 0) return new Map();
+  const rows = await em
+    .createQueryBuilder(Vm, 'v')
+    .select(['id', 'owner', 'host', 'name', 'vcpus', 'domainUuid'])
+    .where({ domainUuid: { $in: records.map((r) => r.domain.uuid) } })
+    .execute<Array<Record<string, unknown>>>('all', false);
+  return new Map(
+    rows.map((r) => [
+      String(r.domain_uuid),
+      {
+        id: r.id as VmId,
+        ownerId: r.owner_id as UserId,
+        hostId: r.host_id === null ? null : String(r.host_id),
+        name: String(r.name),
+        vcpus: Number(r.vcpus),
+      },
+    ]),
+  );
+}
+
+// Adds each VM's use to its record for the minute `now` falls in.
+function record(
+  em: EntityManager,
+  usage: readonly VmUsage[],
+  vms: ReadonlyMap<string, MeteredVm>,
+  now: Date,
+): Promise<void> {
+  const names = new Map([...vms.values()].map((vm) => [vm.id, vm.name]));
+  const start = bucketOf(now, 'MINUTE');
+  return addUsage(
+    em,
+    usage
+      .filter((u) => u.seconds > 0)
+      .map((u) => ({
+        vmId: u.vmId,
+        vmName: names.get(u.vmId) ?? '',
+        ownerId: u.ownerId,
+        granularity: 'MINUTE',
+        start,
+        amounts: {
+          ...u.used,
+          memoryByteSeconds: (u.memoryBytes * BigInt(Math.round(u.seconds * 1000))) / 1000n,
+        },
+      })),
+  );
 }

@@ -1,7 +1,6 @@
 import type { EntityManager } from '../../db/database.ts';
 import { type UsageGranularity, UsageRecord } from '../../entities/usage-record.ts';
-import { User } from '../../entities/user.ts';
-import { COUNTERS } from './counters.ts';
+import { addTo, addUsage, type Tally, type UsageEntry, zero } from './usage-records.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -67,33 +66,23 @@ async function rollBatch(
     { orderBy: { start: 'asc', id: 'asc' }, limit: BATCH },
   );
   if (rows.length === 0) return 0;
-  const sums = new Map<string, UsageRecord>();
+  const sums = new Map<string, UsageEntry & { amounts: Tally }>();
   for (const row of rows) {
     const start = bucketOf(row.start, to);
     const key = `${row.vmId} ${row.owner.id} ${start.getTime()}`;
-    let sum = sums.get(key);
-    if (!sum) {
-      sum =
-        (await em.findOne(UsageRecord, {
-          vmId: row.vmId,
-          owner: row.owner.id,
-          granularity: to,
-          start,
-        })) ??
-        em.create(UsageRecord, {
-          vmId: row.vmId,
-          vmName: row.vmName,
-          owner: em.getReference(User, row.owner.id),
-          granularity: to,
-          start,
-        });
-      sums.set(key, sum);
-    }
-    for (const c of COUNTERS) sum[c] = BigInt(sum[c]) + BigInt(row[c]);
-    sum.memoryByteSeconds = BigInt(sum.memoryByteSeconds) + BigInt(row.memoryByteSeconds);
-    em.remove(row);
+    const sum = sums.get(key) ?? {
+      vmId: row.vmId,
+      vmName: row.vmName,
+      ownerId: row.owner.id,
+      granularity: to,
+      start,
+      amounts: zero(),
+    };
+    addTo(sum.amounts, row);
+    sums.set(key, sum);
   }
-  await em.flush();
+  await addUsage(em, [...sums.values()]);
+  await em.nativeDelete(UsageRecord, { id: { $in: rows.map((r) => r.id) } });
   return rows.length;
 }
 

@@ -3,14 +3,8 @@ import type { UserId, VmId } from '../../entities/ids.ts';
 import { type UsageGranularity, UsageRecord } from '../../entities/usage-record.ts';
 import type { Actor } from '../actor.ts';
 import { ServiceError } from '../errors.ts';
-import { COUNTERS } from './counters.ts';
+import { addTo, type Tally, type UsageAmounts, zero } from './usage-records.ts';
 import { bucketOf, SPAN_MS } from './usage-rollup.ts';
-
-/** AMOUNTS are the figures a usage record holds. */
-const AMOUNTS = [...COUNTERS, 'memoryByteSeconds'] as const;
-
-/** UsageAmounts are what was consumed: vCPU time, disk and network bytes, memory over time. */
-export type UsageAmounts = Readonly<Record<(typeof AMOUNTS)[number], bigint>>;
 
 /** UsagePoint is what was consumed in one bucket: `granularity` long from `start`. */
 export interface UsagePoint extends UsageAmounts {
@@ -107,8 +101,6 @@ function checkPeriod(from: Date, to: Date, granularity: UsageGranularity): void 
     );
 }
 
-type Tally = { -readonly [A in (typeof AMOUNTS)[number]]: bigint };
-
 // Sums records (one VM's, in time order) into buckets of `granularity` or their own, if coarser.
 function seriesOf(records: readonly UsageRecord[], granularity: UsageGranularity): VmUsageSeries {
   const points = new Map<string, Tally & { start: Date; granularity: UsageGranularity }>();
@@ -117,7 +109,7 @@ function seriesOf(records: readonly UsageRecord[], granularity: UsageGranularity
     const start = bucketOf(r.start, g);
     const key = `${g} ${start.getTime()}`;
     const p = points.get(key) ?? { ...zero(), start, granularity: g };
-    for (const a of AMOUNTS) p[a] += BigInt(r[a]);
+    addTo(p, r);
     points.set(key, p);
   }
   const list = [...points.values()];
@@ -129,19 +121,8 @@ function coarser(a: UsageGranularity, b: UsageGranularity): UsageGranularity {
   return GRANULARITY_ORDER.indexOf(a) > GRANULARITY_ORDER.indexOf(b) ? a : b;
 }
 
-function zero(): Tally {
-  return {
-    cpuNs: 0n,
-    diskReadBytes: 0n,
-    diskWriteBytes: 0n,
-    netRxBytes: 0n,
-    netTxBytes: 0n,
-    memoryByteSeconds: 0n,
-  };
-}
-
 function sum(all: readonly UsageAmounts[]): UsageAmounts {
   const out = zero();
-  for (const u of all) for (const a of AMOUNTS) out[a] += u[a];
+  for (const u of all) addTo(out, u);
   return out;
 }
