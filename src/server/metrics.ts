@@ -8,7 +8,13 @@ export class ServerMetrics {
   readonly subscriptions: Counter<'event'>;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'kumo_' });
+    // The event-loop lag is sampled every 100 ms, not prom-client's 10 ms: the finer sampling
+    // alone cost an idle controller about 1% of a core (bench/README.md, metering).
+    collectDefaultMetrics({
+      register: this.registry,
+      prefix: 'kumo_',
+      eventLoopMonitoringPrecision: 100,
+    });
     this.operations = new Counter({
       name: 'kumo_graphql_operations_total',
       help: 'GraphQL operations executed, by operation type and result',
