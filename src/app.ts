@@ -38,6 +38,8 @@ import { VmWatcher } from './services/vms/vm-watcher.ts';
 export interface Kumo {
   readonly server: KumoServer;
   readonly db: Database;
+  /** hosts keeps the connections to the hypervisor hosts. */
+  readonly hosts: HostMonitor;
   /** operations runs long actions in the background (services start them). */
   readonly operations: OperationRunner;
   /** vmWatcher keeps VM states current; tests call its sweepAll to force a sweep. */
@@ -219,6 +221,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
       server,
       db,
       operations,
+      hosts: monitor,
       vmWatcher,
       metering,
       events,

@@ -2,12 +2,16 @@
 // domains in one call and adds what each VM used to its owner's minute records; a restarted VM
 // counts its new run from zero. Then what is built on it: live metrics, showback for two users,
 // and a consumption limit (disk bytes read, paused on overuse) that refuses reservations and
-// pauses running VMs. Rounds are driven by the test (the timer is set to an hour).
+// pauses running VMs. Last, a host that stops answering holds no round and loses no use.
+// Rounds are driven by the test (the timer is set to an hour).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Host } from '../../src/entities/host.ts';
 import type { UserId, VmId } from '../../src/entities/ids.ts';
 import { UsageRecord } from '../../src/entities/usage-record.ts';
 import { StatsGroups } from '../../src/libvirt/api/domains.ts';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
+import { UsageCollector, type VmUsage } from '../../src/services/metering/usage-collector.ts';
+import { holdHostForFaults, pauseLibvirtd, resumeLibvirtd } from '../rig/index.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { openTls, rigHost } from '../support/rig.ts';
@@ -390,5 +394,57 @@ describe('what metering feeds', () => {
     expect((await vmView(vmId, alice))?.state).toBe('PAUSED');
     await act('vmResume');
     expect((await vmView(vmId, alice))?.state).toBe('RUNNING');
+  });
+});
+
+describe('a host that does not answer', () => {
+  it('holds no round, is not asked twice, and its VMs are counted in full once it answers', async () => {
+    const bobs = rawId(bobVmId) as VmId;
+    const rounds: Array<{ at: Date; bobs: VmUsage | undefined }> = [];
+    // A collector of its own, with a short interval: how long a round waits for a host.
+    const quick = new UsageCollector({
+      monitor: k.kumo.hosts,
+      fork: () => k.kumo.db.fork(),
+      intervalMs: 500,
+      onRound: async (usage) => {
+        rounds.push({ at: new Date(), bobs: usage.find((u) => u.vmId === bobs) });
+      },
+    });
+    const hv2 = rigHost('hv2');
+    const hostId = (await k.kumo.db.fork().findOneOrFail(Host, { name: 'hv2' })).id;
+    await quick.collect();
+    const baseline = rounds[0]?.bobs;
+    expect(baseline?.seconds).toBe(0);
+    const before = await dbTotals(bobVmId);
+    const release = await holdHostForFaults(hv2);
+    try {
+      await pauseLibvirtd(hv2);
+      // Each round goes on without hv2: the first stops waiting after an interval, the second
+      // sends no call while the first is unanswered. Both end long before the keepalive would
+      // give up on the host (3 s).
+      await quick.collect();
+      await quick.collect();
+      expect(k.kumo.hosts.status(hostId).state).toBe('ONLINE');
+    } finally {
+      await resumeLibvirtd(hv2);
+      release();
+    }
+    expect(rounds.slice(1).map((r) => r.bobs)).toEqual([undefined, undefined]);
+    // Once hv2 answers again, its VMs' use since their last reading is counted, the pause
+    // included: memory held over the whole time.
+    const back = await until(
+      async () => {
+        await quick.collect();
+        return rounds.at(-1)?.bobs;
+      },
+      10_000,
+      'a reading of hv2 again',
+    );
+    const heldMs = BigInt(Math.round(back.seconds * 1000));
+    expect(back.at.getTime() - (baseline?.at.getTime() ?? 0)).toBe(Number(heldMs));
+    const after = await dbTotals(bobVmId);
+    expect(after.memoryByteSeconds - before.memoryByteSeconds).toBe(
+      (back.memoryBytes * heldMs) / 1000n,
+    );
   });
 });
