@@ -25,6 +25,14 @@ export type SnapshotId = Brand<'SnapshotId'>;
 export type ImageCopyId = Brand<'ImageCopyId'>;
 /** UsageRecordId identifies a UsageRecord. */
 export type UsageRecordId = Brand<'UsageRecordId'>;
+/** EndorserId identifies an Endorser. */
+export type EndorserId = Brand<'EndorserId'>;
+/** ImageListSubscriptionId identifies an ImageListSubscription. */
+export type ImageListSubscriptionId = Brand<'ImageListSubscriptionId'>;
+/** ImageListEntryId identifies an ImageListEntry. */
+export type ImageListEntryId = Brand<'ImageListEntryId'>;
+/** PublishedImageListId identifies a PublishedImageList (it is the list's dc:identifier). */
+export type PublishedImageListId = Brand<'PublishedImageListId'>;
 
 /** newId makes a fresh random (v4) UUID as an id of kind T. */
 export function newId<T extends Brand<string>>(): T {
@@ -44,6 +52,8 @@ export const TARGET_TYPES = [
   'IMAGE',
   'VM',
   'SNAPSHOT',
+  'ENDORSER',
+  'IMAGE_LIST',
   'SYSTEM',
 ] as const;
 /** TargetType is one of TARGET_TYPES. */

@@ -26,6 +26,8 @@ export const ImageSchema = defineEntity({
     description: p.text().default(''),
     owner: () => p.manyToOne(User).ref().index(),
     state: p.enum(IMAGE_STATES).default('IMPORTING').index(),
+    /** stateReason says why an image is in its state, for people (why it EXPIRED, say). */
+    stateReason: p.text().default(''),
     format: p.enum(IMAGE_FORMATS).default('qcow2'),
     /** sizeBytes is the file's size; null until the import has finished. */
     sizeBytes: p.bigint('bigint').nullable(),

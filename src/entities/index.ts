@@ -3,11 +3,15 @@
  * quotas) and the trail (sessions, operations, audit events). See README.md.
  */
 import { AuditEventSchema } from './audit-event.ts';
+import { EndorserSchema } from './endorser.ts';
 import { HostSchema } from './host.ts';
 import { ImageSchema } from './image.ts';
 import { ImageCopySchema } from './image-copy.ts';
+import { ImageListEntrySchema } from './image-list-entry.ts';
+import { ImageListSubscriptionSchema } from './image-list-subscription.ts';
 import { OperationSchema } from './operation.ts';
 import { PermissionSchema } from './permission.ts';
+import { PublishedImageListSchema } from './published-image-list.ts';
 import { QuotaSchema } from './quota.ts';
 import { SessionSchema } from './session.ts';
 import { SnapshotSchema } from './snapshot.ts';
@@ -16,12 +20,16 @@ import { UserSchema } from './user.ts';
 import { VmSchema } from './vm.ts';
 
 export * from './audit-event.ts';
+export * from './endorser.ts';
 export * from './host.ts';
 export * from './ids.ts';
 export * from './image.ts';
 export * from './image-copy.ts';
+export * from './image-list-entry.ts';
+export * from './image-list-subscription.ts';
 export * from './operation.ts';
 export * from './permission.ts';
+export * from './published-image-list.ts';
 export * from './quota.ts';
 export * from './session.ts';
 export * from './snapshot.ts';
@@ -43,4 +51,8 @@ export const ENTITIES = [
   VmSchema,
   SnapshotSchema,
   UsageRecordSchema,
+  EndorserSchema,
+  ImageListSubscriptionSchema,
+  ImageListEntrySchema,
+  PublishedImageListSchema,
 ] as const;

@@ -42,6 +42,10 @@ export const ImageType = builder.node(Image, {
       resolve: async (i, _a, ctx) => revealOwner(ctx, await i.owner.loadOrFail()),
     }),
     state: t.field({ type: ImageStateEnum, resolve: (i) => i.state }),
+    stateReason: t.string({
+      description: 'Why the image is in its state, when that needs saying (why it EXPIRED, say).',
+      resolve: (i) => i.stateReason,
+    }),
     format: t.field({ type: ImageFormatEnum, resolve: (i) => i.format }),
     sizeBytes: t.field({
       type: 'BigInt',

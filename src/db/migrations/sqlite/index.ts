@@ -7,6 +7,7 @@ import { Migration20261122072650HostEvacuating } from './20261122072650_host_eva
 import { Migration20261122081052HostSharedStorage } from './20261122081052_host_shared_storage.ts';
 import { Migration20261122095006UsageRecords } from './20261122095006_usage_records.ts';
 import { Migration20261122105709ConsumptionLimits } from './20261122105709_consumption_limits.ts';
+import { Migration20261122144445ImageLists } from './20261122144445_image_lists.ts';
 
 /** MIGRATIONS are Kumo's sqlite migrations, oldest first. */
 export const MIGRATIONS: readonly MigrationObject[] = [
@@ -17,4 +18,5 @@ export const MIGRATIONS: readonly MigrationObject[] = [
   { name: '20261122081052_host_shared_storage', class: Migration20261122081052HostSharedStorage },
   { name: '20261122095006_usage_records', class: Migration20261122095006UsageRecords },
   { name: '20261122105709_consumption_limits', class: Migration20261122105709ConsumptionLimits },
+  { name: '20261122144445_image_lists', class: Migration20261122144445ImageLists },
 ];
