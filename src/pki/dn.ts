@@ -209,6 +209,23 @@ function decodeValue(syntax: Syntax | undefined, tag: number, contents: Buffer):
   }
 }
 
+/** Ava is one AttributeTypeAndValue of a DER Name: its type's dotted OID and its value. */
+interface Ava {
+  readonly oid: string;
+  readonly value: Tlv;
+}
+
+/** nameRdns splits a DER-encoded X.501 Name into its RDNs, in encoding order. */
+function nameRdns(der: Uint8Array): Ava[][] {
+  return children(der, readTlv(der, 0)).map((set) =>
+    children(der, set).map((atv) => {
+      const [typeTlv, valueTlv] = children(der, atv);
+      if (!typeTlv || !valueTlv) throw new Error('malformed AttributeTypeAndValue');
+      return { oid: decodeOid(der.subarray(typeTlv.start, typeTlv.end)), value: valueTlv };
+    }),
+  );
+}
+
 /**
  * nameDn formats a DER-encoded X.501 Name as GnuTLS's gnutls_x509_crt_get_dn does: RDNs in
  * encoding order joined by `,`, values of a multi-valued RDN joined by `+`, short names for
@@ -216,18 +233,74 @@ function decodeValue(syntax: Syntax | undefined, tag: number, contents: Buffer):
  * for values it does not print as text.
  */
 export function nameDn(der: Uint8Array): string {
-  const name = readTlv(der, 0);
-  const rdns = children(der, name).map((set) =>
-    children(der, set)
-      .map((atv) => {
-        const [typeTlv, valueTlv] = children(der, atv);
-        if (!typeTlv || !valueTlv) throw new Error('malformed AttributeTypeAndValue');
-        const oid = decodeOid(der.subarray(typeTlv.start, typeTlv.end));
-        return `${GNUTLS_NAMES[oid]?.[0] ?? oid}=${printValue(der, oid, valueTlv)}`;
-      })
-      .join('+'),
-  );
-  return rdns.join(',');
+  return nameRdns(der)
+    .map((rdn) =>
+      rdn
+        .map(({ oid, value }) => `${GNUTLS_NAMES[oid]?.[0] ?? oid}=${printValue(der, oid, value)}`)
+        .join('+'),
+    )
+    .join(',');
+}
+
+// OpenSSL's short names (crypto/objects/objects.txt) for the attribute types found in subjects.
+const OPENSSL_NAMES: Record<string, string> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.4': 'SN',
+  '2.5.4.5': 'serialNumber',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.9': 'street',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.12': 'title',
+  '2.5.4.13': 'description',
+  '2.5.4.15': 'businessCategory',
+  '2.5.4.17': 'postalCode',
+  '2.5.4.20': 'telephoneNumber',
+  '2.5.4.41': 'name',
+  '2.5.4.42': 'GN',
+  '2.5.4.43': 'initials',
+  '2.5.4.44': 'generationQualifier',
+  '2.5.4.46': 'dnQualifier',
+  '2.5.4.65': 'pseudonym',
+  '2.5.4.97': 'organizationIdentifier',
+  '0.9.2342.19200300.100.1.1': 'UID',
+  '0.9.2342.19200300.100.1.25': 'DC',
+  '1.2.840.113549.1.9.1': 'emailAddress',
+  '1.3.6.1.4.1.311.60.2.1.3': 'jurisdictionC',
+};
+
+// X509_NAME_oneline prints a value's bytes as they are, escaping the two separators it uses.
+function opensslValue(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) {
+    const c = String.fromCharCode(byte);
+    if (byte < 0x20 || byte > 0x7e) out += `\\x${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    else out += c === '/' || c === '+' ? `\\${c}` : c;
+  }
+  return out;
+}
+
+/**
+ * opensslDn formats an X.501 Name (parsed, or DER-encoded) in OpenSSL's legacy one-line form
+ * (X509_NAME_oneline), as VMcaster image lists and `openssl x509 -subject -nameopt compat`
+ * write it: `/DC=es/DC=irisgrid/O=cesga/CN=alvarosimon`, RDNs in encoding order, a
+ * multi-valued RDN's values joined by `+`, OpenSSL's short names or else the dotted OID. Value
+ * bytes outside printable ASCII are written `\xHH` (so UTF-8 byte by byte); `/` and `+` get a
+ * backslash, as OpenSSL 3.0.22 does (older releases wrote them bare, and `/` before each value).
+ */
+export function opensslDn(name: x509.Name | Uint8Array): string {
+  const der = name instanceof x509.Name ? new Uint8Array(name.toArrayBuffer()) : name;
+  return nameRdns(der)
+    .map((rdn) => {
+      const values = rdn.map(
+        ({ oid, value }) =>
+          `${OPENSSL_NAMES[oid] ?? oid}=${opensslValue(der.subarray(value.start, value.end))}`,
+      );
+      return `/${values.join('+')}`;
+    })
+    .join('');
 }
 
 /**

@@ -1,0 +1,8 @@
+// The one place src/pki loads pkijs (CMS), with the engine every call here is handed: Node's
+// WebCrypto, so that nothing depends on the global engine pkijs picks when it loads.
+import * as pkijs from 'pkijs';
+
+/** cmsEngine is pkijs's crypto engine on Node's WebCrypto (OpenSSL underneath). */
+export const cmsEngine = new pkijs.CryptoEngine({ name: 'node', crypto: globalThis.crypto });
+
+export { pkijs };
