@@ -7,6 +7,7 @@ import type { KumoContext } from './schema/context.ts';
 import { buildSchema } from './schema/index.ts';
 import { graphiqlDir } from './server/graphiql-assets.ts';
 import { type KumoServer, startServer } from './server/http-server.ts';
+import { AuditService } from './services/audit/audit-service.ts';
 import { makeAuthSettings } from './services/auth/auth-service.ts';
 import { RateLimiter } from './services/auth/rate-limit.ts';
 import { createEventBus, type EventBus } from './services/events.ts';
@@ -14,6 +15,7 @@ import { HostMonitor } from './services/hosts/host-monitor.ts';
 import { HostPools } from './services/hosts/host-pool.ts';
 import { recordHostEvents } from './services/hosts/host-recorder.ts';
 import { monitoredHost } from './services/hosts/host-service.ts';
+import { ListRefresher } from './services/image-lists/list-refresher.ts';
 import { AddressPolicy } from './services/images/address-policy.ts';
 import { ImageCache } from './services/images/image-cache.ts';
 import { ImageStore } from './services/images/image-store.ts';
@@ -113,6 +115,16 @@ export async function startKumo(config: Config): Promise<Kumo> {
         await rollups.due();
       },
     });
+    const policy = new AddressPolicy(config.images.allowedAddresses);
+    const lists = new ListRefresher({
+      fork: () => db.fork(),
+      images: () => requestServices(shared).images,
+      audit: new AuditService(() => db.fork()),
+      operations,
+      events,
+      policy,
+      maxListBytes: BigInt(config.imageLists.maxListBytes),
+    });
     const shared: SharedServices = {
       fork: () => db.fork(),
       auth: await makeAuthSettings(limits, a.sessionTtlSeconds, scrypt),
@@ -131,11 +143,12 @@ export async function startKumo(config: Config): Promise<Kumo> {
       images: {
         store,
         cache,
-        policy: new AddressPolicy(config.images.allowedAddresses),
+        policy,
         maxBytes: BigInt(config.images.maxBytes),
         operations,
         quotas,
       },
+      imageLists: { refresher: lists, policy },
       vms: {
         monitor,
         pools,
@@ -171,6 +184,8 @@ export async function startKumo(config: Config): Promise<Kumo> {
     });
     metering.start();
     stops.push(() => metering.stop());
+    lists.start(config.imageLists.refreshSeconds * 1000);
+    stops.push(() => lists.stop());
     stops.push(
       recordHostEvents(monitor, shared.fork, (change) =>
         events.publish('hostStateChanged', change),

@@ -201,6 +201,23 @@ export const ConfigSchema = z.object({
         .prefault({}),
     })
     .prefault({}),
+  imageLists: z
+    .object({
+      /** refreshSeconds is how often every subscribed image list is checked. @default 1 h */
+      refreshSeconds: z
+        .number()
+        .int()
+        .min(10)
+        .max(7 * 86400)
+        .default(3600),
+      /** maxListBytes bounds one list download. @default 4 MiB */
+      maxListBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(4 * 2 ** 20),
+    })
+    .prefault({}),
   drivers: z
     .object({
       /** packages are extra driver modules to load (each exports a driver factory). */

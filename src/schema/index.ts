@@ -10,6 +10,7 @@ import './operation.ts';
 import './upload.ts';
 import './share.ts';
 import './image.ts';
+import './image-list.ts';
 import './vm.ts';
 import './snapshot.ts';
 import './vm-console.ts';

@@ -1,6 +1,7 @@
 import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
 import type { UserId } from '../entities/ids.ts';
 import type { HostStateChange } from './hosts/types.ts';
+import type { ImageListEvent } from './image-lists/list-events.ts';
 import type { VmMetrics } from './metering/live-metrics.ts';
 import type { OperationUpdate } from './operations/operation-runner.ts';
 import type { VmStateChange } from './vms/vm-state.ts';
@@ -10,6 +11,7 @@ type Topics = {
   operationUpdated: [OperationUpdate];
   vmStateChanged: [VmStateChange];
   vmMetrics: [VmMetrics];
+  imageListEvent: [ImageListEvent];
   /** quotaUsageTouched: a user's use may have changed (null: anyone's, after a metering round). */
   quotaUsageTouched: [UserId | null];
 };

@@ -5,6 +5,7 @@ import { AuthService } from './auth/auth-service.ts';
 import type { ScryptParams } from './auth/password.ts';
 import type { EventBus } from './events.ts';
 import { type HostDeps, HostService } from './hosts/host-service.ts';
+import { type ImageListDeps, ImageListService } from './image-lists/image-list-service.ts';
 import { type ImageDeps, ImageService } from './images/image-service.ts';
 import { UsageService } from './metering/usage-service.ts';
 import type { OperationRunner } from './operations/operation-runner.ts';
@@ -30,6 +31,7 @@ export interface SharedServices {
   readonly events: EventBus;
   readonly operations: OperationRunner;
   readonly images: ImageDeps;
+  readonly imageLists: ImageListDeps;
   readonly vms: VmDeps;
   readonly consoles: ConsoleDeps;
 }
@@ -46,6 +48,7 @@ export interface RequestServices {
   readonly usage: UsageService;
   readonly operations: OperationService;
   readonly images: ImageService;
+  readonly imageLists: ImageListService;
   readonly vms: VmService;
   readonly snapshots: SnapshotService;
   readonly consoles: VmConsoleService;
@@ -73,6 +76,7 @@ export function requestServices(shared: SharedServices): RequestServices {
     usage: new UsageService(em),
     operations: new OperationService(em, shared.operations),
     images,
+    imageLists: new ImageListService(em, shared.imageLists),
     vms,
     snapshots: new SnapshotService(em, vms, shared.vms.quotas),
     consoles: new VmConsoleService(em, vms, auth, shared.consoles),

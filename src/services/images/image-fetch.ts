@@ -91,7 +91,45 @@ export async function fetchImage(url: string, dest: string, opts: FetchOptions):
   }
 }
 
-function open(url: string, opts: FetchOptions, redirectsLeft: number): Promise<IncomingMessage> {
+/** DocumentOptions bound one small download (an image list). */
+export type DocumentOptions = Pick<FetchOptions, 'policy' | 'maxBytes' | 'timeoutMs' | 'signal'>;
+
+/**
+ * fetchDocument downloads a small http(s) document (an image list) into memory, under the same
+ * rules as images: every redirect hop passes the address policy, and a body over the limit or
+ * cut short is refused.
+ */
+export async function fetchDocument(url: string, opts: DocumentOptions): Promise<Buffer> {
+  try {
+    const res = await open(url, opts, 5);
+    const declared = res.headers['content-length'] ? BigInt(res.headers['content-length']) : null;
+    if (declared !== null && declared > opts.maxBytes) {
+      res.destroy();
+      throw tooLarge(opts.maxBytes, 'the document');
+    }
+    const chunks: Buffer[] = [];
+    let received = 0n;
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      received += BigInt(chunk.length);
+      if (received > opts.maxBytes) {
+        res.destroy();
+        throw tooLarge(opts.maxBytes, 'the document');
+      }
+      chunks.push(chunk);
+    }
+    if (declared !== null && received !== declared) throw truncated(received, declared);
+    return Buffer.concat(chunks);
+  } catch (err) {
+    if (isServiceError(err)) throw err;
+    throw new ServiceError(
+      'UNAVAILABLE',
+      `cannot download ${redact(url)}: ${err instanceof Error ? err.message : String(err)}`,
+      'input.url',
+    );
+  }
+}
+
+function open(url: string, opts: DocumentOptions, redirectsLeft: number): Promise<IncomingMessage> {
   let target: URL;
   try {
     target = new URL(url);
@@ -104,7 +142,7 @@ function open(url: string, opts: FetchOptions, redirectsLeft: number): Promise<I
     return Promise.reject(
       new ServiceError(
         'INVALID',
-        `images are fetched over http or https, not ${target.protocol}`,
+        `downloads go over http or https, not ${target.protocol}`,
         'input.url',
       ),
     );
@@ -167,10 +205,10 @@ function truncated(received: bigint, declared: bigint): ServiceError {
   );
 }
 
-function tooLarge(max: bigint): ServiceError {
+function tooLarge(max: bigint, what = 'the image'): ServiceError {
   return new ServiceError(
     'INVALID',
-    `the image is larger than the limit of ${max} bytes`,
+    `${what} is larger than the limit of ${max} bytes`,
     'input.url',
   );
 }
@@ -179,4 +217,25 @@ function tooLarge(max: bigint): ServiceError {
 function redact(url: string): string {
   const u = new URL(url);
   return `${u.origin}${u.pathname}`;
+}
+
+/**
+ * checkUrl parses a URL to download from, refusing other schemes and hosts the policy forbids:
+ * checked before anything is recorded, so a bad URL is an error of the mutation itself.
+ */
+export function checkUrl(raw: string, policy: AddressPolicy): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ServiceError('INVALID', `not a URL: ${JSON.stringify(raw)}`, 'input.url');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ServiceError(
+      'INVALID',
+      `downloads go over http or https, not ${url.protocol}`,
+      'input.url',
+    );
+  policy.checkHost(url.hostname);
+  return url;
 }

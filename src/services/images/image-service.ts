@@ -15,7 +15,7 @@ import type { QuotaGuard } from '../quotas/quota-guard.ts';
 import { checkDescription, checkLabel } from '../text.ts';
 import type { AddressPolicy } from './address-policy.ts';
 import type { ImageCache } from './image-cache.ts';
-import { fetchImage } from './image-fetch.ts';
+import { checkUrl, fetchImage } from './image-fetch.ts';
 import { readImageHeader } from './image-format.ts';
 import type { ImageStore } from './image-store.ts';
 
@@ -305,22 +305,4 @@ function checkSha512(hex: string): string {
   if (!/^[0-9a-f]{128}$/.test(h))
     throw new ServiceError('INVALID', 'a SHA-512 is 128 hexadecimal digits', 'input.sha512');
   return h;
-}
-
-// Checked before anything is recorded, so a bad URL is an error of the mutation itself.
-function checkUrl(raw: string, policy: AddressPolicy): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ServiceError('INVALID', `not a URL: ${JSON.stringify(raw)}`, 'input.url');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new ServiceError(
-      'INVALID',
-      `images are fetched over http or https, not ${url.protocol}`,
-      'input.url',
-    );
-  policy.checkHost(url.hostname);
-  return url;
 }
