@@ -15,7 +15,9 @@ import { HostMonitor } from './services/hosts/host-monitor.ts';
 import { HostPools } from './services/hosts/host-pool.ts';
 import { recordHostEvents } from './services/hosts/host-recorder.ts';
 import { monitoredHost } from './services/hosts/host-service.ts';
+import type { PublisherSettings } from './services/image-lists/list-publisher.ts';
 import { ListRefresher } from './services/image-lists/list-refresher.ts';
+import { PublishedFiles } from './services/image-lists/published-files.ts';
 import { AddressPolicy } from './services/images/address-policy.ts';
 import { ImageCache } from './services/images/image-cache.ts';
 import { ImageStore } from './services/images/image-store.ts';
@@ -149,6 +151,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
         quotas,
       },
       imageLists: { refresher: lists, policy },
+      listPublisher: publisherSettings(config, () => listening),
       vms: {
         monitor,
         pools,
@@ -196,6 +199,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
       config.admin.email,
       config.admin.password,
     );
+    let listening: KumoServer | null = null;
     const server = await startServer<KumoContext>({
       config,
       schema: buildSchema(),
@@ -230,7 +234,9 @@ export async function startKumo(config: Config): Promise<Kumo> {
           (await requestServices(shared).auth.authenticate(info.token, info.address)) !== null,
       },
       consoles: { connect: (ticket) => requestServices(shared).consoles.connect(ticket) },
+      publishedLists: new PublishedFiles(() => db.fork(), store),
     });
+    listening = server;
     stops.push(() => server.close());
     return {
       server,
@@ -247,4 +253,23 @@ export async function startKumo(config: Config): Promise<Kumo> {
     await stop();
     throw err;
   }
+}
+
+// Published lists name their files under publicUrl, or else where the controller listens.
+function publisherSettings(config: Config, server: () => KumoServer | null): PublisherSettings {
+  const p = config.imageLists.publisher;
+  const file = (f: string | undefined) => (f ? resolve(config.dataDir, f) : undefined);
+  return {
+    baseUrl: () => {
+      if (config.publicUrl) return config.publicUrl.replace(/\/+$/, '');
+      const listening = server();
+      if (!listening) throw new Error('the controller is not listening yet');
+      return new URL(listening.url).origin;
+    },
+    certificateFile: file(p.certificateFile),
+    keyFile: file(p.keyFile),
+    chainFile: file(p.chainFile),
+    creator: p.creator,
+    email: p.email,
+  };
 }

@@ -18,6 +18,11 @@ const Overuse = z
 export const ConfigSchema = z.object({
   /** dataDir holds the SQLite database, the secret key and the image store. @default ./data */
   dataDir: z.string().default('./data'),
+  /**
+   * publicUrl is where other machines reach this controller (`https://kumo.example.org`): the
+   * lists it publishes name their image files under it. @default http://<listen.host>:<listen.port>
+   */
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
   listen: z
     .object({
       /** @default 127.0.0.1 */
@@ -216,6 +221,21 @@ export const ConfigSchema = z.object({
         .int()
         .positive()
         .default(4 * 2 ** 20),
+      /**
+       * publisher is the endorser identity this controller signs the lists it publishes with:
+       * PEM files (relative to dataDir unless absolute) of a certificate, its private key
+       * (PKCS#8) and optionally the intermediate CAs above it, and the list's creator and email.
+       * Without a certificate and key, lists cannot be published.
+       */
+      publisher: z
+        .object({
+          certificateFile: z.string().optional(),
+          keyFile: z.string().optional(),
+          chainFile: z.string().optional(),
+          creator: z.string().default(''),
+          email: z.string().default(''),
+        })
+        .prefault({}),
     })
     .prefault({}),
   drivers: z
@@ -240,6 +260,7 @@ export interface ConfigSource {
 /** ENV maps environment variables onto config paths. */
 const ENV: ReadonlyArray<readonly [string, readonly string[], 'string' | 'number' | 'boolean']> = [
   ['KUMO_DATA_DIR', ['dataDir'], 'string'],
+  ['KUMO_PUBLIC_URL', ['publicUrl'], 'string'],
   ['KUMO_LISTEN_HOST', ['listen', 'host'], 'string'],
   ['KUMO_LISTEN_PORT', ['listen', 'port'], 'number'],
   ['KUMO_DATABASE_URL', ['database', 'url'], 'string'],

@@ -203,11 +203,17 @@ const EntryPayload = builder
     }),
   });
 
-const RemovedPayload = builder
-  .objectRef<{ removedId: string | null; userErrors: UserErrorShape[] }>('ImageListRemovedPayload')
+export const RemovedPayload = builder
+  .objectRef<{
+    removedId: { typename: string; id: string } | null;
+    userErrors: UserErrorShape[];
+  }>('ImageListRemovedPayload')
   .implement({
     fields: (t) => ({
-      removedId: t.id({ nullable: true, resolve: (p) => p.removedId }),
+      removedId: t.globalID({
+        nullable: true,
+        resolve: (p) => (p.removedId ? { type: p.removedId.typename, id: p.removedId.id } : null),
+      }),
       userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
     }),
   });
@@ -278,7 +284,7 @@ builder.mutationFields((t) => ({
         ctx.services.imageLists.endorserRemove(actorOf(ctx), id),
       );
       return {
-        removedId: out.userErrors.length === 0 ? input.id.id : null,
+        removedId: out.userErrors.length === 0 ? input.id : null,
         userErrors: out.userErrors,
       };
     },
@@ -329,7 +335,7 @@ builder.mutationFields((t) => ({
         ctx.services.imageLists.unsubscribe(actorOf(ctx), id),
       );
       return {
-        removedId: out.userErrors.length === 0 ? input.id.id : null,
+        removedId: out.userErrors.length === 0 ? input.id : null,
         userErrors: out.userErrors,
       };
     },

@@ -11,6 +11,7 @@ import './upload.ts';
 import './share.ts';
 import './image.ts';
 import './image-list.ts';
+import './published-image-list.ts';
 import './vm.ts';
 import './snapshot.ts';
 import './vm-console.ts';

@@ -8,6 +8,7 @@ import type { Config } from '../config/config.ts';
 import { CONSOLE_PATH, type ConsoleEndpoint, serveConsoles } from './console-socket.ts';
 import { type ContextFactory, type RequestInfo, requestInfo } from './context.ts';
 import { ServerMetrics } from './metrics.ts';
+import { type PublishedLists, servePublished } from './published-lists.ts';
 import { parseMultipart, UploadError, type UploadLimits } from './uploads.ts';
 import { serveSubscriptions } from './websocket.ts';
 import { createKumoYoga, GRAPHQL_PATH } from './yoga.ts';
@@ -48,6 +49,8 @@ export interface ServerOptions<C extends object> {
   };
   /** consoles serves interactive VM consoles at CONSOLE_PATH; without it none are served. */
   readonly consoles?: ConsoleEndpoint;
+  /** publishedLists serves the image lists the controller publishes, and their files. */
+  readonly publishedLists?: PublishedLists;
 }
 
 /** KumoServer is a listening server. */
@@ -61,8 +64,8 @@ export interface KumoServer {
 
 /**
  * startServer listens on one port for: the GraphQL API over HTTP, GraphiQL, subscriptions over
- * graphql-ws on the same path, interactive consoles, /healthz and /metrics. Request bodies above the configured limit
- * are refused before they are read.
+ * graphql-ws on the same path, interactive consoles, published image lists, /healthz and
+ * /metrics. Request bodies above the configured limit are refused before they are read.
  */
 export async function startServer<C extends object>(opts: ServerOptions<C>): Promise<KumoServer> {
   const metrics = new ServerMetrics();
@@ -89,6 +92,8 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
       reply(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
     } else if (path.startsWith(`${GRAPHIQL_ASSETS}/`) && opts.graphiqlDir) {
       serveAsset(res, opts.graphiqlDir, path.slice(GRAPHIQL_ASSETS.length));
+    } else if (opts.publishedLists && path.startsWith(`${opts.publishedLists.prefix}/`)) {
+      await servePublished(req, res, opts.publishedLists, path);
     } else if (path === GRAPHQL_PATH && isMultipart(req) && opts.uploads) {
       await serveUpload(req, res, opts.uploads);
     } else if (path === GRAPHQL_PATH) {

@@ -1,4 +1,5 @@
 import type { SessionId, UserId } from '../entities/ids.ts';
+import { ServiceError } from './errors.ts';
 
 /**
  * Actor is who asks a service to do something: a signed-in user through one session. Services
@@ -11,4 +12,9 @@ export interface Actor {
   readonly isAdmin: boolean;
   /** address is where the request came from (audit, rate limits). */
   readonly address: string;
+}
+
+/** requireAdmin refuses anyone but an admin: `only admins may <may>`. */
+export function requireAdmin(actor: Actor, may: string): void {
+  if (!actor.isAdmin) throw new ServiceError('FORBIDDEN', `only admins may ${may}`);
 }

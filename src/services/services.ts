@@ -6,6 +6,7 @@ import type { ScryptParams } from './auth/password.ts';
 import type { EventBus } from './events.ts';
 import { type HostDeps, HostService } from './hosts/host-service.ts';
 import { type ImageListDeps, ImageListService } from './image-lists/image-list-service.ts';
+import { ListPublisher, type PublisherSettings } from './image-lists/list-publisher.ts';
 import { type ImageDeps, ImageService } from './images/image-service.ts';
 import { UsageService } from './metering/usage-service.ts';
 import type { OperationRunner } from './operations/operation-runner.ts';
@@ -32,6 +33,7 @@ export interface SharedServices {
   readonly operations: OperationRunner;
   readonly images: ImageDeps;
   readonly imageLists: ImageListDeps;
+  readonly listPublisher: PublisherSettings;
   readonly vms: VmDeps;
   readonly consoles: ConsoleDeps;
 }
@@ -49,6 +51,7 @@ export interface RequestServices {
   readonly operations: OperationService;
   readonly images: ImageService;
   readonly imageLists: ImageListService;
+  readonly listPublisher: ListPublisher;
   readonly vms: VmService;
   readonly snapshots: SnapshotService;
   readonly consoles: VmConsoleService;
@@ -77,6 +80,7 @@ export function requestServices(shared: SharedServices): RequestServices {
     operations: new OperationService(em, shared.operations),
     images,
     imageLists: new ImageListService(em, shared.imageLists),
+    listPublisher: new ListPublisher(em, shared.listPublisher),
     vms,
     snapshots: new SnapshotService(em, vms, shared.vms.quotas),
     consoles: new VmConsoleService(em, vms, auth, shared.consoles),

@@ -12,13 +12,13 @@ export function containsPattern(text: string): string {
 }
 
 /** checkLabel trims a display name and refuses empty, over-long or control-character names. */
-export function checkLabel(name: string, what: string, max: number): string {
+export function checkLabel(name: string, what: string, max: number, field = 'input.name'): string {
   const n = name.trim();
   if (n.length === 0 || n.length > max || /\p{Cc}/u.test(n))
     throw new ServiceError(
       'INVALID',
       `${what} is 1-${max} characters, without control characters`,
-      'input.name',
+      field,
     );
   return n;
 }

@@ -2,8 +2,7 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { AuditEvent, type AuditResult } from '../../entities/audit-event.ts';
 import type { AuditEventId, TargetType, UserId } from '../../entities/ids.ts';
 import { User } from '../../entities/user.ts';
-import type { Actor } from '../actor.ts';
-import { ServiceError } from '../errors.ts';
+import { type Actor, requireAdmin } from '../actor.ts';
 
 /** AuditEntry is one thing to record: who did what to which target, and how it ended. */
 export interface AuditEntry {
@@ -54,7 +53,7 @@ export class AuditService {
 
   /** list reads the trail; admins only. */
   async list(actor: Actor, q: AuditQuery): Promise<{ events: AuditEvent[]; hasNextPage: boolean }> {
-    if (!actor.isAdmin) throw new ServiceError('FORBIDDEN', 'only admins may read the audit trail');
+    requireAdmin(actor, 'read the audit trail');
     const em = this.fresh();
     const where: FilterQuery<AuditEvent> = {};
     if (q.action) where.action = q.action;

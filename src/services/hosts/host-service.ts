@@ -5,7 +5,7 @@ import type { DriverRegistry } from '../../drivers/registry.ts';
 import { type Acceleration, Host } from '../../entities/host.ts';
 import type { HostId } from '../../entities/ids.ts';
 import { Vm } from '../../entities/vm.ts';
-import type { Actor } from '../actor.ts';
+import { type Actor, requireAdmin } from '../actor.ts';
 import { ServiceError, type ServiceErrorCode } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
@@ -108,7 +108,7 @@ export class HostService {
       acceleration?: Acceleration;
     },
   ): Promise<Host> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage hosts');
     const name = input.name.trim();
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
       throw new ServiceError(
@@ -163,7 +163,7 @@ export class HostService {
    * admin can add it with one hostAdd; null when none answers.
    */
   async localOffer(actor: Actor): Promise<{ uri: string; hostname: string } | null> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage hosts');
     const uri = this.deps.localUri;
     if (await this.em.count(Host, { uri })) return null;
     try {
@@ -185,7 +185,7 @@ export class HostService {
 
   /** metrics streams host metrics every interval (admins only); ending the iteration stops it. */
   metrics(actor: Actor, hostIds: readonly HostId[] | null, intervalMs: number) {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage hosts');
     return this.deps.monitor.metricsFeed({ intervalMs, ...(hostIds ? { hostIds } : {}) });
   }
 
@@ -194,7 +194,7 @@ export class HostService {
    * overcommit and acceleration (VMs take a new acceleration at their next definition).
    */
   async update(actor: Actor, id: HostId, changes: HostChanges): Promise<Host> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage hosts');
     const host = await this.get(id);
     if (changes.name !== undefined && changes.name !== host.name) {
       if (await this.em.count(Host, { name: changes.name }))
@@ -263,7 +263,7 @@ export class HostService {
 
   /** remove forgets a host; refused while VMs live there (evacuation comes with migration). */
   async remove(actor: Actor, id: HostId): Promise<void> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage hosts');
     const host = await this.get(id);
     const vms = await this.em.count(Vm, { host: id });
     if (vms > 0)
@@ -298,10 +298,6 @@ function checkAcceleration(acceleration: Acceleration, kvm: boolean): void {
       'the host offers no KVM: use AUTO or TCG',
       'input.acceleration',
     );
-}
-
-function requireAdmin(actor: Actor): void {
-  if (!actor.isAdmin) throw new ServiceError('FORBIDDEN', 'only admins may manage hosts');
 }
 
 // A driver's refusal becomes an expected failure saying what to check; the offered SSH host key

@@ -6,7 +6,7 @@ import { ImageListEntry } from '../../entities/image-list-entry.ts';
 import { ImageListSubscription } from '../../entities/image-list-subscription.ts';
 import { User } from '../../entities/user.ts';
 import { opensslDn, sameDn, x509 } from '../../pki/index.ts';
-import type { Actor } from '../actor.ts';
+import { type Actor, requireAdmin } from '../actor.ts';
 import { ServiceError } from '../errors.ts';
 import type { AddressPolicy } from '../images/address-policy.ts';
 import { checkUrl } from '../images/image-fetch.ts';
@@ -33,7 +33,7 @@ export class ImageListService {
   }
 
   endorsers(actor: Actor): Promise<Endorser[]> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage image lists');
     return this.em.find(Endorser, {}, { orderBy: { dn: 'asc' } });
   }
 
@@ -42,7 +42,7 @@ export class ImageListService {
    * as lists write it, or RFC 4514) that chains up to `caCertificate` (PEM of a CA).
    */
   async endorserAdd(actor: Actor, input: { dn: string; caCertificate: string }): Promise<Endorser> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage image lists');
     const dn = input.dn.trim();
     if (dn.length === 0 || dn.length > 512)
       throw new ServiceError('INVALID', 'a DN is 1 to 512 characters', 'input.dn');
@@ -77,7 +77,7 @@ export class ImageListService {
 
   /** endorserRemove stops trusting an endorser: their lists are rejected at the next refresh. */
   async endorserRemove(actor: Actor, id: EndorserId): Promise<void> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage image lists');
     const endorser = await this.em.findOne(Endorser, { id });
     if (!endorser) throw new ServiceError('NOT_FOUND', `no endorser ${id}`, 'input.id');
     this.em.remove(endorser);
@@ -85,12 +85,12 @@ export class ImageListService {
   }
 
   subscriptions(actor: Actor): Promise<ImageListSubscription[]> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage image lists');
     return this.em.find(ImageListSubscription, {}, { orderBy: { url: 'asc' } });
   }
 
   async subscription(actor: Actor, id: ImageListSubscriptionId): Promise<ImageListSubscription> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage image lists');
     const sub = await this.em.findOne(ImageListSubscription, { id });
     if (!sub) throw new ServiceError('NOT_FOUND', `no image list subscription ${id}`, 'input.id');
     return sub;
@@ -115,7 +115,7 @@ export class ImageListService {
     actor: Actor,
     input: { url: string; autoImport: boolean; publicImages: boolean },
   ): Promise<ImageListSubscription> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage image lists');
     const url = checkUrl(input.url.trim(), this.deps.policy).toString();
     if (await this.em.count(ImageListSubscription, { url }))
       throw new ServiceError('CONFLICT', `${url} is subscribed already`, 'input.url');
@@ -139,7 +139,7 @@ export class ImageListService {
 
   /** importEntry imports an image of a list that is not imported automatically. */
   async importEntry(actor: Actor, id: ImageListEntryId): Promise<ImageListEntry> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage image lists');
     await this.deps.refresher.importEntry(id, actor);
     return this.em.findOneOrFail(ImageListEntry, { id }, { refresh: true });
   }
@@ -167,8 +167,4 @@ export class ImageListService {
     this.em.remove(sub);
     await this.em.flush();
   }
-}
-
-function requireAdmin(actor: Actor): void {
-  if (!actor.isAdmin) throw new ServiceError('FORBIDDEN', 'only admins may manage image lists');
 }

@@ -2,7 +2,7 @@ import type { EntityManager } from '../../db/database.ts';
 import type { UserId } from '../../entities/ids.ts';
 import { Quota } from '../../entities/quota.ts';
 import { User } from '../../entities/user.ts';
-import type { Actor } from '../actor.ts';
+import { type Actor, requireAdmin } from '../actor.ts';
 import { ServiceError } from '../errors.ts';
 import { ALLOCATION_LIMITS, type AllocationLimit, allocationOf } from './allocation.ts';
 import {
@@ -138,7 +138,7 @@ export class QuotaService {
     userId: UserId,
     changes: Partial<QuotaLimits>,
   ): Promise<QuotaLimits & { readonly updatedAt: Date | null }> {
-    if (!actor.isAdmin) throw new ServiceError('FORBIDDEN', 'only admins may set quotas');
+    requireAdmin(actor, 'set quotas');
     const user = await this.em.findOne(User, { id: userId });
     if (!user) throw new ServiceError('NOT_FOUND', `no user ${userId}`, 'input.user');
     for (const key of KEYS) {

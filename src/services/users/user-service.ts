@@ -7,7 +7,7 @@ import { Quota } from '../../entities/quota.ts';
 import { Session } from '../../entities/session.ts';
 import { normalizeEmail, User } from '../../entities/user.ts';
 import { Vm } from '../../entities/vm.ts';
-import type { Actor } from '../actor.ts';
+import { type Actor, requireAdmin } from '../actor.ts';
 import { hashPassword, type ScryptParams, verifyPassword } from '../auth/password.ts';
 import { ServiceError } from '../errors.ts';
 import type { QuotaLimits } from '../quotas/quota-service.ts';
@@ -76,7 +76,7 @@ export class UserService {
 
   /** list returns users by email order, filtered; admins only. */
   async list(actor: Actor, q: UserQuery): Promise<{ users: User[]; hasNextPage: boolean }> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage users');
     const like = q.search ? containsPattern(q.search.toLowerCase()) : null;
     const users = await this.em.find(
       User,
@@ -94,7 +94,7 @@ export class UserService {
     actor: Actor,
     input: { email: string; name: string; password: string; isAdmin?: boolean },
   ): Promise<User> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage users');
     const email = checkEmail(input.email);
     checkPassword(input.password);
     if (await this.em.count(User, { email }))
@@ -157,7 +157,7 @@ export class UserService {
 
   /** remove deletes a user and their sessions; what they own is refused, deleted or transferred. */
   async remove(actor: Actor, id: UserId, mode: RemoveMode = { kind: 'REFUSE' }): Promise<void> {
-    requireAdmin(actor);
+    requireAdmin(actor, 'manage users');
     if (actor.userId === id)
       throw new ServiceError('REFUSED', 'admins cannot remove themselves', 'input.id');
     const user = await this.get(actor, id);
@@ -236,10 +236,6 @@ async function transferOwnership(em: EntityManager, from: UserId, to: UserId): P
 /** revokeSessions ends every open session of a user, in the given unit of work. */
 async function revokeSessions(em: EntityManager, userId: UserId): Promise<void> {
   await em.nativeUpdate(Session, { user: userId, revokedAt: null }, { revokedAt: new Date() });
-}
-
-function requireAdmin(actor: Actor): void {
-  if (!actor.isAdmin) throw new ServiceError('FORBIDDEN', 'only admins may manage users');
 }
 
 function checkEmail(raw: string): string {

@@ -3,7 +3,7 @@ import type { Host } from '../../entities/host.ts';
 import type { HostId, OperationId } from '../../entities/ids.ts';
 import { Operation } from '../../entities/operation.ts';
 import { Vm } from '../../entities/vm.ts';
-import type { Actor } from '../actor.ts';
+import { type Actor, requireAdmin } from '../actor.ts';
 import { isServiceError, ServiceError } from '../errors.ts';
 import type { HostService } from '../hosts/host-service.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
@@ -47,7 +47,7 @@ export class VmEvacuation {
     id: HostId,
     then: Afterwards,
   ): Promise<{ host: Host; operation: Operation | null }> {
-    if (!actor.isAdmin) throw new ServiceError('FORBIDDEN', 'only admins may manage hosts');
+    requireAdmin(actor, 'manage hosts');
     const host = await this.hosts.get(id);
     if (then === 'REMOVE') {
       const stopped = await this.em.count(Vm, {
