@@ -47,7 +47,7 @@ let image1: string;
 let listId: string;
 let listUrl: string;
 let subscriptionId: string;
-let hv4: LibvirtConnection;
+let hv2: LibvirtConnection;
 
 interface UserErrorView {
   code: string;
@@ -163,7 +163,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await hv4?.close();
+  await hv2?.close();
   await Promise.all([pub?.stop(), sub?.stop()]);
   await files?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -266,10 +266,10 @@ describe('a second Kumo following the list', () => {
     const imported = await entryIn(rawId(image1), 'IMPORTED');
     expect(imported.image).toMatchObject({ state: 'AVAILABLE', sha512: sha(DISK_1) });
 
-    const h = rigHost('hv4');
-    hv4 = await openTls(h);
-    await ensureGuestNetwork(hv4);
-    await addRigHost(sub, subAdmin, 'hv4', { settings: { cpuOvercommit: 8 } });
+    const h = rigHost('hv2');
+    hv2 = await openTls(h);
+    await ensureGuestNetwork(hv2);
+    await addRigHost(sub, subAdmin, 'hv2', { settings: { cpuOvercommit: 8 } });
     const created = await sub.gql<{
       vmCreate: {
         vm: { id: string } | null;
@@ -285,7 +285,7 @@ describe('a second Kumo following the list', () => {
     const vmId = created.data?.vmCreate.vm?.id as string;
     const op = await settled(sub, created.data?.vmCreate.operation?.id as string, subAdmin);
     expect(op).toMatchObject({ status: 'SUCCEEDED' });
-    expect((await vmOnHost(hv4, vmId)).domain).toBe('running');
+    expect((await vmOnHost(hv2, vmId)).domain).toBe('running');
     const removed = await sub.gql<{ vmRemove: { userErrors: unknown[] } }>(
       'mutation($id: ID!) { vmRemove(input: {id: $id}) { userErrors { code message } } }',
       { id: vmId },
