@@ -1,21 +1,33 @@
-// Prints the GraphQL schema to schema.graphql; with --check, fails when the committed file is stale.
+// Prints the GraphQL schema to schema.graphql, and from it the schema types the clients' typed
+// documents are checked against (gql.tada's introspection output); with --check, fails when a
+// committed file is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { printSchema } from 'graphql';
+import { minifyIntrospection, outputIntrospectionFile } from '@gql.tada/internal';
+import { introspectionFromSchema, printSchema } from 'graphql';
 import { buildSchema } from '../src/schema/index.ts';
 
-const file = new URL('../schema.graphql', import.meta.url);
-const printed = `${printSchema(buildSchema())}\n`;
+const schema = buildSchema();
+const files: Array<[URL, string]> = [
+  [new URL('../schema.graphql', import.meta.url), `${printSchema(schema)}\n`],
+  [
+    new URL('../clients/cli/graphql/graphql-env.d.ts', import.meta.url),
+    outputIntrospectionFile(minifyIntrospection(introspectionFromSchema(schema)), {
+      fileType: '.d.ts',
+      shouldPreprocess: true,
+    }),
+  ],
+];
+
 if (process.argv.includes('--check')) {
-  let committed = '';
-  try {
-    committed = readFileSync(file, 'utf8');
-  } catch {
-    // absent counts as stale
-  }
-  if (committed !== printed) {
-    console.error('schema.graphql is stale: run npm run schema');
-    process.exit(1);
-  }
+  const stale = files.filter(([file, text]) => {
+    try {
+      return readFileSync(file, 'utf8') !== text;
+    } catch {
+      return true;
+    }
+  });
+  for (const [file] of stale) console.error(`${file.pathname} is stale: run npm run schema`);
+  if (stale.length > 0) process.exit(1);
 } else {
-  writeFileSync(file, printed);
+  for (const [file, text] of files) writeFileSync(file, text);
 }

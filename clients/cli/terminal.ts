@@ -1,0 +1,82 @@
+import { createInterface } from 'node:readline/promises';
+import type { Readable, Writable } from 'node:stream';
+
+/** Terminal is where a command reads answers and writes output: a TTY or pipes. */
+export interface Terminal {
+  readonly isTTY: boolean;
+  /** columns is the terminal's width (80 when not a terminal). */
+  readonly columns: number;
+  out(text: string): void;
+  err(text: string): void;
+  /** ask asks a question and returns the answer; `secret` does not echo what is typed. */
+  ask(question: string, opts?: { secret?: boolean }): Promise<string>;
+  readonly input: Readable;
+  readonly output: Writable;
+}
+
+/** processTerminal is the process's own stdin, stdout and stderr. */
+export function processTerminal(): Terminal {
+  const stdout = process.stdout;
+  return {
+    isTTY: Boolean(stdout.isTTY),
+    get columns() {
+      return stdout.columns || 80;
+    },
+    out: (t) => void stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    ask: (question, opts) =>
+      askOnce(process.stdin, process.stderr, question, opts?.secret ?? false),
+    input: process.stdin,
+    output: stdout,
+  };
+}
+
+// Reads one line; a secret is read with the terminal's echo off (raw mode), as passwords are.
+async function askOnce(
+  input: NodeJS.ReadStream,
+  output: Writable,
+  question: string,
+  secret: boolean,
+): Promise<string> {
+  if (secret && input.isTTY) {
+    output.write(question);
+    input.setRawMode(true);
+    input.resume();
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        let typed = '';
+        const onData = (chunk: Buffer) => {
+          for (const ch of chunk.toString('utf8')) {
+            if (ch === '\r' || ch === '\n') {
+              input.off('data', onData);
+              output.write('\n');
+              resolve(typed);
+              return;
+            }
+            if (ch === '\u0003') {
+              input.off('data', onData);
+              reject(new Error('interrupted'));
+              return;
+            }
+            typed = ch === '\u007f' ? typed.slice(0, -1) : typed + ch;
+          }
+        };
+        input.on('data', onData);
+      });
+    } finally {
+      input.setRawMode(false);
+      input.pause();
+    }
+  }
+  const rl = createInterface({ input, output, terminal: false });
+  try {
+    output.write(question);
+    const line = await new Promise<string>((resolve) => {
+      rl.once('line', resolve);
+      rl.once('close', () => resolve(''));
+    });
+    return line;
+  } finally {
+    rl.close();
+  }
+}
