@@ -15,11 +15,6 @@ export function bytes(value: bigint | number | string | null | undefined): strin
   return `${n.toFixed(digits)} ${UNITS[unit]}`;
 }
 
-/** rate formats bytes per second: `12.5 MiB/s`. */
-export function rate(bytesPerSecond: number): string {
-  return `${bytes(Math.round(bytesPerSecond))}/s`;
-}
-
 /** duration formats seconds: `45s`, `3m 05s`, `2h 10m`, `3d 4h`. */
 export function duration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
@@ -37,12 +32,4 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (seconds < 0) return `in ${duration(-seconds)}`;
   if (seconds < 5) return 'just now';
   return `${duration(seconds)} ago`;
-}
-
-/** when formats a time as local `YYYY-MM-DD HH:MM`. */
-export function when(iso: string | null | undefined): string {
-  if (!iso) return '-';
-  const d = new Date(iso);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }

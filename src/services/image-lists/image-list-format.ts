@@ -157,8 +157,8 @@ export function parseImageList(json: Uint8Array | string): ImageList {
   };
 }
 
-// VMcaster's timestamps: UTC, to the second.
-const stamp = (d: Date): string => `${d.toISOString().slice(0, 19)}Z`;
+/** stamp writes a time as VMcaster does: UTC, to the second. */
+export const stamp = (d: Date): string => `${d.toISOString().slice(0, 19)}Z`;
 
 /**
  * formatImageList writes a list as VMcaster does, with every field vmcatcher requires (sizes

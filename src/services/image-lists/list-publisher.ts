@@ -8,7 +8,7 @@ import { opensslDn, signSmime, x509 } from '../../pki/index.ts';
 import { type Actor, requireAdmin } from '../actor.ts';
 import { ServiceError } from '../errors.ts';
 import { checkDescription, checkLabel } from '../text.ts';
-import { formatImageList, type ListedImage } from './image-list-format.ts';
+import { formatImageList, type ListedImage, stamp } from './image-list-format.ts';
 
 /** PUBLISHED_LISTS_PATH is where the controller serves the lists it publishes, and their files. */
 export const PUBLISHED_LISTS_PATH = '/image-lists';
@@ -192,6 +192,7 @@ export class ListPublisher {
       identifier: image.id,
       title: image.name,
       description: image.description,
+      // A catalog image's bytes never change: its creation time is its version.
       version: stamp(image.createdAt),
       uri: `${listUrl(this.settings, listId)}/images/${image.id}`,
       sha512: image.sha512 as string,
@@ -244,6 +245,3 @@ export class ListPublisher {
     };
   }
 }
-
-// Image versions are their creation times: a catalog image's bytes never change.
-const stamp = (d: Date): string => `${d.toISOString().slice(0, 19)}Z`;
