@@ -65,15 +65,16 @@ async function expiredError(
 /**
  * checkChain validates the signer's certificate with pkijs at `at`: a chain through the
  * message's other certificates up to one of `trusted`, each certificate signed by the next and
- * within its validity period, CAs marked as CAs. UNTRUSTED when no chain reaches a trusted CA,
- * CERTIFICATE_EXPIRED naming the certificate that is not valid at `at` otherwise.
+ * within its validity period, CAs marked as CAs, and returns the trusted CA the chain reached.
+ * UNTRUSTED when no chain reaches a trusted CA, CERTIFICATE_EXPIRED naming the certificate
+ * that is not valid at `at` otherwise.
  */
 export async function checkChain(
   signer: pkijs.Certificate,
   signedData: pkijs.SignedData,
   trusted: pkijs.Certificate[],
   at: Date,
-): Promise<void> {
+): Promise<pkijs.Certificate> {
   const others = (signedData.certificates ?? []).filter(
     (c): c is pkijs.Certificate => c instanceof pkijs.Certificate && !sameCertificate(c, signer),
   );
@@ -85,7 +86,11 @@ export async function checkChain(
     checkDate: at,
   });
   const result = await engine.verify({}, cmsEngine);
-  if (result.result) return;
+  if (result.result) {
+    const anchor = result.certificatePath?.find((c) => trusted.some((t) => sameCertificate(t, c)));
+    if (!anchor) throw new Error('pkijs validated a chain that reaches no trusted CA');
+    return anchor;
+  }
   if (result.resultCode === OUTSIDE_VALIDITY) throw await expiredError(signer, certs, trusted, at);
   throw new SmimeError(
     'UNTRUSTED',

@@ -28,6 +28,8 @@ export interface VerifiedSmime {
   /** content is what the signer signed, as the signer meant it: the JSON of an image list. */
   readonly content: Buffer;
   readonly signer: SmimeSigner;
+  /** anchorPem is the trusted CA certificate the signer's chain leads to. */
+  readonly anchorPem: string;
 }
 
 /** SignedMaterial is a message's SignedData and the byte strings its signature may cover. */
@@ -75,9 +77,10 @@ export async function verifySmime(
   const bytes = typeof message === 'string' ? Buffer.from(message, 'utf8') : Buffer.from(message);
   const { signedData, candidates } = signedMaterial(readSmimeEnvelope(bytes));
   const { signed, signer } = await checkSignature(signedData, candidates);
-  await checkChain(signer, signedData, trusted, at);
+  const anchor = await checkChain(signer, signedData, trusted, at);
   return {
     content: signedContent(signed),
+    anchorPem: certificatePem(anchor),
     signer: {
       subjectDn: subjectDnOf(signer),
       issuerDn: issuerDnOf(signer),

@@ -5,7 +5,7 @@ import { Image } from '../../entities/image.ts';
 import { ImageListEntry } from '../../entities/image-list-entry.ts';
 import { ImageListSubscription } from '../../entities/image-list-subscription.ts';
 import { Operation } from '../../entities/operation.ts';
-import { SmimeError, sameDn, type VerifiedSmime, verifySmime } from '../../pki/index.ts';
+import { SmimeError, sameDn, type VerifiedSmime, verifySmime, x509 } from '../../pki/index.ts';
 import type { Actor } from '../actor.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { isServiceError, ServiceError } from '../errors.ts';
@@ -386,7 +386,7 @@ function describe(i: ListedImage) {
 
 /**
  * verifyList checks a fetched list: an S/MIME message signed by a trusted endorser (the
- * signing certificate's DN is theirs, and it chains up to their CA, every certificate valid
+ * signing certificate's DN is theirs, and it chains up to their own CA, every certificate valid
  * now), whose JSON names that same endorser. Anything else is refused, saying which check.
  */
 export async function verifyList(
@@ -396,23 +396,23 @@ export async function verifyList(
 ): Promise<{ list: ImageList; signer: VerifiedSmime['signer'] }> {
   if (endorsers.length === 0)
     throw new ServiceError('REFUSED', 'no endorser is trusted yet: add one with endorserAdd');
-  const any = await verifySmime(
+  const { content, signer, anchorPem } = await verifySmime(
     bytes,
     { caCertificates: endorsers.map((e) => e.caCertificate) },
     now,
   );
-  const endorser = endorsers.find((e) => sameDn(e.dn, any.signer.subjectDn));
-  if (!endorser)
+  const named = endorsers.filter((e) => sameDn(e.dn, signer.subjectDn));
+  if (named.length === 0)
     throw new ServiceError(
       'REFUSED',
-      `the list is signed by ${any.signer.subjectDn}, who is not a trusted endorser`,
+      `the list is signed by ${signer.subjectDn}, who is not a trusted endorser`,
     );
   // The chain must lead to this endorser's own CA, not just to some trusted CA.
-  const { content, signer } = await verifySmime(
-    bytes,
-    { caCertificates: [endorser.caCertificate] },
-    now,
-  );
+  if (!named.some((e) => samePem(e.caCertificate, anchorPem)))
+    throw new ServiceError(
+      'REFUSED',
+      `the list is signed by ${signer.subjectDn}, but under ${signer.issuerDn}'s chain, not the CA trusted for that endorser`,
+    );
   const list = parseImageList(content);
   if (!sameDn(list.endorser.dn, signer.subjectDn))
     throw new ServiceError(
@@ -420,6 +420,12 @@ export async function verifyList(
       `the list names its endorser ${list.endorser.dn}, but ${signer.subjectDn} signed it`,
     );
   return { list, signer };
+}
+
+// Two PEM certificates are the same when their DER is.
+function samePem(a: string, b: string): boolean {
+  const der = (pem: string) => Buffer.from(x509.PemConverter.decode(pem)[0] ?? new ArrayBuffer(0));
+  return der(a).equals(der(b));
 }
 
 function messageOf(err: unknown): string {
