@@ -1,7 +1,7 @@
 import * as asn1js from 'asn1js';
 import { pemCertificates } from './cms-certificates.ts';
 import { privateKeyFromPem, publicKeyMatches } from './keys.ts';
-import { cmsEngine, pkijs } from './pkijs.ts';
+import { cmsEngine, ID_DATA, ID_MESSAGE_DIGEST, pkijs } from './pkijs.ts';
 import { x509 } from './x509.ts';
 
 /** SmimeSigningIdentity is who signs: a certificate, its private key and the CAs above it. */
@@ -13,9 +13,7 @@ export interface SmimeSigningIdentity {
   readonly chainPem?: readonly string[];
 }
 
-const ID_DATA = '1.2.840.113549.1.7.1';
 const ID_CONTENT_TYPE = '1.2.840.113549.1.9.3';
-const ID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
 const ID_SIGNING_TIME = '1.2.840.113549.1.9.5';
 
 // RFC 5652 11.3: UTCTime for 1950 to 2049, GeneralizedTime otherwise; whole seconds in DER.

@@ -1,9 +1,6 @@
 import * as asn1js from 'asn1js';
-import { cmsEngine, pkijs } from './pkijs.ts';
+import { cmsEngine, ID_DATA, ID_MESSAGE_DIGEST, pkijs } from './pkijs.ts';
 import { SmimeError } from './smime-error.ts';
-
-const ID_DATA = '1.2.840.113549.1.7.1';
-const ID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
 
 /**
  * parseSignedData reads a DER/BER ContentInfo holding a CMS (PKCS#7) SignedData with one signer

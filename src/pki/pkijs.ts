@@ -6,3 +6,7 @@ import * as pkijs from 'pkijs';
 export const cmsEngine = new pkijs.CryptoEngine({ name: 'node', crypto: globalThis.crypto });
 
 export { pkijs };
+
+/** CMS object identifiers (RFC 5652) used by both signing and verifying. */
+export const ID_DATA = '1.2.840.113549.1.7.1';
+export const ID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
