@@ -4,7 +4,7 @@ import { parseInput } from './commands/parse.ts';
 import type { Registry } from './commands/registry.ts';
 import type { Session } from './config/session.ts';
 import { render } from './output/render.ts';
-import { makeStyle, useColor } from './output/style.ts';
+import { makeStyle, type Style, useColor } from './output/style.ts';
 import type { Terminal } from './terminal.ts';
 
 /** Globals are the options every command takes, wherever they stand on the line. */
@@ -103,10 +103,7 @@ export class Cli {
       return 0;
     } catch (err) {
       if (!(err instanceof CliError)) throw err;
-      const lines = [`${style.red('error:')} ${err.message}`];
-      if (err.field) lines.push(`  field: ${err.field}`);
-      if (err.hint) lines.push(`  ${err.hint}`);
-      this.terminal.err(`${lines.join('\n')}\n`);
+      this.terminal.err(describeError(err, style));
       return EXIT_STATUS[err.kind];
     }
   }
@@ -120,4 +117,12 @@ export class Cli {
       throw new CliError('USAGE', `no command ${words.join(' ')}`, { hint: 'see `help`' });
     return noun.map((s) => this.registry.describe(s)).join('\n\n');
   }
+}
+
+/** describeError is how a failure is told on stderr: the message, the field, what to do. */
+export function describeError(err: CliError, style: Style): string {
+  const lines = [`${style.red('error:')} ${err.message}`];
+  if (err.field) lines.push(`  field: ${err.field}`);
+  if (err.hint) lines.push(`  ${err.hint}`);
+  return `${lines.join('\n')}\n`;
 }

@@ -2,9 +2,10 @@
 // process's (0 done, 1 refused or failed, 2 usage, 3 server unreachable, 4 not signed in or not
 // allowed, 5 not found).
 import { CliError, EXIT_STATUS } from './api/cli-error.ts';
-import { Cli, takeGlobals } from './cli.ts';
+import { Cli, describeError, takeGlobals } from './cli.ts';
 import { registry } from './commands/index.ts';
 import { Session } from './config/session.ts';
+import { makeStyle } from './output/style.ts';
 import { repl } from './repl/repl.ts';
 import { processTerminal } from './terminal.ts';
 
@@ -18,7 +19,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return await cli.run(words, globals);
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
-    terminal.err(`error: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+    terminal.err(describeError(err, makeStyle(false)));
     return EXIT_STATUS[err.kind];
   }
 }

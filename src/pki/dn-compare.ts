@@ -1,25 +1,4 @@
-// Attribute type names DN strings use, lower-cased: OpenSSL's short and long names, GnuTLS's
-// and RFC 4514's, each to its OID so that `CN`, `commonName` and `2.5.4.3` compare equal.
-const TYPE_OIDS: ReadonlyMap<string, string> = new Map(
-  (
-    [
-      ['2.5.4.3', 'CN', 'commonName'],
-      ['2.5.4.4', 'SN', 'surname'],
-      ['2.5.4.5', 'serialNumber'],
-      ['2.5.4.6', 'C', 'countryName'],
-      ['2.5.4.7', 'L', 'localityName'],
-      ['2.5.4.8', 'ST', 'stateOrProvinceName'],
-      ['2.5.4.9', 'street', 'streetAddress'],
-      ['2.5.4.10', 'O', 'organizationName'],
-      ['2.5.4.11', 'OU', 'organizationalUnitName'],
-      ['2.5.4.12', 'title'],
-      ['2.5.4.42', 'GN', 'givenName'],
-      ['0.9.2342.19200300.100.1.1', 'UID', 'userId'],
-      ['0.9.2342.19200300.100.1.25', 'DC', 'domainComponent'],
-      ['1.2.840.113549.1.9.1', 'emailAddress', 'EMAIL', 'E'],
-    ] as const
-  ).flatMap(([oid, ...names]) => names.map((name) => [name.toLowerCase(), oid] as const)),
-);
+import { attributeOid } from './dn.ts';
 
 /** Attribute is one parsed attribute: its type (an OID when known) and its value as text. */
 type Attribute = readonly [type: string, value: string];
@@ -29,7 +8,7 @@ type Rdn = readonly Attribute[];
 
 function typeKey(type: string): string {
   const dotted = /^(?:oid\.)?(\d+(?:\.\d+)+)$/i.exec(type);
-  return dotted?.[1] ?? TYPE_OIDS.get(type.toLowerCase()) ?? type.toLowerCase();
+  return dotted?.[1] ?? attributeOid(type) ?? type.toLowerCase();
 }
 
 /** Piece is the text between two separators, backslash escapes kept, and the separator before it. */

@@ -271,6 +271,35 @@ const OPENSSL_NAMES: Record<string, string> = {
   '1.3.6.1.4.1.311.60.2.1.3': 'jurisdictionC',
 };
 
+// Long names (RFC 4519, OpenSSL's long names) DN strings may use besides the short ones above.
+const LONG_NAMES: Record<string, readonly string[]> = {
+  '2.5.4.3': ['commonName'],
+  '2.5.4.4': ['surname'],
+  '2.5.4.6': ['countryName'],
+  '2.5.4.7': ['localityName'],
+  '2.5.4.8': ['stateOrProvinceName'],
+  '2.5.4.9': ['streetAddress'],
+  '2.5.4.10': ['organizationName'],
+  '2.5.4.11': ['organizationalUnitName'],
+  '0.9.2342.19200300.100.1.1': ['userId'],
+  '0.9.2342.19200300.100.1.25': ['domainComponent'],
+  '1.2.840.113549.1.9.1': ['E'],
+};
+
+// Every attribute type name, lower-cased, to its OID: OpenSSL's, GnuTLS's and the long names.
+const NAME_OIDS: ReadonlyMap<string, string> = new Map([
+  ...Object.entries(OPENSSL_NAMES).map(([oid, name]) => [name.toLowerCase(), oid] as const),
+  ...Object.entries(GNUTLS_NAMES).map(([oid, [name]]) => [name.toLowerCase(), oid] as const),
+  ...Object.entries(LONG_NAMES).flatMap(([oid, names]) =>
+    names.map((name) => [name.toLowerCase(), oid] as const),
+  ),
+]);
+
+/** attributeOid is the OID an attribute type name in a DN string stands for, or null. */
+export function attributeOid(name: string): string | null {
+  return NAME_OIDS.get(name.toLowerCase()) ?? null;
+}
+
 // X509_NAME_oneline prints a value's bytes as they are, escaping the two separators it uses.
 function opensslValue(bytes: Uint8Array): string {
   let out = '';

@@ -47,14 +47,11 @@ export class Completer {
     const positional = rest.filter(
       (w, i) => !w.startsWith('--') && !isOptionValue(rest, i, spec.options ?? []),
     );
-    const arg = option
-      ? undefined
-      : (spec.args ?? [])[Math.min(positional.length, (spec.args ?? []).length - 1)];
-    const kind =
-      option?.complete ??
-      (arg && (arg.variadic || positional.length < (spec.args ?? []).length)
-        ? arg.complete
-        : undefined);
+    // The argument being typed: the next one, or a variadic last one that takes the rest.
+    const args = spec.args ?? [];
+    const last = args[args.length - 1];
+    const arg = args[positional.length] ?? (last?.variadic ? last : undefined);
+    const kind = option ? option.complete : arg?.complete;
     if (!kind) return [[], partial];
     return [match(await this.names(kind), partial), partial];
   }

@@ -2,10 +2,11 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { CliError } from '../api/cli-error.ts';
-import { Cli, takeGlobals } from '../cli.ts';
+import { CliError, EXIT_STATUS } from '../api/cli-error.ts';
+import { Cli, describeError, takeGlobals } from '../cli.ts';
 import { splitLine } from '../commands/parse.ts';
 import { configDir } from '../config/contexts.ts';
+import { makeStyle } from '../output/style.ts';
 import type { Terminal } from '../terminal.ts';
 import { Completer } from './completer.ts';
 
@@ -68,8 +69,8 @@ export async function repl(cli: Cli, terminal: Terminal): Promise<number> {
       status = await inner.run(words, globals);
     } catch (err) {
       if (!(err instanceof CliError)) throw err;
-      terminal.err(`error: ${err.message}\n`);
-      status = 2;
+      terminal.err(describeError(err, makeStyle(false)));
+      status = EXIT_STATUS[err.kind];
     }
     completer.forget();
     rl.prompt();

@@ -33,7 +33,14 @@ export interface RefresherDeps {
   readonly maxListBytes: bigint;
 }
 
-type Emit = (kind: ImageListEventKind, message: string, entry?: ImageListEntry | null) => void;
+/**
+ * Emit records an event of a change; `commit` flushes the unit of work that made the changes
+ * and only then publishes their events (and audit rows), so whoever hears one reads it true.
+ */
+interface Emit {
+  (kind: ImageListEventKind, message: string, entry?: ImageListEntry | null): void;
+  commit(em: EntityManager): Promise<void>;
+}
 
 /**
  * ListRefresher follows subscribed image lists: it fetches a list, verifies its S/MIME
@@ -78,7 +85,12 @@ export class ListRefresher {
 
   /** refresh checks one subscription's list now; `actor` is who asked (null: the schedule). */
   refresh(id: ImageListSubscriptionId, actor: Actor | null): Promise<void> {
-    return this.locks.run(id, 'a refresh of the list', () => this.check(id, actor), 120_000);
+    return this.locked(id, () => this.check(id, actor));
+  }
+
+  // One change to a subscription at a time: refreshes, imports started, imports settled.
+  private locked<T>(id: ImageListSubscriptionId, work: () => Promise<T>): Promise<T> {
+    return this.locks.run(id, 'a refresh of the list', work, 120_000);
   }
 
   /** importEntry imports the listed version of one image now (an admin's choice). */
@@ -86,7 +98,7 @@ export class ListRefresher {
     const em = this.deps.fork();
     const entry = await em.findOne(ImageListEntry, { id: entryId }, { populate: ['subscription'] });
     if (!entry) throw new ServiceError('NOT_FOUND', `no image list entry ${entryId}`, 'input.id');
-    await this.locks.run(entry.subscription.id, 'a refresh of the list', async () => {
+    await this.locked(entry.subscription.id, async () => {
       await em.refresh(entry);
       await this.startImport(em, entry, this.emitter(entry.subscription.id, actor));
     });
@@ -161,7 +173,7 @@ export class ListRefresher {
       );
       for (const entry of entries) this.expire(em, entry, reason, sub.title ?? sub.url, emit);
     }
-    await em.flush();
+    await emit.commit(em);
   }
 
   private expire(
@@ -239,7 +251,7 @@ export class ListRefresher {
       if (sub.autoImport && entry.state === 'FAILED' && !toImport.includes(entry))
         toImport.push(entry);
     }
-    await em.flush();
+    await emit.commit(em);
     for (const entry of entries.filter((e) => e.state === 'IMPORTING' && !toImport.includes(e)))
       await this.settle(em, entry, emit);
     for (const entry of toImport) await this.startImport(em, entry, emit);
@@ -271,8 +283,8 @@ export class ListRefresher {
     } catch (err) {
       entry.state = 'FAILED';
       entry.stateReason = messageOf(err);
-      await em.flush();
       emit('IMAGE_IMPORT_FAILED', `${entry.title} ${entry.version}: ${entry.stateReason}`, entry);
+      await emit.commit(em);
       return;
     }
     entry.importing = em.getReference(Image, started.image.id, { wrapped: true });
@@ -282,20 +294,15 @@ export class ListRefresher {
     void this.deps.operations
       .settled(operation)
       .then(() =>
-        this.locks.run(
-          sub.id,
-          'a refresh of the list',
-          async () => {
-            const fresh = this.deps.fork();
-            const e = await fresh.findOne(
-              ImageListEntry,
-              { id: entry.id },
-              { populate: ['image', 'importing'] },
-            );
-            if (e) await this.settle(fresh, e, emit, operation);
-          },
-          120_000,
-        ),
+        this.locked(sub.id, async () => {
+          const fresh = this.deps.fork();
+          const e = await fresh.findOne(
+            ImageListEntry,
+            { id: entry.id },
+            { populate: ['image', 'importing'] },
+          );
+          if (e) await this.settle(fresh, e, emit, operation);
+        }),
       )
       .catch((err: unknown) => process.emitWarning(`image lists: ${String(err)}`));
   }
@@ -315,8 +322,8 @@ export class ListRefresher {
       entry.importing = null;
       entry.state = 'FAILED';
       entry.stateReason = op?.error ?? 'the import did not finish';
-      await em.flush();
       emit('IMAGE_IMPORT_FAILED', `${entry.title} ${entry.version}: ${entry.stateReason}`, entry);
+      await emit.commit(em);
       return;
     }
     const sub = await em.findOneOrFail(ImageListSubscription, { id: entry.subscription.id });
@@ -333,36 +340,49 @@ export class ListRefresher {
     entry.state = entry.state === 'EXPIRED' ? 'EXPIRED' : 'IMPORTED';
     if (entry.state === 'EXPIRED')
       em.assign(importing, { state: 'EXPIRED', stateReason: entry.stateReason });
-    await em.flush();
     emit('IMAGE_IMPORTED', `${entry.title} ${entry.version} is imported`, entry);
+    await emit.commit(em);
   }
 
   private emitter(subscriptionId: ImageListSubscriptionId, actor: Actor | null): Emit {
-    return (kind, message, entry) => {
-      const event: ImageListEvent = {
-        subscriptionId,
-        kind,
-        identifier: entry?.identifier ?? null,
-        imageId: (entry?.importing?.id ?? entry?.image?.id ?? null) as ImageListEvent['imageId'],
-        message,
-        at: new Date(),
-      };
+    const pending: Array<{ event: ImageListEvent; details: Record<string, string> }> = [];
+    const emit = (kind: ImageListEventKind, message: string, entry?: ImageListEntry | null) => {
+      pending.push({
+        event: {
+          subscriptionId,
+          kind,
+          identifier: entry?.identifier ?? null,
+          imageId: (entry?.importing?.id ?? entry?.image?.id ?? null) as ImageListEvent['imageId'],
+          message,
+          at: new Date(),
+        },
+        details: entry ? { identifier: entry.identifier, version: entry.version } : {},
+      });
+    };
+    const publish = ({ event, details }: (typeof pending)[number]) => {
       this.deps.events.publish('imageListEvent', event);
+      const failed =
+        event.kind === 'LIST_REJECTED' ||
+        event.kind === 'LIST_UNREACHABLE' ||
+        event.kind.endsWith('FAILED');
       void this.deps.audit
         .record({
           actor,
-          action: `imageList.${kind}`,
+          action: `imageList.${event.kind}`,
           targetType: 'IMAGE_LIST',
           targetId: subscriptionId,
-          result:
-            kind === 'LIST_REJECTED' || kind.endsWith('FAILED') || kind === 'LIST_UNREACHABLE'
-              ? 'ERROR'
-              : 'OK',
-          message,
-          details: entry ? { identifier: entry.identifier, version: entry.version } : {},
+          result: failed ? 'ERROR' : 'OK',
+          message: event.message,
+          details,
         })
         .catch((err: unknown) => process.emitWarning(`image lists: audit: ${String(err)}`));
     };
+    return Object.assign(emit, {
+      commit: async (em: EntityManager) => {
+        await em.flush();
+        for (const p of pending.splice(0)) publish(p);
+      },
+    });
   }
 }
 

@@ -41,18 +41,15 @@ export async function fetchImage(url: string, dest: string, opts: FetchOptions):
   let declared: bigint | null = null;
   let received = 0n;
   try {
-    const res = await open(url, opts, opts.maxRedirects ?? 5);
-    declared = res.headers['content-length'] ? BigInt(res.headers['content-length']) : null;
-    if (declared !== null && declared > opts.maxBytes) {
-      res.destroy();
-      throw tooLarge(opts.maxBytes);
-    }
+    const opened = await openBounded(url, opts, opts.maxRedirects ?? 5, 'the image');
+    const res = opened.res;
+    declared = opened.declared;
     const hash = createHash('sha512');
     const meter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         received += BigInt(chunk.length);
         if (received > opts.maxBytes) {
-          cb(tooLarge(opts.maxBytes));
+          cb(tooLarge(opts.maxBytes, 'the image'));
           return;
         }
         hash.update(chunk);
@@ -83,11 +80,7 @@ export async function fetchImage(url: string, dest: string, opts: FetchOptions):
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (code === 'ABORT_ERR') throw new ServiceError('REFUSED', 'the import was cancelled');
     if (declared !== null && received < declared) throw truncated(received, declared);
-    throw new ServiceError(
-      'UNAVAILABLE',
-      `cannot download ${redact(url)}: ${err instanceof Error ? err.message : String(err)}`,
-      'input.url',
-    );
+    throw downloadFailed(url, err);
   }
 }
 
@@ -101,12 +94,7 @@ export type DocumentOptions = Pick<FetchOptions, 'policy' | 'maxBytes' | 'timeou
  */
 export async function fetchDocument(url: string, opts: DocumentOptions): Promise<Buffer> {
   try {
-    const res = await open(url, opts, 5);
-    const declared = res.headers['content-length'] ? BigInt(res.headers['content-length']) : null;
-    if (declared !== null && declared > opts.maxBytes) {
-      res.destroy();
-      throw tooLarge(opts.maxBytes, 'the document');
-    }
+    const { res, declared } = await openBounded(url, opts, 5, 'the document');
     const chunks: Buffer[] = [];
     let received = 0n;
     for await (const chunk of res as AsyncIterable<Buffer>) {
@@ -121,34 +109,38 @@ export async function fetchDocument(url: string, opts: DocumentOptions): Promise
     return Buffer.concat(chunks);
   } catch (err) {
     if (isServiceError(err)) throw err;
-    throw new ServiceError(
-      'UNAVAILABLE',
-      `cannot download ${redact(url)}: ${err instanceof Error ? err.message : String(err)}`,
-      'input.url',
-    );
+    throw downloadFailed(url, err);
   }
+}
+
+// Opens a download and refuses at once a body declared over the limit.
+async function openBounded(
+  url: string,
+  opts: DocumentOptions,
+  redirects: number,
+  what: string,
+): Promise<{ res: IncomingMessage; declared: bigint | null }> {
+  const res = await open(url, opts, redirects);
+  const declared = res.headers['content-length'] ? BigInt(res.headers['content-length']) : null;
+  if (declared !== null && declared > opts.maxBytes) {
+    res.destroy();
+    throw tooLarge(opts.maxBytes, what);
+  }
+  return { res, declared };
+}
+
+function downloadFailed(url: string, err: unknown): ServiceError {
+  return new ServiceError(
+    'UNAVAILABLE',
+    `cannot download ${redact(url)}: ${err instanceof Error ? err.message : String(err)}`,
+    'input.url',
+  );
 }
 
 function open(url: string, opts: DocumentOptions, redirectsLeft: number): Promise<IncomingMessage> {
   let target: URL;
   try {
-    target = new URL(url);
-  } catch {
-    return Promise.reject(
-      new ServiceError('INVALID', `not a URL: ${JSON.stringify(url)}`, 'input.url'),
-    );
-  }
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-    return Promise.reject(
-      new ServiceError(
-        'INVALID',
-        `downloads go over http or https, not ${target.protocol}`,
-        'input.url',
-      ),
-    );
-  }
-  try {
-    opts.policy.checkHost(target.hostname);
+    target = checkUrl(url, opts.policy);
   } catch (err) {
     return Promise.reject(err);
   }
@@ -205,7 +197,7 @@ function truncated(received: bigint, declared: bigint): ServiceError {
   );
 }
 
-function tooLarge(max: bigint, what = 'the image'): ServiceError {
+function tooLarge(max: bigint, what: string): ServiceError {
   return new ServiceError(
     'INVALID',
     `${what} is larger than the limit of ${max} bytes`,
