@@ -14,3 +14,9 @@ export interface KumoContext {
    */
   readonly revealed: Set<string>;
 }
+
+/**
+ * actorOf is the signed-in caller of a field whose auth scopes already refused anonymous
+ * callers.
+ */
+export const actorOf = (ctx: KumoContext): Actor => ctx.actor as Actor;

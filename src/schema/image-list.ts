@@ -3,18 +3,15 @@ import { Endorser } from '../entities/endorser.ts';
 import type { EndorserId, ImageListEntryId, ImageListSubscriptionId } from '../entities/ids.ts';
 import { ENTRY_STATES, ImageListEntry } from '../entities/image-list-entry.ts';
 import { ImageListSubscription, SUBSCRIPTION_STATES } from '../entities/image-list-subscription.ts';
-import type { Actor } from '../services/actor.ts';
 import {
   IMAGE_LIST_EVENT_KINDS,
   type ImageListEvent,
 } from '../services/image-lists/list-events.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
-import type { KumoContext } from './context.ts';
+import { actorOf } from './context.ts';
 import { ImageType } from './image.ts';
 import { UserError, type UserErrorShape } from './user-errors.ts';
-
-const actorOf = (ctx: KumoContext): Actor => ctx.actor as Actor;
 
 const SubscriptionStateEnum = builder.enumType('ImageListSubscriptionState', {
   values: SUBSCRIPTION_STATES,

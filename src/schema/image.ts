@@ -2,12 +2,11 @@ import { z } from 'zod';
 import type { ImageId, UserId } from '../entities/ids.ts';
 import { IMAGE_FORMATS, IMAGE_STATES, Image } from '../entities/image.ts';
 import type { Operation } from '../entities/operation.ts';
-import type { Actor } from '../services/actor.ts';
 import { ServiceError } from '../services/errors.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { connectionOf, decodeCursor, pageSize } from './connection.ts';
-import type { KumoContext } from './context.ts';
+import { actorOf } from './context.ts';
 import { OperationType } from './operation.ts';
 import { RoleEnum, revealOwner, SharePayload, ShareType } from './share.ts';
 import { UploadScalar } from './upload.ts';
@@ -21,8 +20,6 @@ const ImageStateEnum = builder.enumType('ImageState', {
 });
 
 const ImageFormatEnum = builder.enumType('ImageFormat', { values: IMAGE_FORMATS });
-
-const actorOf = (ctx: KumoContext): Actor => ctx.actor as Actor;
 
 /** ImageType is a base disk VMs are made from: seen by those with a role on it, and by all when public. */
 export const ImageType = builder.node(Image, {

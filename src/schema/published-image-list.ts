@@ -1,16 +1,13 @@
 import { z } from 'zod';
 import type { ImageId, PublishedImageListId } from '../entities/ids.ts';
 import { PublishedImageList } from '../entities/published-image-list.ts';
-import type { Actor } from '../services/actor.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
-import type { KumoContext } from './context.ts';
+import { actorOf } from './context.ts';
 import { ImageType } from './image.ts';
 import { RemovedPayload } from './image-list.ts';
 import { UserType } from './user.ts';
 import { UserError, type UserErrorShape } from './user-errors.ts';
-
-const actorOf = (ctx: KumoContext): Actor => ctx.actor as Actor;
 
 /** PublishedImageListType is a signed list of this cloud's public images that it serves. */
 export const PublishedImageListType = builder.node(PublishedImageList, {

@@ -2,14 +2,11 @@ import { z } from 'zod';
 import type { SnapshotId, VmId } from '../entities/ids.ts';
 import { Snapshot } from '../entities/snapshot.ts';
 import type { Vm } from '../entities/vm.ts';
-import type { Actor } from '../services/actor.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
-import type { KumoContext } from './context.ts';
+import { actorOf } from './context.ts';
 import { UserError, type UserErrorShape } from './user-errors.ts';
 import { VmType } from './vm.ts';
-
-const actorOf = (ctx: KumoContext): Actor => ctx.actor as Actor;
 
 /** SnapshotType is a snapshot of a VM, seen by whoever may see the VM. */
 export const SnapshotType = builder.node(Snapshot, {

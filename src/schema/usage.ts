@@ -2,20 +2,17 @@ import { GraphQLError } from 'graphql';
 import type { UserId, VmId } from '../entities/ids.ts';
 import { USAGE_GRANULARITIES } from '../entities/usage-record.ts';
 import { Vm } from '../entities/vm.ts';
-import type { Actor } from '../services/actor.ts';
 import type { VmMetrics } from '../services/metering/live-metrics.ts';
 import type { UsageAmounts } from '../services/metering/usage-records.ts';
 import type { UsagePoint, UsageReport, VmUsageSeries } from '../services/metering/usage-service.ts';
 import type { ConsumptionLimit } from '../services/quotas/consumption.ts';
 import type { LimitUsage } from '../services/quotas/quota-service.ts';
 import { builder } from './builder.ts';
-import type { KumoContext } from './context.ts';
+import { actorOf } from './context.ts';
 import { LimitUsageType } from './quota.ts';
 import { UserType } from './user.ts';
 import { QuotaLimitEnum, runForQuery } from './user-errors.ts';
 import { VmType } from './vm.ts';
-
-const actorOf = (ctx: KumoContext): Actor => ctx.actor as Actor;
 
 const GranularityEnum = builder.enumType('UsageGranularity', {
   description: 'How long a usage bucket is: a minute, an hour or a day (UTC).',

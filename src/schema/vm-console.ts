@@ -1,13 +1,10 @@
 import type { VmId } from '../entities/ids.ts';
 import { CONSOLE_PATH } from '../server/console-socket.ts';
-import type { Actor } from '../services/actor.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
-import type { KumoContext } from './context.ts';
+import { actorOf } from './context.ts';
 import { UserError, type UserErrorShape } from './user-errors.ts';
 import { VmType } from './vm.ts';
-
-const actorOf = (ctx: KumoContext): Actor => ctx.actor as Actor;
 
 interface ConsoleTicket {
   readonly ticket: string;

@@ -1,17 +1,14 @@
 import { Host } from '../entities/host.ts';
 import type { HostId, VmId } from '../entities/ids.ts';
 import type { Operation } from '../entities/operation.ts';
-import type { Actor } from '../services/actor.ts';
 import type { OperationUpdate } from '../services/operations/operation-runner.ts';
 import { MIGRATION_PHASES, type MigrationProgress } from '../services/vms/migration-progress.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
-import type { KumoContext } from './context.ts';
+import { actorOf } from './context.ts';
 import { HostType } from './host.ts';
 import { OperationEvent, OperationType } from './operation.ts';
 import { VmOperationPayload, VmType } from './vm.ts';
-
-const actorOf = (ctx: KumoContext): Actor => ctx.actor as Actor;
 
 const MigrationPhaseEnum = builder.enumType('MigrationPhase', {
   description:

@@ -2,12 +2,11 @@ import { z } from 'zod';
 import type { HostId, ImageId, UserId, VmId } from '../entities/ids.ts';
 import type { Operation } from '../entities/operation.ts';
 import { VM_STATES, Vm } from '../entities/vm.ts';
-import type { Actor } from '../services/actor.ts';
 import type { VmStateChange } from '../services/vms/vm-state.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { connectionOf, decodeCursor, pageSize } from './connection.ts';
-import type { KumoContext } from './context.ts';
+import { actorOf } from './context.ts';
 import { HostType } from './host.ts';
 import { ImageImportPayload, ImageType } from './image.ts';
 import { OperationType } from './operation.ts';
@@ -20,8 +19,6 @@ const VmStateEnum = builder.enumType('VmState', {
     "CREATING until its domain first exists; RUNNING, PAUSED, STOPPED and CRASHED as libvirt reports them; MIGRATING while it moves; UNKNOWN while its host can't be reached; ERROR when its domain vanished.",
   values: VM_STATES,
 });
-
-const actorOf = (ctx: KumoContext): Actor => ctx.actor as Actor;
 
 /** VmType is a virtual machine, seen by those with a role on it (and admins). */
 export const VmType = builder.node(Vm, {
