@@ -187,7 +187,9 @@ export class DomainApi {
   /**
    * openConsole attaches to a running domain's console (the first serial console, or the device
    * alias `device`): guest output is read from the stream, keystrokes written to it. FORCE takes
-   * the console over from another client, who then sees the stream end.
+   * the console over from another client, who then sees the stream end: at once, or, when the
+   * daemon was sending it output at that moment, at its next write (libvirtd signals an abort
+   * only to a stream it is waiting on).
    */
   async openConsole(dom: DomainRef, device: string | null = null, flags = 0): Promise<Duplex> {
     const { stream } = await this.remote.domainOpenConsole({
