@@ -10,8 +10,37 @@ export interface Terminal {
   err(text: string): void;
   /** ask asks a question and returns the answer; `secret` does not echo what is typed. */
   ask(question: string, opts?: { secret?: boolean }): Promise<string>;
+  /** errIsTTY says whether stderr is a terminal (progress bars are drawn there only then). */
+  readonly errIsTTY: boolean;
+  /**
+   * onInterrupt calls `handler` at Ctrl-C while a command runs (instead of ending the process)
+   * until the returned function is called.
+   */
+  onInterrupt(handler: () => void): () => void;
+  /**
+   * rawInput hands every key typed to `onData` as it comes, unechoed and unprocessed (Ctrl-C
+   * included), until the returned function gives the keyboard back.
+   */
+  rawInput(onData: (chunk: Buffer) => void): () => void;
   readonly input: Readable;
   readonly output: Writable;
+}
+
+/**
+ * interruptible runs work with a signal that Ctrl-C aborts; the work decides what stopping
+ * means (a watch ends, a wait stops waiting).
+ */
+export async function interruptible<T>(
+  terminal: Terminal,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const stop = new AbortController();
+  const release = terminal.onInterrupt(() => stop.abort());
+  try {
+    return await work(stop.signal);
+  } finally {
+    release();
+  }
 }
 
 /** processTerminal is the process's own stdin, stdout and stderr. */
@@ -26,6 +55,22 @@ export function processTerminal(): Terminal {
     err: (t) => void process.stderr.write(t),
     ask: (question, opts) =>
       askOnce(process.stdin, process.stderr, question, opts?.secret ?? false),
+    errIsTTY: Boolean(process.stderr.isTTY),
+    onInterrupt: (handler) => {
+      process.on('SIGINT', handler);
+      return () => void process.off('SIGINT', handler);
+    },
+    rawInput: (onData) => {
+      const stdin = process.stdin;
+      if (stdin.isTTY) stdin.setRawMode(true);
+      stdin.on('data', onData);
+      stdin.resume();
+      return () => {
+        stdin.off('data', onData);
+        if (stdin.isTTY) stdin.setRawMode(false);
+        stdin.pause();
+      };
+    },
     input: process.stdin,
     output: stdout,
   };

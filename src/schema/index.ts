@@ -16,6 +16,7 @@ import './vm.ts';
 import './snapshot.ts';
 import './vm-console.ts';
 import './vm-migration.ts';
+import './operation-transfer.ts';
 import './usage.ts';
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';

@@ -4,6 +4,7 @@ import {
   type QuotaBreach,
   SERVICE_ERROR_CODES,
   type ServiceErrorCode,
+  type ServiceErrorDetails,
 } from '../services/errors.ts';
 import { ALLOCATION_LIMITS } from '../services/quotas/allocation.ts';
 import { CONSUMPTION_LIMITS } from '../services/quotas/consumption.ts';
@@ -15,7 +16,7 @@ export interface UserErrorShape {
   readonly code: ServiceErrorCode;
   readonly field: string | null;
   readonly message: string;
-  readonly quota?: QuotaBreach | null;
+  readonly details?: ServiceErrorDetails;
 }
 
 const TOP_LEVEL: ReadonlySet<ServiceErrorCode> = new Set(['FORBIDDEN', 'UNAUTHENTICATED']);
@@ -66,7 +67,13 @@ export const UserError = builder.objectRef<UserErrorShape>('UserError').implemen
       type: QuotaBreachType,
       nullable: true,
       description: 'For QUOTA_EXCEEDED: the limit, its value, the use and what was asked for.',
-      resolve: (e) => e.quota ?? null,
+      resolve: (e) => e.details?.quota ?? null,
+    }),
+    offeredHostKey: t.string({
+      nullable: true,
+      description:
+        'For a host whose SSH key is not pinned yet, or differs from the pinned one: the fingerprint it offered. Confirm it out of band, then send it as hostKeyFingerprint.',
+      resolve: (e) => e.details?.offeredHostKey ?? null,
     }),
   }),
 });
@@ -87,7 +94,9 @@ export async function runForPayload<T>(
       throw new GraphQLError(err.message, { extensions: { code: err.code } });
     return {
       result: null,
-      userErrors: [{ code: err.code, field: err.field, message: err.message, quota: err.quota }],
+      userErrors: [
+        { code: err.code, field: err.field, message: err.message, details: err.details },
+      ],
     };
   }
 }

@@ -27,25 +27,32 @@ export interface QuotaBreach {
   readonly requested: bigint;
 }
 
+/** ServiceErrorDetails are the figures some refusals carry for the client to act on. */
+export interface ServiceErrorDetails {
+  /** quota is the limit a QUOTA_EXCEEDED error ran into. */
+  readonly quota?: QuotaBreach;
+  /** offeredHostKey is the SSH host key fingerprint a host offered that is not the pinned one. */
+  readonly offeredHostKey?: string;
+}
+
 /** ServiceError is the one error type of the services layer: an expected failure that says what to do. */
 export class ServiceError extends Error {
   override readonly name = 'ServiceError';
   readonly code: ServiceErrorCode;
   /** field names the input field at fault, when one is (`input.email`). */
   readonly field: string | null;
-  /** quota is the limit a QUOTA_EXCEEDED error ran into. */
-  readonly quota: QuotaBreach | null;
+  readonly details: ServiceErrorDetails;
 
   constructor(
     code: ServiceErrorCode,
     message: string,
     field: string | null = null,
-    quota: QuotaBreach | null = null,
+    details: ServiceErrorDetails = {},
   ) {
     super(message);
     this.code = code;
     this.field = field;
-    this.quota = quota;
+    this.details = details;
   }
 }
 

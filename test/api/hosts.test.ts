@@ -13,7 +13,7 @@ import {
 
 const HOST_ADD = `mutation($input: HostAddInput!) { hostAdd(input: $input) {
   host { id name state driver facts { hostname kvm libvirtVersion hypervisor cpus memoryBytes } }
-  userErrors { code field message } } }`;
+  userErrors { code field message offeredHostKey } } }`;
 
 interface AddResult {
   hostAdd: {
@@ -140,6 +140,7 @@ describe('hosts through the API, on the rig', () => {
     expect(first.data?.hostAdd.userErrors[0]).toMatchObject({
       code: 'REFUSED',
       field: 'input.credentials',
+      offeredHostKey: hv2.sshHostKeyFingerprint,
     });
     expect(first.data?.hostAdd.userErrors[0]?.message).toContain(hv2.sshHostKeyFingerprint);
 

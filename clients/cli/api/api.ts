@@ -1,5 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import type { TadaDocumentNode } from 'gql.tada';
 import { print } from 'graphql';
+import { createClient } from 'graphql-ws';
 import { CliError } from './cli-error.ts';
 
 /** UserErrorView is a mutation's user error as every payload carries them. */
@@ -37,34 +41,122 @@ export class Api {
     return new URL('/graphql', this.server).toString();
   }
 
+  /** socketEndpoint is the GraphQL URL for subscriptions (ws: or wss:). */
+  get socketEndpoint(): string {
+    const url = new URL('/graphql', this.server);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return url.toString();
+  }
+
+  /**
+   * subscribe runs a subscription on a connection of its own, closed when the caller stops
+   * iterating (or on `signal`); errors become CliErrors as request's do.
+   */
+  async *subscribe<R, V>(
+    doc: TadaDocumentNode<R, V>,
+    variables: V,
+    signal?: AbortSignal,
+  ): AsyncGenerator<R> {
+    const client = createClient({
+      url: this.socketEndpoint,
+      retryAttempts: 0,
+      lazy: true,
+      connectionParams: this.token ? { authorization: `Bearer ${this.token}` } : {},
+    });
+    const events = client.iterate<R>({
+      query: print(doc),
+      variables: variables as Record<string, unknown>,
+    });
+    const stop = () => void events.return?.(undefined);
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const event of events) {
+        const first = event.errors?.[0];
+        if (first) throw topLevelError(first.message, first.extensions?.code as string | undefined);
+        if (event.data) yield event.data as R;
+      }
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      throw socketError(this.server, err);
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      await client.dispose();
+    }
+  }
+
   /** request runs a query or mutation and returns its data; GraphQL errors are thrown. */
-  async request<R, V>(doc: TadaDocumentNode<R, V>, variables: V): Promise<R> {
+  request<R, V>(doc: TadaDocumentNode<R, V>, variables: V): Promise<R> {
+    return this.post(JSON.stringify({ query: print(doc), variables }), {
+      'content-type': 'application/json',
+    });
+  }
+
+  /**
+   * upload runs a mutation with one file (a GraphQL multipart request): the file is streamed
+   * from disk in place of the variable at `at` (`input.file`), `onSent` told of each part sent.
+   */
+  upload<R, V>(
+    doc: TadaDocumentNode<R, V>,
+    variables: V,
+    at: string,
+    file: { readonly path: string; readonly name: string },
+    onSent: (bytes: number) => void,
+  ): Promise<R> {
+    const boundary = `kumo-${randomUUID()}`;
+    const field = (name: string, value: string) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+    const head =
+      field('operations', JSON.stringify({ query: print(doc), variables })) +
+      field('map', JSON.stringify({ 0: [`variables.${at}`] })) +
+      `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="${file.name.replaceAll('"', '')}"\r\n` +
+      'Content-Type: application/octet-stream\r\n\r\n';
+    async function* parts() {
+      yield Buffer.from(head);
+      let sent = 0;
+      for await (const chunk of createReadStream(file.path)) {
+        yield chunk as Buffer;
+        sent += (chunk as Buffer).length;
+        onSent(sent);
+      }
+      yield Buffer.from(`\r\n--${boundary}--\r\n`);
+    }
+    return this.post(Readable.toWeb(Readable.from(parts())) as ReadableStream<Uint8Array>, {
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+    });
+  }
+
+  private async post<R>(
+    body: string | ReadableStream<Uint8Array>,
+    headers: Record<string, string>,
+  ): Promise<R> {
     let res: Response;
     try {
       res = await fetch(this.endpoint, {
         method: 'POST',
         headers: {
-          'content-type': 'application/json',
+          ...headers,
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
         },
-        body: JSON.stringify({ query: print(doc), variables }),
-        signal: AbortSignal.timeout(120_000),
-      });
+        body,
+        ...(typeof body === 'string'
+          ? { signal: AbortSignal.timeout(120_000) }
+          : { duplex: 'half' }),
+      } as RequestInit);
     } catch (err) {
       throw unreachable(this.server, err);
     }
-    let body: GraphQLResponse;
+    let parsed: GraphQLResponse;
     try {
-      body = (await res.json()) as GraphQLResponse;
+      parsed = (await res.json()) as GraphQLResponse;
     } catch {
       throw new CliError('NETWORK', `${this.server} answered HTTP ${res.status}, not GraphQL`, {
         hint: 'check the server URL (--server, or kumo login)',
       });
     }
-    const first = body.errors?.[0];
+    const first = parsed.errors?.[0];
     if (first) throw topLevelError(first.message, first.extensions?.code);
-    if (!body.data) throw new CliError('REFUSED', `${this.server} answered no data`);
-    return body.data as R;
+    if (!parsed.data) throw new CliError('REFUSED', `${this.server} answered no data`);
+    return parsed.data as R;
   }
 
   /**
@@ -99,6 +191,25 @@ function topLevelError(message: string, code: string | undefined): CliError {
   if (code === 'FORBIDDEN') return new CliError('AUTH', message);
   if (code === 'NOT_FOUND') return new CliError('NOT_FOUND', message);
   return new CliError('REFUSED', message);
+}
+
+// graphql-ws rejects with the GraphQL errors of a refused subscription, or with the socket's
+// close event or error when the connection fails.
+function socketError(server: string, err: unknown): CliError {
+  if (Array.isArray(err)) {
+    const first = err[0] as { message?: string; extensions?: { code?: string } } | undefined;
+    return topLevelError(first?.message ?? 'subscription refused', first?.extensions?.code);
+  }
+  const close = err as { code?: number; reason?: string };
+  if (typeof close.code === 'number') {
+    if (close.code === 4403 || close.code === 4401)
+      return new CliError('AUTH', close.reason || 'not allowed', { hint: LOGIN_HINT });
+    return new CliError(
+      'NETWORK',
+      `the connection to ${server} closed (${close.code} ${close.reason ?? ''})`.trim(),
+    );
+  }
+  return unreachable(server, err);
 }
 
 function unreachable(server: string, err: unknown): CliError {

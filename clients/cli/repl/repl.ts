@@ -9,6 +9,7 @@ import { configDir } from '../config/contexts.ts';
 import { makeStyle } from '../output/style.ts';
 import type { Terminal } from '../terminal.ts';
 import { Completer } from './completer.ts';
+import { Keyboard } from './keyboard.ts';
 
 const HISTORY_LINES = 1000;
 
@@ -29,8 +30,9 @@ export async function repl(cli: Cli, terminal: Terminal): Promise<number> {
       next();
     },
   });
+  const keyboard = new Keyboard(terminal.input);
   const rl = createInterface({
-    input: terminal.input,
+    input: keyboard.forReadline,
     output,
     terminal: terminal.isTTY,
     prompt: 'kumo> ',
@@ -44,9 +46,18 @@ export async function repl(cli: Cli, terminal: Terminal): Promise<number> {
       );
     },
   });
+  // Ctrl-C at the prompt drops the line typed, as a shell does; `exit` or Ctrl-D leave.
+  rl.on('SIGINT', () => {
+    rl.write(null, { ctrl: true, name: 'e' });
+    rl.write(null, { ctrl: true, name: 'u' });
+    output.write('^C\n');
+    rl.prompt();
+  });
   const asking: Terminal = {
     ...terminal,
     ask: (question, opts) => ask(rl, output, question, opts?.secret ?? false, (m) => (muted = m)),
+    onInterrupt: (handler) => keyboard.onInterrupt(handler),
+    rawInput: (onData) => keyboard.rawInput(onData),
   };
   const inner = new Cli(cli.registry, cli.session, asking);
   const who = cli.session.selection;
@@ -76,6 +87,7 @@ export async function repl(cli: Cli, terminal: Terminal): Promise<number> {
     rl.prompt();
   }
   rl.close();
+  keyboard.close();
   await trimHistory(historyFile);
   return status;
 }

@@ -319,5 +319,10 @@ function refuse(err: unknown): never {
   const key = d.hostKey
     ? ` The host offered ${d.hostKey}: if that is its key, send it as the pinned fingerprint.`
     : '';
-  throw new ServiceError(codes[d.code] ?? 'UNAVAILABLE', `${d.message} (${d.code}).${key}`, field);
+  throw new ServiceError(
+    codes[d.code] ?? 'UNAVAILABLE',
+    `${d.message} (${d.code}).${key}`,
+    field,
+    d.hostKey ? { offeredHostKey: d.hostKey } : {},
+  );
 }

@@ -10,6 +10,7 @@ import type { Actor } from '../actor.ts';
 import { ServiceError } from '../errors.ts';
 import { namedPage } from '../named-page.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
+import { transferDetails } from '../operations/transfer-progress.ts';
 import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
 import type { QuotaGuard } from '../quotas/quota-guard.ts';
 import { checkDescription, checkLabel } from '../text.ts';
@@ -117,7 +118,8 @@ export class ImageService {
           onProgress: (received, total) =>
             ctx.progress(
               total ? Number(received) / Number(total) : 0,
-              `downloaded ${received} bytes`,
+              'downloading',
+              transferDetails(received, total),
             ),
         }),
     });

@@ -128,7 +128,7 @@ function exceeded(limit: AllocationLimit, max: bigint, used: bigint, requested: 
     'QUOTA_EXCEEDED',
     `this would take ${limit} to ${used + requested}, over its limit of ${max} (${used} in use, ${requested} asked for)`,
     null,
-    { limit, max, used, requested },
+    { quota: { limit, max, used, requested } },
   );
 }
 
@@ -137,6 +137,6 @@ function overConsumed(b: ConsumptionBreach) {
     'QUOTA_EXCEEDED',
     `${b.limit} consumed this period (${b.used}) has reached its limit of ${b.max}; nothing new can be reserved until ${b.until.toISOString()}`,
     null,
-    { limit: b.limit, max: b.max, used: b.used, requested: 0n },
+    { quota: { limit: b.limit, max: b.max, used: b.used, requested: 0n } },
   );
 }

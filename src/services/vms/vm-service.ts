@@ -20,6 +20,7 @@ import type { Locks } from '../locks.ts';
 import type { UsageCollector } from '../metering/usage-collector.ts';
 import { namedPage } from '../named-page.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
+import { transferDetails } from '../operations/transfer-progress.ts';
 import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
 import type { QuotaGuard } from '../quotas/quota-guard.ts';
 import { checkDescription, checkLabel } from '../text.ts';
@@ -564,7 +565,11 @@ export class VmService {
               await this.shutDown(id, this.deps.settings.shutdownTimeoutSeconds, ctx);
             ctx.progress(0, 'flattening and downloading the disk');
             return this.host.exportDisk(hostId, now, dest, (bytes) =>
-              ctx.progress(Number(bytes) / Number(now.diskBytes), `downloaded ${bytes} bytes`),
+              ctx.progress(
+                Number(bytes) / Number(now.diskBytes),
+                'downloading the disk',
+                transferDetails(bytes, now.diskBytes),
+              ),
             );
           }),
       },

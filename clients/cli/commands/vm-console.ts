@@ -1,0 +1,64 @@
+import { CliError } from '../api/cli-error.ts';
+import { graphql } from '../graphql/graphql.ts';
+import { NONE } from '../output/output.ts';
+import { resolveRef } from '../resources/refs.ts';
+import type { CommandSpec } from './command.ts';
+
+const OPEN = graphql(`mutation VmConsoleOpen($id: ID!) {
+  vmConsoleOpen(input: { id: $id }) { console { path expiresAt } userErrors { code field message } } }`);
+
+/** DETACH is the key that leaves a console: Ctrl-], as telnet and virsh console use. */
+export const DETACH = 0x1d;
+
+/** The interactive serial console. */
+export const vmConsoleCommands: readonly CommandSpec[] = [
+  {
+    words: ['vm', 'console'],
+    summary:
+      'Attach this terminal to a running VM’s serial console: what you type goes to the guest (Ctrl-C included). Detach with Ctrl-].',
+    args: [{ name: 'vm', description: 'Name or id', complete: 'vm' }],
+    async run(ctx, input) {
+      const api = ctx.api();
+      const id = await resolveRef(api, 'vm', input.arg('vm'));
+      const out = await api.mutate(OPEN, { id }, 'vmConsoleOpen');
+      const path = out.console?.path as string;
+      const url = new URL(path, api.server);
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      const ws = new WebSocket(url);
+      ws.binaryType = 'arraybuffer';
+      await new Promise<void>((resolve, reject) => {
+        ws.addEventListener('open', () => resolve(), { once: true });
+        ws.addEventListener(
+          'error',
+          () => reject(new CliError('NETWORK', `cannot open the console at ${url.origin}`)),
+          { once: true },
+        );
+      });
+      ctx.terminal.err(`Connected to the console of ${input.arg('vm')}. Detach with Ctrl-].\r\n`);
+      const why = await new Promise<string>((resolve) => {
+        const release = ctx.terminal.rawInput((chunk) => {
+          const at = chunk.indexOf(DETACH);
+          if (at >= 0) {
+            if (at > 0) ws.send(chunk.subarray(0, at));
+            release();
+            ws.close(1000);
+            resolve('detached');
+            return;
+          }
+          ws.send(chunk);
+        });
+        ws.addEventListener('message', (e) => {
+          ctx.terminal.output.write(
+            typeof e.data === 'string' ? e.data : Buffer.from(e.data as ArrayBuffer),
+          );
+        });
+        ws.addEventListener('close', (e) => {
+          release();
+          resolve(e.reason || `the console closed (${e.code})`);
+        });
+      });
+      ctx.terminal.err(`\r\n${why}\r\n`);
+      return NONE;
+    },
+  },
+];
