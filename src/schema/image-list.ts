@@ -3,6 +3,7 @@ import { Endorser } from '../entities/endorser.ts';
 import type { EndorserId, ImageListEntryId, ImageListSubscriptionId } from '../entities/ids.ts';
 import { ENTRY_STATES, ImageListEntry } from '../entities/image-list-entry.ts';
 import { ImageListSubscription, SUBSCRIPTION_STATES } from '../entities/image-list-subscription.ts';
+import type { Operation } from '../entities/operation.ts';
 import {
   IMAGE_LIST_EVENT_KINDS,
   type ImageListEvent,
@@ -11,6 +12,7 @@ import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { actorOf } from './context.ts';
 import { ImageType } from './image.ts';
+import { OperationType } from './operation.ts';
 import { UserError, type UserErrorShape } from './user-errors.ts';
 
 const SubscriptionStateEnum = builder.enumType('ImageListSubscriptionState', {
@@ -190,12 +192,20 @@ const SubscriptionPayload = builder
   });
 
 const EntryPayload = builder
-  .objectRef<{ entry: ImageListEntry | null; userErrors: UserErrorShape[] }>(
-    'ImageListEntryPayload',
-  )
+  .objectRef<{
+    entry: ImageListEntry | null;
+    operation: Operation | null;
+    userErrors: UserErrorShape[];
+  }>('ImageListEntryPayload')
   .implement({
     fields: (t) => ({
       entry: t.field({ type: ImageListEntryType, nullable: true, resolve: (p) => p.entry }),
+      operation: t.field({
+        type: OperationType,
+        nullable: true,
+        description: 'The import, when it started (otherwise the entry says why not).',
+        resolve: (p) => p.operation,
+      }),
       userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
     }),
   });
@@ -347,7 +357,11 @@ builder.mutationFields((t) => ({
       const out = await audited(ctx, 'imageListEntryImport', { type: 'IMAGE_LIST', id }, () =>
         ctx.services.imageLists.importEntry(actorOf(ctx), id),
       );
-      return { entry: out.result, userErrors: out.userErrors };
+      return {
+        entry: out.result?.entry ?? null,
+        operation: out.result?.operation ?? null,
+        userErrors: out.userErrors,
+      };
     },
   }),
 }));

@@ -68,16 +68,20 @@ export class Screen {
     return stdout;
   }
 
-  /** shows waits until the screen matches. */
-  shows(what: RegExp, ms = 15_000): Promise<string> {
-    return until(
-      async () => {
-        const t = await this.text();
-        return what.test(t) ? t : undefined;
-      },
-      ms,
-      `the screen to show ${what}`,
-    );
+  /** shows waits until the screen matches; when it does not, the error shows the screen. */
+  async shows(what: RegExp, ms = 15_000): Promise<string> {
+    try {
+      return await until(
+        async () => {
+          const t = await this.text();
+          return what.test(t) ? t : undefined;
+        },
+        ms,
+        `the screen to show ${what}`,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; it shows:\n${await this.text()}`);
+    }
   }
 
   /** close ends this test's tmux server (and the command in it). */

@@ -67,19 +67,25 @@ export class Api {
       query: print(doc),
       variables: variables as Record<string, unknown>,
     });
-    const stop = () => void events.return?.(undefined);
-    signal?.addEventListener('abort', stop, { once: true });
+    // graphql-ws's return() unsubscribes but leaves a pending next() waiting: the signal is
+    // raced against each next() instead.
+    const aborted = new Promise<null>((resolve) => {
+      if (signal?.aborted) resolve(null);
+      signal?.addEventListener('abort', () => resolve(null), { once: true });
+    });
     try {
-      for await (const event of events) {
-        const first = event.errors?.[0];
+      for (;;) {
+        const next = await Promise.race([events.next(), aborted]);
+        if (!next || next.done) return;
+        const first = next.value.errors?.[0];
         if (first) throw topLevelError(first.message, first.extensions?.code as string | undefined);
-        if (event.data) yield event.data as R;
+        if (next.value.data) yield next.value.data as R;
       }
     } catch (err) {
       if (err instanceof CliError) throw err;
       throw socketError(this.server, err);
     } finally {
-      signal?.removeEventListener('abort', stop);
+      await events.return?.(undefined);
       await client.dispose();
     }
   }

@@ -329,7 +329,8 @@ export const hostCommands: readonly CommandSpec[] = [
       const id = await resolveRef(api, 'host', input.arg('host'));
       const out = await api.mutate(UPDATE, { input: { id, maintenance: false } }, 'hostUpdate');
       const host = out.host as HostRow;
-      return done(`host ${host.name} is ${host.state}`, host);
+      // The host's state is the monitor's to give once it has checked it again.
+      return done(`host ${host.name} left maintenance`, host);
     },
   },
   {

@@ -36,17 +36,21 @@ export const vmConsoleCommands: readonly CommandSpec[] = [
       });
       ctx.terminal.err(`Connected to the console of ${input.arg('vm')}. Detach with Ctrl-].\r\n`);
       const why = await new Promise<string>((resolve) => {
+        const detach = (reason: string) => {
+          release();
+          ctx.terminal.input.off('end', inputEnded);
+          ws.close(1000);
+          resolve(reason);
+        };
+        // Keys piped in by a script: the console is left when they run out.
+        const inputEnded = () => detach('detached at the end of the input');
         const release = ctx.terminal.rawInput((chunk) => {
           const at = chunk.indexOf(DETACH);
-          if (at >= 0) {
-            if (at > 0) ws.send(chunk.subarray(0, at));
-            release();
-            ws.close(1000);
-            resolve('detached');
-            return;
-          }
-          ws.send(chunk);
+          if (at < 0) return ws.send(chunk);
+          if (at > 0) ws.send(chunk.subarray(0, at));
+          detach('detached');
         });
+        ctx.terminal.input.once('end', inputEnded);
         ws.addEventListener('message', (e) => {
           ctx.terminal.output.write(
             typeof e.data === 'string' ? e.data : Buffer.from(e.data as ArrayBuffer),
@@ -54,6 +58,7 @@ export const vmConsoleCommands: readonly CommandSpec[] = [
         });
         ws.addEventListener('close', (e) => {
           release();
+          ctx.terminal.input.off('end', inputEnded);
           resolve(e.reason || `the console closed (${e.code})`);
         });
       });

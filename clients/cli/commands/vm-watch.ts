@@ -1,6 +1,5 @@
-import { CliError } from '../api/cli-error.ts';
 import { graphql } from '../graphql/graphql.ts';
-import { bytes } from '../output/format.ts';
+import { bytes, parseCount } from '../output/format.ts';
 import { type Column, NONE } from '../output/output.ts';
 import { tableLines } from '../output/render.ts';
 import { resolveRef } from '../resources/refs.ts';
@@ -38,10 +37,7 @@ const SAMPLE_ROW = {
 };
 
 function limit(text: string | undefined): number {
-  if (text === undefined) return Number.POSITIVE_INFINITY;
-  if (!/^\d+$/.test(text) || Number(text) < 1)
-    throw new CliError('USAGE', '--count takes a whole number');
-  return Number(text);
+  return text === undefined ? Number.POSITIVE_INFINITY : parseCount(text, '--count');
 }
 
 /** The commands that follow VMs live: their state changes, their metrics. */

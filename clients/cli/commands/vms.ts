@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CliError } from '../api/cli-error.ts';
 import { graphql } from '../graphql/graphql.ts';
 import { followed } from '../operations/wait.ts';
-import { ago, bytes, parseSize } from '../output/format.ts';
+import { ago, bytes, parseCount, parseSize } from '../output/format.ts';
 import { type Column, done, item, table } from '../output/output.ts';
 import { shortId } from '../resources/ids.ts';
 import { allPages, PAGE } from '../resources/pages.ts';
@@ -136,10 +136,7 @@ async function sshKeys(input: Input): Promise<string[]> {
 
 function count(input: Input, name: string): number | null {
   const v = input.option(name);
-  if (v === undefined) return null;
-  if (!/^\d+$/.test(v) || Number(v) < 1)
-    throw new CliError('USAGE', `--${name} takes a whole number`);
-  return Number(v);
+  return v === undefined ? null : parseCount(v, `--${name}`);
 }
 
 const size = (text: string | undefined) => (text === undefined ? null : String(parseSize(text)));

@@ -1,4 +1,6 @@
-// Human-readable values for tables; --json prints the raw values instead.
+// Human-readable values for tables, and values as people type them; --json prints the raw values.
+
+import { CliError } from '../api/cli-error.ts';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
@@ -32,4 +34,68 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (seconds < 0) return `in ${duration(-seconds)}`;
   if (seconds < 5) return 'just now';
   return `${duration(seconds)} ago`;
+}
+
+// Sizes as people type them: binary units, as `bytes` shows them (`2G` is 2 GiB).
+const SIZE_UNITS: Record<string, bigint> = {
+  '': 1n,
+  k: 1n << 10n,
+  m: 1n << 20n,
+  g: 1n << 30n,
+  t: 1n << 40n,
+  p: 1n << 50n,
+};
+
+/**
+ * parseSize reads a size as people type it: plain bytes (`1048576`) or a number and a binary
+ * unit (`512M`, `2G`, `1.5T`, also `512MiB`, `2gb`); fractions are rounded down to a byte.
+ */
+export function parseSize(text: string): bigint {
+  const m = /^(\d+)(?:\.(\d+))?\s*(?:([kmgtp])(?:i?b)?|b?)$/i.exec(text.trim());
+  if (!m || (m[2] !== undefined && m[3] === undefined))
+    throw new CliError('USAGE', `not a size: ${text}`, {
+      hint: 'give bytes, or a number and a unit: 512M, 2G, 1.5T',
+    });
+  const [, whole = '0', fraction = ''] = m;
+  const unit = SIZE_UNITS[(m[3] ?? '').toLowerCase()] ?? 1n;
+  // Exact arithmetic: 1.5T is a byte count beyond 2^53.
+  return (BigInt(whole + fraction) * unit) / 10n ** BigInt(fraction.length);
+}
+
+const INT_MAX = 2 ** 31 - 1;
+
+/** parseCount reads a whole number from 1 up (a GraphQL Int) given for `what` (`--vcpus`). */
+export function parseCount(text: string, what: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > INT_MAX)
+    throw new CliError('USAGE', `${what} takes a whole number from 1, not ${text}`);
+  return Number(text);
+}
+
+const SPAN_UNITS: Record<string, number> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/** parseDuration reads a span as people type it (`90s`, `30m`, `24h`, `7d`, `2w`), in ms. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(text.trim());
+  if (!m) throw new CliError('USAGE', `not a duration: ${text}`, { hint: 'e.g. 30m, 24h, 7d' });
+  return Number(m[1]) * (SPAN_UNITS[(m[2] as string).toLowerCase()] as number);
+}
+
+/**
+ * parseTime reads an instant: ISO-8601 (`2025-06-01`, `2025-06-01T12:00:00Z`), or a span
+ * from now, into the past (`24h` with direction -1) or the future (`30d` with direction 1).
+ */
+export function parseTime(text: string, direction: 1 | -1, now = Date.now()): Date {
+  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (!Number.isNaN(at)) return new Date(at);
+  if (/^\d+(?:\.\d+)?\s*[smhdw]$/i.test(text.trim()))
+    return new Date(now + direction * parseDuration(text));
+  throw new CliError('USAGE', `not a time: ${text}`, {
+    hint: 'give an ISO-8601 time (2025-06-01T12:00:00Z) or a span from now (24h, 30d)',
+  });
 }

@@ -4,6 +4,7 @@ import type { EndorserId, ImageListEntryId, ImageListSubscriptionId } from '../.
 import { Image } from '../../entities/image.ts';
 import { ImageListEntry } from '../../entities/image-list-entry.ts';
 import { ImageListSubscription } from '../../entities/image-list-subscription.ts';
+import type { Operation } from '../../entities/operation.ts';
 import { User } from '../../entities/user.ts';
 import { opensslDn, sameDn, x509 } from '../../pki/index.ts';
 import { type Actor, requireAdmin } from '../actor.ts';
@@ -138,10 +139,14 @@ export class ImageListService {
   }
 
   /** importEntry imports an image of a list that is not imported automatically. */
-  async importEntry(actor: Actor, id: ImageListEntryId): Promise<ImageListEntry> {
+  async importEntry(
+    actor: Actor,
+    id: ImageListEntryId,
+  ): Promise<{ entry: ImageListEntry; operation: Operation | null }> {
     requireAdmin(actor, 'manage image lists');
-    await this.deps.refresher.importEntry(id, actor);
-    return this.em.findOneOrFail(ImageListEntry, { id }, { refresh: true });
+    const operation = await this.deps.refresher.importEntry(id, actor);
+    const entry = await this.em.findOneOrFail(ImageListEntry, { id }, { refresh: true });
+    return { entry, operation };
   }
 
   /**

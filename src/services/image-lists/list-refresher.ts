@@ -94,13 +94,13 @@ export class ListRefresher {
   }
 
   /** importEntry imports the listed version of one image now (an admin's choice). */
-  async importEntry(entryId: ImageListEntry['id'], actor: Actor): Promise<void> {
+  async importEntry(entryId: ImageListEntry['id'], actor: Actor): Promise<Operation | null> {
     const em = this.deps.fork();
     const entry = await em.findOne(ImageListEntry, { id: entryId }, { populate: ['subscription'] });
     if (!entry) throw new ServiceError('NOT_FOUND', `no image list entry ${entryId}`, 'input.id');
-    await this.locked(entry.subscription.id, async () => {
+    return this.locked(entry.subscription.id, async () => {
       await em.refresh(entry);
-      await this.startImport(em, entry, this.emitter(entry.subscription.id, actor));
+      return this.startImport(em, entry, this.emitter(entry.subscription.id, actor));
     });
   }
 
@@ -259,7 +259,13 @@ export class ListRefresher {
 
   // Imports the listed version through the normal import path, with the list's SHA-512 as
   // the expected checksum, as the subscription's owner.
-  private async startImport(em: EntityManager, entry: ImageListEntry, emit: Emit): Promise<void> {
+  // Starts importing an entry's listed version; the operation, or null when it could not start
+  // (the entry then says why).
+  private async startImport(
+    em: EntityManager,
+    entry: ImageListEntry,
+    emit: Emit,
+  ): Promise<Operation | null> {
     if (entry.state === 'EXPIRED')
       throw new ServiceError('INVALID_STATE', 'the image has expired from its list', 'input.id');
     if (entry.importing)
@@ -285,7 +291,7 @@ export class ListRefresher {
       entry.stateReason = messageOf(err);
       emit('IMAGE_IMPORT_FAILED', `${entry.title} ${entry.version}: ${entry.stateReason}`, entry);
       await emit.commit(em);
-      return;
+      return null;
     }
     entry.importing = em.getReference(Image, started.image.id, { wrapped: true });
     entry.state = 'IMPORTING';
@@ -305,6 +311,7 @@ export class ListRefresher {
         }),
       )
       .catch((err: unknown) => process.emitWarning(`image lists: ${String(err)}`));
+    return started.operation;
   }
 
   // Ends an import that has finished: the new version replaces the one before (which expires,

@@ -1,0 +1,415 @@
+// The CLI driving a real cloud: hosts of the rig added over SSH (confirming the host key) and
+// TLS, images imported with a progress bar and uploaded, a VM made from a real guest, run,
+// watched, metered, snapshotted, cloned, saved, migrated and removed, its console attached
+// and detached; each command one-shot, in --json, and in the REPL.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
+import { ADMIN, addUser, listening, startTestKumo, type TestKumo } from '../api/support.ts';
+import { guestDomainType, guestImage } from '../guest/index.ts';
+import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
+import { ensureGuestNetwork } from '../support/guest-network.ts';
+import { openTls, rig, rigHost } from '../support/rig.ts';
+import { until, within } from '../support/wait.ts';
+import { KUMO, kumo, type Ran, Screen } from './support.ts';
+
+const BUILD_MS = 600_000;
+
+let k: TestKumo;
+let files: FileServer;
+let dir: string;
+let env: Record<string, string>;
+let image: { path: string; sha512: string; bytes: number };
+const conns: LibvirtConnection[] = [];
+
+// run runs one command as the admin and expects it to succeed.
+async function ok(...args: string[]): Promise<Ran> {
+  const r = await kumo(args, env);
+  if (r.status !== 0) throw new Error(`kumo ${args.join(' ')}: ${r.status}\n${r.stderr}`);
+  return r;
+}
+
+async function json<T>(...args: string[]): Promise<T> {
+  return JSON.parse((await ok(...args, '--json')).stdout) as T;
+}
+
+// A slow download: the guest image in 1 MiB pieces over about four seconds, so an import
+// shows its progress for a while.
+function slowly(body: Buffer) {
+  return (_req: unknown, res: ServerResponse) => {
+    res.writeHead(200, { 'content-length': body.length });
+    let at = 0;
+    const next = () => {
+      if (res.destroyed) return;
+      const piece = body.subarray(at, at + (1 << 20));
+      at += piece.length;
+      if (piece.length === 0) res.end();
+      else res.write(piece, () => setTimeout(next, 4000 / Math.ceil(body.length / (1 << 20))));
+    };
+    next();
+  };
+}
+
+beforeAll(async () => {
+  const built = await within(guestImage(), BUILD_MS, 'building the guest image');
+  image = { path: built.path, sha512: built.sha512, bytes: Number(built.bytes) };
+  const body = await readFile(image.path);
+  files = await serveFiles();
+  files.route('/tiny.img', bytes(body));
+  files.route('/slow.img', slowly(body));
+  k = await startTestKumo(
+    {},
+    {
+      overrides: {
+        images: { allowedAddresses: ['127.0.0.1/32'] },
+        vms: { network: 'kumo-guests', shutdownTimeoutSeconds: 120 },
+        metering: { intervalSeconds: 2 },
+      },
+    },
+  );
+  for (const name of ['hv1', 'hv2'] as const) {
+    const conn = await openTls(rigHost(name));
+    conns.push(conn);
+    await ensureGuestNetwork(conn);
+  }
+  const admin = await k.signIn(ADMIN.email, ADMIN.password);
+  await addUser(k, admin, 'bob');
+  dir = mkdtempSync(join(tmpdir(), 'kumo-cli-cloud-'));
+  env = { KUMO_CONFIG_DIR: join(dir, 'config'), KUMO_SERVER: new URL(k.url).origin };
+  await ok('login', ADMIN.email, ADMIN.password);
+}, BUILD_MS + 60_000);
+
+afterAll(async () => {
+  await k?.stop();
+  await files?.close();
+  for (const c of conns) await c.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface HostJson {
+  id: string;
+  name: string;
+  state: string;
+  facts: { cpus: number; memoryBytes: number } | null;
+}
+
+describe('hosts', () => {
+  it('adds an SSH host once its key is confirmed at the prompt, and a TLS host from a directory', async () => {
+    const hv2 = rigHost('hv2');
+    const ssh = [
+      'host',
+      'add',
+      'hv2',
+      `qemu+ssh://${hv2.ip}/system`,
+      '--ssh-key',
+      rig().ssh.privateKey,
+    ];
+    const declined = await kumo(ssh, env, 'n\n');
+    expect(declined.status).toBe(1);
+    expect(declined.stderr).toContain(`offered the SSH host key ${hv2.sshHostKeyFingerprint}`);
+    expect(declined.stderr).toMatch(/not confirmed; nothing was added/);
+    expect((await ok('host', 'ls', '-q')).stdout).toBe('');
+
+    const confirmed = await kumo(ssh, env, 'y\n');
+    expect(confirmed.status).toBe(0);
+    expect(confirmed.stdout).toMatch(/added host hv2 \([0-9a-f]{8}\), ONLINE/);
+
+    const hv1 = rigHost('hv1');
+    await ok('host', 'add', 'hv1', `qemu+tls://${hv1.ip}/system`, '--tls-dir', rig().pki.clientDir);
+    // Where /dev/kvm cannot boot Linux (test/guest/README.md), the admin picks TCG.
+    const tcg = guestDomainType() === 'qemu' && rig().domainType === 'kvm';
+    for (const h of ['hv1', 'hv2'])
+      await ok(
+        'host',
+        'set',
+        h,
+        '--cpu-overcommit',
+        '8',
+        ...(tcg ? ['--acceleration', 'TCG'] : []),
+      );
+
+    const hosts = await json<HostJson[]>('host', 'ls');
+    expect(hosts.map((h) => [h.name, h.state]).sort()).toEqual([
+      ['hv1', 'ONLINE'],
+      ['hv2', 'ONLINE'],
+    ]);
+    expect(hosts[0]?.facts?.cpus).toBeGreaterThan(0);
+    const shown = await ok('host', 'show', 'hv1');
+    expect(shown.stdout).toMatch(/^URI: +qemu\+tls:/m);
+    expect(shown.stdout).toMatch(/^Hypervisor: +QEMU [\d.]+, libvirt \d+\.\d+\.\d+/m);
+    expect((await ok('host', 'ls', 'hv2', '-q')).stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('puts a host in maintenance and back, and refuses what does not exist', async () => {
+    expect((await ok('host', 'maintenance', 'hv2')).stdout).toMatch(/host hv2 is in maintenance/);
+    expect((await json<HostJson>('host', 'show', 'hv2')).state).toBe('MAINTENANCE');
+    expect((await ok('host', 'activate', 'hv2')).stdout).toMatch(/host hv2 left maintenance/);
+    // The monitor says ONLINE once it has checked the host.
+    await until(
+      async () =>
+        (await json<HostJson>('host', 'show', 'hv2')).state === 'ONLINE' ? true : undefined,
+      30_000,
+      'hv2 online again',
+    );
+    const missing = await kumo(['host', 'show', 'hv9'], env);
+    expect(missing.status).toBe(5);
+    expect(missing.stderr).toMatch(/no host hv9/);
+    const bad = await kumo(
+      ['host', 'add', 'x', 'qemu+tls://10.0.0.1/system', '--acceleration', 'fast'],
+      env,
+    );
+    expect(bad.status).toBe(2);
+  });
+});
+
+interface ImageJson {
+  id: string;
+  name: string;
+  state: string;
+  sizeBytes: string | null;
+  public: boolean;
+}
+
+describe('images', { timeout: 120_000 }, () => {
+  it('imports from a URL with a live progress bar', async () => {
+    const screen = await Screen.open(
+      dir,
+      `${KUMO} image add ${files.base}/slow.img tiny a tiny linux --sha512 ${image.sha512}`,
+      env,
+    );
+    try {
+      const bar = await screen.shows(/importing tiny +\[#*-*\] +\d+% +[\d.]+ MiB of 32 MiB/);
+      expect(bar).toMatch(/downloading/);
+      await screen.shows(/MiB\/s/);
+      await screen.shows(/^imported image tiny \([0-9a-f]{8}\)$/m, 60_000);
+    } finally {
+      await screen.close();
+    }
+    const tiny = await json<ImageJson>('image', 'show', 'tiny');
+    expect(tiny).toMatchObject({ state: 'AVAILABLE', sizeBytes: String(image.bytes) });
+  });
+
+  it('uploads a local file, and returns an operation at once with --no-wait', async () => {
+    const up = await json<ImageJson>('image', 'upload', image.path, 'tiny-up', 'uploaded');
+    expect(up).toMatchObject({
+      name: 'tiny-up',
+      state: 'AVAILABLE',
+      sizeBytes: String(image.bytes),
+    });
+
+    const started = await ok(
+      'image',
+      'add',
+      `${files.base}/tiny.img`,
+      'tiny-later',
+      '--no-wait',
+      '-q',
+    );
+    const opId = started.stdout.trim();
+    expect(Buffer.from(opId, 'base64').toString()).toMatch(/^Operation:/);
+    expect((await ok('operation', 'watch', opId)).stdout).toMatch(
+      /imageImport [0-9a-f]{8} succeeded/,
+    );
+    const ops = await json<Array<{ id: string; kind: string; status: string }>>('operation', 'ls');
+    expect(ops.find((o) => o.id === opId)).toMatchObject({
+      kind: 'imageImport',
+      status: 'SUCCEEDED',
+    });
+    expect((await ok('image', 'ls', 'tiny-', '-q')).stdout.trim().split('\n')).toHaveLength(2);
+    await ok('image', 'rm', 'tiny-later');
+  });
+
+  it('shares, makes public, refuses a wrong checksum and removes', async () => {
+    await ok('image', 'share', 'tiny-up', 'bob@kumo.test', 'operator');
+    const owner = { email: ADMIN.email, name: 'Administrator', role: 'OWNER' };
+    expect(await json('image', 'shares', 'tiny-up')).toEqual([
+      owner,
+      { email: 'bob@kumo.test', name: 'bob@kumo.test', role: 'OPERATOR' },
+    ]);
+    await ok('image', 'unshare', 'tiny-up', 'bob@kumo.test');
+    expect(await json('image', 'shares', 'tiny-up')).toEqual([owner]);
+    await ok('image', 'public', 'tiny-up');
+    expect((await json<ImageJson>('image', 'show', 'tiny-up')).public).toBe(true);
+
+    const wrong = await kumo(
+      ['image', 'add', `${files.base}/tiny.img`, 'bad', '--sha512', 'ab'.repeat(64)],
+      env,
+    );
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/importing bad failed: .*SHA-512/i);
+    expect((await ok('image', 'ls', 'bad', '-q')).stdout).toBe('');
+
+    const role = await kumo(['image', 'share', 'tiny-up', 'bob@kumo.test', 'king'], env);
+    expect(role.status).toBe(2);
+    await ok('image', 'rm', 'tiny-up');
+    expect((await kumo(['image', 'show', 'tiny-up'], env)).status).toBe(5);
+  });
+});
+
+interface VmJson {
+  id: string;
+  name: string;
+  state: string;
+  vcpus: number;
+  memoryBytes: string;
+  host: { name: string } | null;
+}
+
+describe('a VM', { timeout: 300_000 }, () => {
+  it('is created from an image, listed, and followed as it changes state', async () => {
+    const made = await ok('vm', 'add', 'tiny', '128M', '--name', 'web', '--host', 'hv1');
+    expect(made.stdout).toMatch(/created VM web \([0-9a-f]{8}\) on hv1: RUNNING/);
+    const vms = await json<VmJson[]>('vm', 'ls');
+    expect(vms).toEqual([
+      expect.objectContaining({ name: 'web', state: 'RUNNING', memoryBytes: String(128 << 20) }),
+    ]);
+
+    const subscribed = listening(k, 'vmStateChanged');
+    const watching = kumo(['vm', 'watch', 'web', '--count', '2', '--json'], env);
+    await subscribed();
+    await ok('vm', 'suspend', 'web');
+    await ok('vm', 'resume', 'web');
+    const watched = await watching;
+    expect(watched.status).toBe(0);
+    const events = watched.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.map((e) => [e.previous, e.state])).toEqual([
+      ['RUNNING', 'PAUSED'],
+      ['PAUSED', 'RUNNING'],
+    ]);
+    expect(events[0]).toMatchObject({ vmName: 'web' });
+  });
+
+  it('shows live metrics', async () => {
+    const top = await ok('vm', 'top', 'web', '--count', '2');
+    const lines = top.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^Time +CPU +Memory +Disk read +Disk write +Net in +Net out$/);
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^\d\d:\d\d:\d\d +[\d.]+% +[\d.]+ MiB +[\d.]+ \w*B\/s/);
+    const sample = JSON.parse((await ok('vm', 'top', 'web', '--count', '1', '--json')).stdout);
+    expect(sample.cpuPercent).toBeGreaterThanOrEqual(0);
+  });
+
+  it('attaches this terminal to its serial console and detaches with Ctrl-]', async () => {
+    const screen = await Screen.open(dir, `${KUMO} vm console web`, env);
+    try {
+      await screen.shows(/Connected to the console of web\. Detach with Ctrl-\]\./);
+      // The guest may still be booting: Enter until its shell answers with a prompt.
+      await until(
+        async () => {
+          await screen.type('', 'Enter');
+          return (await screen.shows(/:.*#\s*$/m, 3000).catch(() => undefined)) ? true : undefined;
+        },
+        120_000,
+        'a shell prompt on the console',
+      );
+      await screen.type('echo cli-$((6*7))', 'Enter');
+      await screen.shows(/^cli-42/m);
+      await screen.type('', 'C-]');
+      await screen.shows(/^detached$/m);
+    } finally {
+      await screen.close();
+    }
+  });
+
+  it('is snapshotted, resized, stopped, cloned and saved as an image', async () => {
+    const snap = await json<{ name: string; withMemory: boolean }>(
+      'vm',
+      'snapshot',
+      'create',
+      'web',
+      's1',
+    );
+    expect(snap).toMatchObject({ name: 's1', withMemory: true });
+    expect((await ok('vm', 'snapshot', 'ls', 'web')).stdout).toMatch(/^[0-9a-f]{8} +s1 +yes/m);
+    expect((await ok('vm', 'snapshot', 'revert', 'web', 's1')).stdout).toMatch(
+      /web is back at s1: RUNNING/,
+    );
+    await ok('vm', 'snapshot', 'rm', 'web', 's1');
+    expect((await ok('vm', 'snapshot', 'ls', 'web')).stdout).toBe('');
+
+    const resized = await json<VmJson & { appliedAt: string }>(
+      'vm',
+      'resize',
+      'web',
+      '--mem',
+      '160M',
+    );
+    expect(resized).toMatchObject({ memoryBytes: String(160 << 20) });
+    expect(['LIVE', 'NEXT_BOOT']).toContain(resized.appliedAt);
+
+    expect((await ok('vm', 'stop', 'web', '--timeout', '60')).stdout).toMatch(
+      /stopped web: STOPPED/,
+    );
+    expect((await ok('vm', 'clone', 'web', 'web-copy')).stdout).toMatch(/cloned web into web-copy/);
+    await ok('vm', 'rm', 'web-copy');
+    const saved = await ok('vm', 'save', 'web', 'web-image', 'saved', 'from', 'web');
+    expect(saved.stdout).toMatch(/saved web as image web-image/);
+    expect(await json<ImageJson>('image', 'show', 'web-image')).toMatchObject({
+      state: 'AVAILABLE',
+    });
+    await ok('image', 'rm', 'web-image');
+  });
+
+  it('migrates live to another host, is shared, and is removed', async () => {
+    expect((await ok('vm', 'start', 'web')).stdout).toMatch(/started web: RUNNING/);
+    // Capped at 8 MiB/s, the copy takes long enough to be watched.
+    const screen = await Screen.open(dir, `${KUMO} vm migrate web --to hv2 --bandwidth 8`, env);
+    try {
+      await screen.shows(
+        /migrating web +\[#*-*\] +\d+% +[\d.]+ \w*B of [\d.]+ MiB .*copying (disk|memory)/,
+        60_000,
+      );
+      await screen.shows(/^web runs on hv2$/m, 120_000);
+    } finally {
+      await screen.close();
+    }
+    expect((await json<VmJson>('vm', 'show', 'web')).host?.name).toBe('hv2');
+
+    await ok('vm', 'share', 'web', 'bob@kumo.test', 'VIEWER');
+    expect((await ok('vm', 'shares', 'web')).stdout).toMatch(
+      /^bob@kumo\.test +bob@kumo\.test +VIEWER$/m,
+    );
+    await ok('vm', 'unshare', 'web', 'bob@kumo.test');
+
+    expect((await kumo(['vm', 'add', 'tiny', 'lots'], env)).status).toBe(2);
+    const huge = await kumo(['vm', 'add', 'tiny', '64T', '--name', 'huge'], env);
+    expect(huge.status).toBe(1);
+    expect(huge.stderr).toMatch(/^error: /);
+    await ok('vm', 'poweroff', 'web');
+    await ok('vm', 'rm', 'web');
+    expect((await kumo(['vm', 'show', 'web'], env)).status).toBe(5);
+    expect((await ok('vm', 'ls', '-q')).stdout).toBe('');
+  });
+});
+
+describe('the REPL', { timeout: 120_000 }, () => {
+  it('completes resource names, stops a watch at Ctrl-C and keeps going', async () => {
+    await ok('vm', 'add', 'tiny', '64M', '--name', 'repl-vm', '--no-start');
+    const screen = await Screen.open(dir, KUMO, env);
+    try {
+      await screen.shows(/kumo> $/m);
+      await screen.type('vm show repl', 'Tab');
+      await screen.shows(/kumo> vm show repl-vm$/m);
+      await screen.type('', 'Enter');
+      await screen.shows(/^State: +STOPPED$/m);
+      const subscribed = listening(k, 'vmStateChanged');
+      await screen.type('vm watch repl-vm', 'Enter');
+      await subscribed();
+      await screen.type('', 'C-c');
+      await screen.shows(/kumo> vm watch repl-vm\n(.*\n)*?kumo> *$/m);
+      await screen.type('vm rm repl-vm', 'Enter');
+      await screen.shows(/removed VM repl-vm/);
+      await screen.type('exit', 'Enter');
+    } finally {
+      await screen.close();
+    }
+    expect(readFileSync(join(dir, 'config', 'history'), 'utf8')).toContain('vm watch repl-vm\n');
+  });
+});
