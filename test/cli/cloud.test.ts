@@ -84,6 +84,21 @@ beforeAll(async () => {
 }, BUILD_MS + 60_000);
 
 afterAll(async () => {
+  // A test that failed half-way leaves its VMs: they go with the controller's help.
+  if (k) {
+    const admin = await k.signIn(ADMIN.email, ADMIN.password);
+    const left = await k.gql<{ vms: { edges: Array<{ node: { id: string } }> } }>(
+      'query { vms(first: 100) { edges { node { id } } } }',
+      {},
+      admin,
+    );
+    for (const { node } of left.data?.vms.edges ?? [])
+      await k.gql(
+        'mutation($id: ID!) { vmRemove(input: {id: $id}) { userErrors { message } } }',
+        { id: node.id },
+        admin,
+      );
+  }
   await k?.stop();
   await files?.close();
   for (const c of conns) await c.close();

@@ -1,11 +1,15 @@
 // Running the `kumo` CLI as people and scripts do: as a process (one-shot commands), and in a
 // terminal that a test types into and reads (tmux, on a socket of the test's own).
 import { execFile, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { until } from '../support/wait.ts';
 
 const run = promisify(execFile);
+
+// The CLI's compile cache, shared by this machine's test runs (the tests' HOME has none).
+const CACHE = join(tmpdir(), `kumo-cli-test-cache-${process.getuid?.() ?? 0}`);
 
 /** KUMO is the CLI's launcher. */
 export const KUMO = join(import.meta.dirname, '../../clients/cli/bin/kumo');
@@ -25,7 +29,7 @@ export function kumo(
 ): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(KUMO, args, {
-      env: { PATH: process.env.PATH, HOME: '/nonexistent', ...env },
+      env: { PATH: process.env.PATH, HOME: '/nonexistent', XDG_CACHE_HOME: CACHE, ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -51,7 +55,7 @@ export class Screen {
     const exports = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
     await run('tmux', [
       ...['-S', socket, '-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '40'],
-      `env -i PATH=${shellQuote(process.env.PATH ?? '')} TERM=xterm-256color HOME=/nonexistent ${exports.join(' ')} ${command}; sleep 30`,
+      `env -i PATH=${shellQuote(process.env.PATH ?? '')} TERM=xterm-256color HOME=/nonexistent XDG_CACHE_HOME=${CACHE} ${exports.join(' ')} ${command}; sleep 30`,
     ]);
     return new Screen(socket);
   }
