@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline/promises';
+import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 
 /** Terminal is where a command reads answers and writes output: a TTY or pipes. */
@@ -46,6 +46,7 @@ export async function interruptible<T>(
 /** processTerminal is the process's own stdin, stdout and stderr. */
 export function processTerminal(): Terminal {
   const stdout = process.stdout;
+  let piped: PipedAnswers | null = null;
   return {
     isTTY: Boolean(stdout.isTTY),
     get columns() {
@@ -53,8 +54,12 @@ export function processTerminal(): Terminal {
     },
     out: (t) => void stdout.write(t),
     err: (t) => void process.stderr.write(t),
-    ask: (question, opts) =>
-      askOnce(process.stdin, process.stderr, question, opts?.secret ?? false),
+    ask: (question, opts) => {
+      if (process.stdin.isTTY)
+        return askOnce(process.stdin, process.stderr, question, opts?.secret ?? false);
+      piped ??= new PipedAnswers(process.stdin);
+      return piped.ask(process.stderr, question);
+    },
     errIsTTY: Boolean(process.stderr.isTTY),
     onInterrupt: (handler) => {
       process.on('SIGINT', handler);
@@ -76,14 +81,58 @@ export function processTerminal(): Terminal {
   };
 }
 
-// Reads one line; a secret is read with the terminal's echo off (raw mode), as passwords are.
+/**
+ * PipedAnswers reads answers from piped input, one line per question, all through one reader:
+ * a script's answers arrive together, and a reader per question would drop those after the
+ * first.
+ */
+class PipedAnswers {
+  private readonly lines: string[] = [];
+  private waiting: ((line: string) => void) | null = null;
+  private ended = false;
+  private readonly rl: Interface;
+
+  constructor(input: Readable) {
+    const rl = createInterface({ input, terminal: false });
+    this.rl = rl;
+    rl.on('line', (line) => {
+      if (this.waiting) this.take(line);
+      else this.lines.push(line);
+    });
+    rl.once('close', () => {
+      this.ended = true;
+      this.take('');
+    });
+  }
+
+  ask(output: Writable, question: string): Promise<string> {
+    output.write(question);
+    const next = this.lines.shift();
+    if (next !== undefined || this.ended) return Promise.resolve(next ?? '');
+    if (!this.ended) this.rl.resume();
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  // Paused between questions, so an open pipe does not keep the process from ending.
+  private take(line: string): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    if (!this.ended) this.rl.pause();
+    waiting?.(line);
+  }
+}
+
+// Reads one line from a terminal; a secret is read with the terminal's echo off (raw mode), as
+// passwords are.
 async function askOnce(
   input: NodeJS.ReadStream,
   output: Writable,
   question: string,
   secret: boolean,
 ): Promise<string> {
-  if (secret && input.isTTY) {
+  if (secret) {
     output.write(question);
     input.setRawMode(true);
     input.resume();

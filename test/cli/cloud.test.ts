@@ -159,8 +159,18 @@ describe('hosts', () => {
     expect((await ok('host', 'ls', 'hv2', '-q')).stdout.trim().split('\n')).toHaveLength(1);
   });
 
-  it('puts a host in maintenance and back, and refuses what does not exist', async () => {
+  it('puts a host in maintenance and back, followed live, and refuses what does not exist', async () => {
+    const subscribed = listening(k, 'hostStateChanged');
+    const watching = kumo(['host', 'watch', 'hv2', '--count', '1', '--json'], env);
+    await subscribed();
     expect((await ok('host', 'maintenance', 'hv2')).stdout).toMatch(/host hv2 is in maintenance/);
+    const watched = await watching;
+    expect(watched.status).toBe(0);
+    expect(JSON.parse(watched.stdout)).toMatchObject({
+      name: 'hv2',
+      previous: 'ONLINE',
+      state: 'MAINTENANCE',
+    });
     expect((await json<HostJson>('host', 'show', 'hv2')).state).toBe('MAINTENANCE');
     expect((await ok('host', 'activate', 'hv2')).stdout).toMatch(/host hv2 left maintenance/);
     // The monitor says ONLINE once it has checked the host.
@@ -301,7 +311,10 @@ describe('a VM', { timeout: 300_000 }, () => {
     expect(events[0]).toMatchObject({ vmName: 'web' });
   });
 
-  it('shows live metrics', async () => {
+  it('shows live metrics of VMs and hosts', async () => {
+    const hosts = (await ok('host', 'top', '--count', '2', '--interval', '1')).stdout.split('\n');
+    expect(hosts[0]).toMatch(/^Time +Host +CPU +Memory used$/);
+    expect(hosts[1]).toMatch(/^\d\d:\d\d:\d\d +hv[12] +[\d.]+% +[\d.]+ \w+ of [\d.]+ GiB$/);
     const top = await ok('vm', 'top', 'web', '--count', '2');
     const lines = top.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^Time +CPU +Memory +Disk read +Disk write +Net in +Net out$/);
@@ -405,7 +418,7 @@ describe('a VM', { timeout: 300_000 }, () => {
 });
 
 describe('the REPL', { timeout: 120_000 }, () => {
-  it('completes resource names, stops a watch at Ctrl-C and keeps going', async () => {
+  it('runs the commands of every noun, completes names, stops a watch at Ctrl-C and goes on', async () => {
     await ok('vm', 'add', 'tiny', '64M', '--name', 'repl-vm', '--no-start');
     const screen = await Screen.open(dir, KUMO, env);
     try {
@@ -419,6 +432,21 @@ describe('the REPL', { timeout: 120_000 }, () => {
       await subscribed();
       await screen.type('', 'C-c');
       await screen.shows(/kumo> vm watch repl-vm\n(.*\n)*?kumo> *$/m);
+      // One command of each noun, as in one-shot use.
+      for (const [line, shown] of [
+        ['vm set repl-vm --description from-the-repl', /updated VM repl-vm/],
+        ['host ls hv1', /^[0-9a-f]{8} +hv1 +ONLINE/m],
+        ['image ls tiny', /^[0-9a-f]{8} +tiny +AVAILABLE/m],
+        ['vm snapshot ls repl-vm', /kumo> vm snapshot ls repl-vm\nkumo>/],
+        ['operation ls', /^[0-9a-f]{8} +vmCreate +SUCCEEDED/m],
+        ['quota show', /^vms +/m],
+        ['audit ls --action vmUpdate', /vmUpdate +OK/],
+        ['user ls bob', /^[0-9a-f]{8} +bob@kumo\.test/m],
+        ['whoami', /^User: +admin@kumo\.test$/m],
+      ] as const) {
+        await screen.type(line, 'Enter');
+        await screen.shows(shown);
+      }
       await screen.type('vm rm repl-vm', 'Enter');
       await screen.shows(/removed VM repl-vm/);
       await screen.type('exit', 'Enter');

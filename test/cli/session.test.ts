@@ -69,6 +69,33 @@ describe('one-shot commands', () => {
     expect(prompted.stderr).toMatch(/Password: /);
   });
 
+  it('changes your password, asking for the current one and the new one twice', async () => {
+    const carol = { ...env, KUMO_CONFIG_DIR: join(dir, 'carol-config') };
+    expect((await kumo(['user', 'add', 'carol@kumo.test', 'carol-password-1'], env)).status).toBe(
+      0,
+    );
+    expect((await kumo(['login', 'carol@kumo.test', 'carol-password-1'], carol)).status).toBe(0);
+    const differ = await kumo(
+      ['passwd'],
+      carol,
+      'carol-password-1\nnew-password-1\nnew-password-2\n',
+    );
+    expect(differ.status).toBe(2);
+    expect(differ.stderr).toMatch(/the new passwords differ/);
+    const wrong = await kumo(['passwd'], carol, 'not-it\nnew-password-1\nnew-password-1\n');
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/field: input\.currentPassword/);
+    const changed = await kumo(
+      ['passwd'],
+      carol,
+      'carol-password-1\nnew-password-1\nnew-password-1\n',
+    );
+    expect(changed.status).toBe(0);
+    expect(changed.stderr).toMatch(/Current password: New password: New password again: /);
+    expect((await kumo(['login', 'carol@kumo.test', 'new-password-1'], carol)).status).toBe(0);
+    expect((await kumo(['user', 'rm', 'carol@kumo.test'], env)).status).toBe(0);
+  });
+
   it('keeps named contexts and switches between them', async () => {
     const ls = await kumo(['context', 'ls', '--json'], env);
     expect(JSON.parse(ls.stdout)).toEqual([
@@ -97,6 +124,14 @@ describe('one-shot commands', () => {
     const table = (await kumo(['user', 'list', 'bob'], env)).stdout.split('\n');
     expect(table[0]).toMatch(/^ID\s+Email\s+Name\s+Admin\s+Created$/);
     expect(table[1]).toMatch(/^\S{8}\s+bob@kumo\.test\s+Bob B\s+/);
+    const renamed = await kumo(
+      ['user', 'set', 'bob@kumo.test', '--name', 'Robert', '--admin', '--json'],
+      env,
+    );
+    expect(JSON.parse(renamed.stdout)).toMatchObject({ name: 'Robert', isAdmin: true });
+    expect(
+      (await kumo(['user', 'set', 'bob@kumo.test', '--admin', '--no-admin'], env)).status,
+    ).toBe(2);
     expect((await kumo(['user', 'rm', 'nobody@kumo.test'], env)).status).toBe(5);
     expect((await kumo(['user', 'rm', 'bob@kumo.test'], env)).status).toBe(0);
     expect((await kumo(['user', 'ls', 'bob', '-q'], env)).stdout).toBe('');

@@ -1,5 +1,6 @@
 import { auditCommands } from './audit.ts';
 import type { CommandSpec } from './command.ts';
+import { hostWatchCommands } from './host-watch.ts';
 import { hostCommands } from './hosts.ts';
 import { imageListCommands } from './image-lists.ts';
 import { imageCommands } from './images.ts';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...sessionCommands,
   ...userCommands,
   ...hostCommands,
+  ...hostWatchCommands,
   ...imageCommands,
   ...vmCommands,
   ...snapshotCommands,

@@ -13,6 +13,9 @@ const USERS = graphql(`query Users($search: String, $after: String, $first: Int!
     pageInfo { hasNextPage endCursor } } }`);
 const CREATE = graphql(`mutation UserCreate($input: UserCreateInput!) {
   userCreate(input: $input) { user { id email name isAdmin createdAt } userErrors { code field message } } }`);
+const UPDATE = graphql(`mutation UserUpdate($input: UserUpdateInput!) {
+  userUpdate(input: $input) { user { id email name isAdmin createdAt } userErrors { code field message } } }`);
+const VIEWER = graphql('query ViewerId { viewer { id email } }');
 const REMOVE = graphql(`mutation UserRemove($input: UserRemoveInput!) {
   userRemove(input: $input) { userErrors { code field message } } }`);
 
@@ -67,6 +70,57 @@ export const userCommands: readonly CommandSpec[] = [
       );
       const user = out.user as NonNullable<typeof out.user>;
       return done(`created user ${user.email} (${shortId(user.id)})`, user);
+    },
+  },
+  {
+    words: ['user', 'set'],
+    summary:
+      'Change a user’s name, email or admin role (your own name and email, or anyone’s as an admin).',
+    args: [{ name: 'user', description: 'Email or id', complete: 'user' }],
+    options: [
+      { name: 'name', value: 'name', description: 'Their display name' },
+      { name: 'email', value: 'email', description: 'Their new sign-in' },
+      { name: 'admin', description: 'Make them an admin' },
+      { name: 'no-admin', description: 'Make them an ordinary user' },
+    ],
+    async run(ctx, input) {
+      const api = ctx.api();
+      if (input.flag('admin') && input.flag('no-admin'))
+        throw new CliError('USAGE', 'give --admin or --no-admin, not both');
+      const id = await resolveRef(api, 'user', input.arg('user'));
+      const out = await api.mutate(
+        UPDATE,
+        {
+          input: {
+            id,
+            name: input.option('name') ?? null,
+            email: input.option('email') ?? null,
+            isAdmin: input.flag('admin') ? true : input.flag('no-admin') ? false : null,
+          },
+        },
+        'userUpdate',
+      );
+      const user = out.user as NonNullable<typeof out.user>;
+      return done(`updated user ${user.email}`, user);
+    },
+  },
+  {
+    words: ['passwd'],
+    summary: 'Change your password: asks for the current one and the new one twice.',
+    async run(ctx) {
+      const api = ctx.api();
+      const { viewer } = await api.request(VIEWER, {});
+      if (!viewer) throw new CliError('AUTH', 'not signed in', { hint: 'run `kumo login`' });
+      const currentPassword = await ctx.terminal.ask('Current password: ', { secret: true });
+      const password = await ctx.terminal.ask('New password: ', { secret: true });
+      if ((await ctx.terminal.ask('New password again: ', { secret: true })) !== password)
+        throw new CliError('USAGE', 'the new passwords differ; nothing was changed');
+      await api.mutate(
+        UPDATE,
+        { input: { id: viewer.id, password, currentPassword } },
+        'userUpdate',
+      );
+      return done(`changed the password of ${viewer.email}`, { id: viewer.id });
     },
   },
   {

@@ -20,6 +20,8 @@ const VMS = graphql(`query Vms($text: String, $host: ID, $after: String, $first:
 const ONE = graphql(`query Vm($id: ID!) { node(id: $id) { ... on Vm { ${VM} } } }`);
 const CREATE = graphql(`mutation VmCreate($input: VmCreateInput!) {
   vmCreate(input: $input) { vm { ${VM} } operation { id } userErrors { code field message } } }`);
+const UPDATE = graphql(`mutation VmUpdate($input: VmUpdateInput!) {
+  vmUpdate(input: $input) { vm { ${VM} } userErrors { code field message } } }`);
 const SHUTDOWN = graphql(`mutation VmShutdown($id: ID!, $timeout: Int) {
   vmShutdown(input: { id: $id, timeoutSeconds: $timeout }) {
     operation { id } userErrors { code field message } } }`);
@@ -252,6 +254,32 @@ export const vmCommands: readonly CommandSpec[] = [
           (v) => `created VM ${v.name} (${shortId(v.id)}) on ${v.host?.name ?? '-'}: ${v.state}`,
         ),
       );
+    },
+  },
+  {
+    words: ['vm', 'set'],
+    summary: 'Rename or re-describe a VM.',
+    args: [VM_ARG],
+    options: [
+      { name: 'name', value: 'name', description: 'A new name' },
+      { name: 'description', value: 'text', description: 'A new description' },
+    ],
+    async run(ctx, input) {
+      const api = ctx.api();
+      const id = await resolveRef(api, 'vm', input.arg('vm'));
+      const out = await api.mutate(
+        UPDATE,
+        {
+          input: {
+            id,
+            name: input.option('name') ?? null,
+            description: input.option('description') ?? null,
+          },
+        },
+        'vmUpdate',
+      );
+      const vm = out.vm as VmRow;
+      return done(`updated VM ${vm.name}`, vm);
     },
   },
   action('start', 'Start a VM.', 'started'),

@@ -27,6 +27,11 @@ export function duration(seconds: number): string {
   return `${Math.floor(s / 86_400)}d ${Math.floor(s / 3600) % 24}h`;
 }
 
+/** clock formats a time as the 24-hour clock shows it here: `14:03:27`. */
+export function clock(iso: unknown): string {
+  return new Date(String(iso)).toLocaleTimeString('en-GB', { hour12: false });
+}
+
 /** ago formats a past time relative to now (`5m ago`), or `-` for none. */
 export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '-';
