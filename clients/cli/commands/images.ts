@@ -11,6 +11,7 @@ import { shortId } from '../resources/ids.ts';
 import { allPages, PAGE } from '../resources/pages.ts';
 import { resolveRef } from '../resources/refs.ts';
 import type { CommandContext, CommandSpec } from './command.ts';
+import { renameCommand } from './rename.ts';
 import { shareCommands } from './shares.ts';
 
 const IMAGE = `id name description state stateReason format sizeBytes virtualSizeBytes sha512
@@ -210,31 +211,11 @@ export const imageCommands: readonly CommandSpec[] = [
       );
     },
   },
-  {
-    words: ['image', 'set'],
-    summary: 'Rename or re-describe an image.',
-    args: [IMAGE_ARG],
-    options: [
-      { name: 'name', value: 'name', description: 'A new name' },
-      { name: 'description', value: 'text', description: 'A new description' },
-    ],
-    async run(ctx, input) {
-      const api = ctx.api();
-      const id = await resolveRef(api, 'image', input.arg('image'));
-      const out = await api.mutate(
-        UPDATE,
-        {
-          input: {
-            id,
-            name: input.option('name') ?? null,
-            description: input.option('description') ?? null,
-          },
-        },
-        'imageUpdate',
-      );
-      return done(`updated image ${out.image?.name}`, out.image as ImageRow);
-    },
-  },
+  renameCommand('image', async (api, input) => {
+    const out = await api.mutate(UPDATE, { input }, 'imageUpdate');
+    return out.image as ImageRow;
+  }),
+
   {
     words: ['image', 'public'],
     summary:

@@ -9,6 +9,7 @@ import { allPages, PAGE } from '../resources/pages.ts';
 import { resolveRef } from '../resources/refs.ts';
 import type { CommandContext, CommandSpec, Input } from './command.ts';
 import { readText } from './hosts.ts';
+import { renameCommand } from './rename.ts';
 import { shareCommands } from './shares.ts';
 
 const VM = `id name description state stateReason vcpus maxVcpus memoryBytes maxMemoryBytes
@@ -256,32 +257,11 @@ export const vmCommands: readonly CommandSpec[] = [
       );
     },
   },
-  {
-    words: ['vm', 'set'],
-    summary: 'Rename or re-describe a VM.',
-    args: [VM_ARG],
-    options: [
-      { name: 'name', value: 'name', description: 'A new name' },
-      { name: 'description', value: 'text', description: 'A new description' },
-    ],
-    async run(ctx, input) {
-      const api = ctx.api();
-      const id = await resolveRef(api, 'vm', input.arg('vm'));
-      const out = await api.mutate(
-        UPDATE,
-        {
-          input: {
-            id,
-            name: input.option('name') ?? null,
-            description: input.option('description') ?? null,
-          },
-        },
-        'vmUpdate',
-      );
-      const vm = out.vm as VmRow;
-      return done(`updated VM ${vm.name}`, vm);
-    },
-  },
+  renameCommand('vm', async (api, input) => {
+    const out = await api.mutate(UPDATE, { input }, 'vmUpdate');
+    return out.vm as VmRow;
+  }),
+
   action('start', 'Start a VM.', 'started'),
   {
     words: ['vm', 'stop'],
