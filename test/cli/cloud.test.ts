@@ -246,6 +246,14 @@ describe('images', { timeout: 120_000 }, () => {
     });
     expect((await ok('image', 'ls', 'tiny-', '-q')).stdout.trim().split('\n')).toHaveLength(2);
     await ok('image', 'rm', 'tiny-later');
+
+    // A slow import cancelled half-way leaves no image behind.
+    const slow = await ok('image', 'add', `${files.base}/slow.img`, 'cancelled', '--no-wait', '-q');
+    const cancelled = await ok('operation', 'cancel', slow.stdout.trim());
+    expect(cancelled.stdout).toMatch(/^cancelled operation [0-9a-f]{8}$/m);
+    expect((await ok('image', 'ls', 'cancelled', '-q')).stdout).toBe('');
+    await ok('image', 'set', 'tiny', '--description', 'the tiny linux');
+    expect(await json('image', 'show', 'tiny')).toMatchObject({ description: 'the tiny linux' });
   });
 
   it('shares, makes public, refuses a wrong checksum and removes', async () => {
@@ -387,6 +395,10 @@ describe('a VM', { timeout: 300_000 }, () => {
 
   it('migrates live to another host, is shared, and is removed', async () => {
     expect((await ok('vm', 'start', 'web')).stdout).toMatch(/started web: RUNNING/);
+    expect((await ok('vm', 'reboot', 'web')).stdout).toMatch(/rebooted web: RUNNING/);
+    const busy = await kumo(['host', 'rm', 'hv1'], env);
+    expect(busy.status).toBe(1);
+    expect(busy.stderr).toMatch(/VMs live on hv1/);
     // Capped at 8 MiB/s, the copy takes long enough to be watched.
     const screen = await Screen.open(dir, `${KUMO} vm migrate web --to hv2 --bandwidth 8`, env);
     try {
@@ -414,6 +426,8 @@ describe('a VM', { timeout: 300_000 }, () => {
     await ok('vm', 'rm', 'web');
     expect((await kumo(['vm', 'show', 'web'], env)).status).toBe(5);
     expect((await ok('vm', 'ls', '-q')).stdout).toBe('');
+    expect((await ok('host', 'rm', 'hv1')).stdout).toMatch(/removed host hv1/);
+    expect((await ok('host', 'ls', '-q')).stdout.trim().split('\n')).toHaveLength(1);
   });
 });
 
@@ -435,7 +449,7 @@ describe('the REPL', { timeout: 120_000 }, () => {
       // One command of each noun, as in one-shot use.
       for (const [line, shown] of [
         ['vm set repl-vm --description from-the-repl', /updated VM repl-vm/],
-        ['host ls hv1', /^[0-9a-f]{8} +hv1 +ONLINE/m],
+        ['host ls hv2', /^[0-9a-f]{8} +hv2 +ONLINE/m],
         ['image ls tiny', /^[0-9a-f]{8} +tiny +AVAILABLE/m],
         ['vm snapshot ls repl-vm', /kumo> vm snapshot ls repl-vm\nkumo>/],
         ['operation ls', /^[0-9a-f]{8} +vmCreate +SUCCEEDED/m],
