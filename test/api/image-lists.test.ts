@@ -11,11 +11,14 @@ import { join } from 'node:path';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClientCertificate } from '../../src/pki/index.ts';
+import type { ImageList } from '../../src/services/image-lists/image-list-format.ts';
 import {
-  formatImageList,
-  type ImageList,
-} from '../../src/services/image-lists/image-list-format.ts';
-import { makeEndorser, signList, type TestEndorser } from '../support/endorsers.ts';
+  listedImage,
+  makeEndorser,
+  signList,
+  type TestEndorser,
+  testList,
+} from '../support/endorsers.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { until } from '../support/wait.ts';
 import { ADMIN, startTestKumo, subscriber, type TestKumo } from './support.ts';
@@ -59,38 +62,24 @@ interface Subscription {
 const SUBSCRIPTION = `id state lastError title endorserDn
   entries { identifier version state stateReason image { id state stateReason sha512 public } }`;
 
-function list(images: ImageList['images'], expiresAt = new Date(Date.now() + 30 * DAY)): string {
-  return formatImageList({
-    identifier: 'c0ffee00-0000-4000-8000-000000000000',
+function list(images: ImageList['images'], expiresAt?: Date): string {
+  return testList(files.base, trusted, images, {
     title: 'Kumo test list',
     description: 'images for the image list tests',
-    source: 'kumo-test',
     version: '1',
-    uri: `${files.base}/list`,
-    createdAt: new Date(Date.now() - DAY),
-    expiresAt,
-    endorser: { dn: trusted.dn, ca: trusted.caDn, creator: 'Test Endorser', email: 'e@kumo.test' },
-    images,
+    ...(expiresAt ? { expiresAt } : {}),
   });
 }
 
 function image(identifier: string, version: string, disk: Buffer, path: string, sum = sha(disk)) {
-  files.route(path, bytes(disk));
-  return {
+  return listedImage(files, {
     identifier,
     title: `image ${identifier.slice(0, 1)}`,
-    description: '',
     version,
-    uri: `${files.base}${path}`,
+    disk,
+    path,
     sha512: sum,
-    sizeBytes: BigInt(disk.length),
-    hypervisor: 'QEMU,KVM',
-    arch: 'x86_64',
-    os: 'Linux',
-    osName: 'Test',
-    osVersion: '1',
-    comments: '',
-  };
+  });
 }
 
 async function publish(body: Buffer | string): Promise<void> {

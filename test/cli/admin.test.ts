@@ -1,17 +1,8 @@
-// The CLI's admin commands against real controllers, one-shot: quotas and usage, the audit
-// trail, endorsers, followed signed image lists (made with the openssl CLI, served from
-// loopback) and their imports, and publishing a list that a second controller then follows.
-// Human output, --json, and the exit status of each kind of failure. No hypervisor hosts:
-// images are imported into the controllers' stores only.
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  formatImageList,
-  type ImageList,
-} from '../../src/services/image-lists/image-list-format.ts';
+import type { ImageList } from '../../src/services/image-lists/image-list-format.ts';
 import {
   ADMIN,
   addUser,
@@ -20,7 +11,13 @@ import {
   startTestKumo,
   type TestKumo,
 } from '../api/support.ts';
-import { makeEndorser, signList, type TestEndorser } from '../support/endorsers.ts';
+import {
+  listedImage,
+  makeEndorser,
+  signList,
+  type TestEndorser,
+  testList,
+} from '../support/endorsers.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { until } from '../support/wait.ts';
 import { kumo, type Ran } from './support.ts';
@@ -67,39 +64,16 @@ async function fails(args: readonly string[], status: number, why: RegExp, env =
   expect(r.stdout).toBe('');
 }
 
-// A list's JSON as VMcaster writes it, naming `signer` as its endorser, holding `images`.
 function list(images: ImageList['images'], signer: TestEndorser): string {
-  return formatImageList({
-    identifier: 'c0ffee00-0000-4000-8000-000000000000',
+  return testList(files.base, signer, images, {
     title: 'CLI test list',
     description: 'images for the CLI tests',
-    source: 'kumo-test',
     version: '3',
-    uri: `${files.base}/list`,
-    createdAt: new Date(Date.now() - DAY),
-    expiresAt: new Date(Date.now() + 30 * DAY),
-    endorser: { dn: signer.dn, ca: signer.caDn, creator: 'Test Endorser', email: 'e@kumo.test' },
-    images,
   });
 }
 
 function image(identifier: string, title: string, disk: Buffer, path: string) {
-  files.route(path, bytes(disk));
-  return {
-    identifier,
-    title,
-    description: '',
-    version: '1',
-    uri: `${files.base}${path}`,
-    sha512: createHash('sha512').update(disk).digest('hex'),
-    sizeBytes: BigInt(disk.length),
-    hypervisor: 'QEMU,KVM',
-    arch: 'x86_64',
-    os: 'Linux',
-    osName: 'Test',
-    osVersion: '1',
-    comments: '',
-  };
+  return listedImage(files, { identifier, title, version: '1', disk, path });
 }
 
 async function makePublic(t: TestKumo, token: string, id: string) {

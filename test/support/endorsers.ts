@@ -1,9 +1,15 @@
 // Image list endorsers for tests, made and used with the openssl CLI as VMcaster's users do:
 // a CA, an endorser certificate it issues, and lists signed with `openssl smime -sign`.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  formatImageList,
+  type ImageList,
+} from '../../src/services/image-lists/image-list-format.ts';
+import { bytes, type FileServer } from './file-server.ts';
 
 const run = promisify(execFile);
 
@@ -75,4 +81,60 @@ export async function signList(e: TestEndorser, json: string): Promise<Buffer> {
     { encoding: 'buffer' },
   );
   return stdout;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * testList is a list's JSON as VMcaster writes it, served at `<base>/list`, naming `signer` as
+ * its endorser and holding `images`; made a day ago, expiring in 30 days unless told.
+ */
+export function testList(
+  base: string,
+  signer: Pick<TestEndorser, 'dn' | 'caDn'>,
+  images: ImageList['images'],
+  about: { title: string; description: string; version: string; expiresAt?: Date },
+): string {
+  return formatImageList({
+    identifier: 'c0ffee00-0000-4000-8000-000000000000',
+    title: about.title,
+    description: about.description,
+    source: 'kumo-test',
+    version: about.version,
+    uri: `${base}/list`,
+    createdAt: new Date(Date.now() - DAY),
+    expiresAt: about.expiresAt ?? new Date(Date.now() + 30 * DAY),
+    endorser: { dn: signer.dn, ca: signer.caDn, creator: 'Test Endorser', email: 'e@kumo.test' },
+    images,
+  });
+}
+
+/** listedImage serves `disk` at `path` and is its entry in a list (`sha512` of the disk unless told). */
+export function listedImage(
+  files: FileServer,
+  e: {
+    identifier: string;
+    title: string;
+    version: string;
+    disk: Buffer;
+    path: string;
+    sha512?: string;
+  },
+): ImageList['images'][number] {
+  files.route(e.path, bytes(e.disk));
+  return {
+    identifier: e.identifier,
+    title: e.title,
+    description: '',
+    version: e.version,
+    uri: `${files.base}${e.path}`,
+    sha512: e.sha512 ?? createHash('sha512').update(e.disk).digest('hex'),
+    sizeBytes: BigInt(e.disk.length),
+    hypervisor: 'QEMU,KVM',
+    arch: 'x86_64',
+    os: 'Linux',
+    osName: 'Test',
+    osVersion: '1',
+    comments: '',
+  };
 }

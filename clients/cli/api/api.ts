@@ -41,11 +41,11 @@ export class Api {
     return new URL('/graphql', this.server).toString();
   }
 
-  /** socketEndpoint is the GraphQL URL for subscriptions (ws: or wss:). */
-  get socketEndpoint(): string {
-    const url = new URL('/graphql', this.server);
+  /** socketUrl is a WebSocket URL (ws: or wss:, as the server is) of a path on the server. */
+  socketUrl(path: string): URL {
+    const url = new URL(path, this.server);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    return url.toString();
+    return url;
   }
 
   /**
@@ -58,7 +58,7 @@ export class Api {
     signal?: AbortSignal,
   ): AsyncGenerator<R> {
     const client = createClient({
-      url: this.socketEndpoint,
+      url: this.socketUrl('/graphql').toString(),
       retryAttempts: 0,
       lazy: true,
       connectionParams: this.token ? { authorization: `Bearer ${this.token}` } : {},
@@ -98,22 +98,24 @@ export class Api {
   }
 
   /**
-   * upload runs a mutation with one file (a GraphQL multipart request): the file is streamed
-   * from disk in place of the variable at `at` (`input.file`), `onSent` told of each part sent.
+   * upload runs a mutation with one file (a GraphQL multipart request) and returns its payload
+   * as mutate does: the file is streamed from disk in place of the variable at `at`
+   * (`input.file`), `onSent` told of the bytes sent so far.
    */
-  upload<R, V>(
+  async upload<R, V, K extends keyof R>(
     doc: TadaDocumentNode<R, V>,
     variables: V,
+    field: K,
     at: string,
     file: { readonly path: string; readonly name: string },
     onSent: (bytes: number) => void,
-  ): Promise<R> {
+  ): Promise<R[K]> {
     const boundary = `kumo-${randomUUID()}`;
-    const field = (name: string, value: string) =>
+    const part = (name: string, value: string) =>
       `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
     const head =
-      field('operations', JSON.stringify({ query: print(doc), variables })) +
-      field('map', JSON.stringify({ 0: [`variables.${at}`] })) +
+      part('operations', JSON.stringify({ query: print(doc), variables })) +
+      part('map', JSON.stringify({ 0: [`variables.${at}`] })) +
       `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="${file.name.replaceAll('"', '')}"\r\n` +
       'Content-Type: application/octet-stream\r\n\r\n';
     async function* parts() {
@@ -126,9 +128,11 @@ export class Api {
       }
       yield Buffer.from(`\r\n--${boundary}--\r\n`);
     }
-    return this.post(Readable.toWeb(Readable.from(parts())) as ReadableStream<Uint8Array>, {
-      'content-type': `multipart/form-data; boundary=${boundary}`,
-    });
+    const data = await this.post<R>(
+      Readable.toWeb(Readable.from(parts())) as ReadableStream<Uint8Array>,
+      { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    );
+    return payloadOf(data, field);
   }
 
   private async post<R>(
@@ -174,12 +178,15 @@ export class Api {
     variables: V,
     field: K,
   ): Promise<R[K]> {
-    const data = await this.request(doc, variables);
-    const payload = data[field] as { userErrors?: readonly UserErrorView[] };
-    const error = payload.userErrors?.[0];
-    if (error) throw userError(error);
-    return data[field];
+    return payloadOf(await this.request(doc, variables), field);
   }
+}
+
+// A mutation's payload, its first user error thrown with the field it concerns.
+function payloadOf<R, K extends keyof R>(data: R, field: K): R[K] {
+  const error = (data[field] as { userErrors?: readonly UserErrorView[] }).userErrors?.[0];
+  if (error) throw userError(error);
+  return data[field];
 }
 
 /** userError is the CliError of a mutation's user error. */

@@ -1,7 +1,7 @@
 import { graphql } from '../graphql/graphql.ts';
 import { bytes, clock, parseCount } from '../output/format.ts';
 import type { Column } from '../output/output.ts';
-import { alignedRows, printStream } from '../output/stream.ts';
+import { alignedRows, COUNT_OPTION, printStream } from '../output/stream.ts';
 import { resolveRef } from '../resources/refs.ts';
 import type { CommandSpec } from './command.ts';
 
@@ -41,7 +41,6 @@ const HOST = {
   optional: true,
   complete: 'host',
 } as const;
-const COUNT = { name: 'count', value: 'n', description: 'Stop after n' } as const;
 
 /** The commands that follow hosts live: their state changes, their CPU and memory. */
 export const hostWatchCommands: readonly CommandSpec[] = [
@@ -49,7 +48,7 @@ export const hostWatchCommands: readonly CommandSpec[] = [
     words: ['host', 'watch'],
     summary: 'Print each change of state of the hosts (or of one) as it happens, until Ctrl-C.',
     args: [HOST],
-    options: [COUNT],
+    options: [COUNT_OPTION],
     async run(ctx, input) {
       const api = ctx.api();
       const typed = input.optionalArg('host');
@@ -74,7 +73,7 @@ export const hostWatchCommands: readonly CommandSpec[] = [
     summary:
       'Print the CPU and memory use of the hosts (or of one) every few seconds, until Ctrl-C.',
     args: [HOST],
-    options: [COUNT, { name: 'interval', value: 'seconds', description: 'How often (5)' }],
+    options: [COUNT_OPTION, { name: 'interval', value: 'seconds', description: 'How often (5)' }],
     async run(ctx, input) {
       const api = ctx.api();
       const typed = input.optionalArg('host');

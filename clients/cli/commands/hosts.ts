@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userError } from '../api/api.ts';
 import { CliError } from '../api/cli-error.ts';
@@ -6,6 +5,7 @@ import { graphql, type VariablesOf } from '../graphql/graphql.ts';
 import { followed } from '../operations/wait.ts';
 import { ago, bytes } from '../output/format.ts';
 import { type Column, done, item, table } from '../output/output.ts';
+import { readText } from '../resources/files.ts';
 import { shortId } from '../resources/ids.ts';
 import { allPages, PAGE } from '../resources/pages.ts';
 import { resolveRef } from '../resources/refs.ts';
@@ -143,15 +143,6 @@ async function credentialsOf(input: Input): Promise<Credentials | null> {
     };
   if (pkiPath) return { tlsPkiPath: pkiPath };
   return null;
-}
-
-/** readText reads a file named on the command line, or says which one could not be read. */
-export async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new CliError('USAGE', `cannot read ${path} (${(err as NodeJS.ErrnoException).code})`);
-  }
 }
 
 // The admin confirms a host's SSH key as ssh does on first contact; scripts pass --host-key.

@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import type { Api } from '../api/api.ts';
 import { CliError } from '../api/cli-error.ts';
 import { graphql } from '../graphql/graphql.ts';
 import { followed } from '../operations/wait.ts';
 import { ago, parseTime } from '../output/format.ts';
 import { type Column, done, type Json, type Row, table } from '../output/output.ts';
+import { readText } from '../resources/files.ts';
 import { decodeId, shortId } from '../resources/ids.ts';
 import { resolveRef } from '../resources/refs.ts';
 import type { CommandSpec } from './command.ts';
@@ -171,9 +171,7 @@ export const imageListCommands: readonly CommandSpec[] = [
     ],
     async run(ctx, input) {
       const path = input.arg('ca-cert-file');
-      const caCertificate = await readFile(path, 'utf8').catch((err: unknown) => {
-        throw new CliError('USAGE', `cannot read ${path}: ${(err as Error).message}`);
-      });
+      const caCertificate = await readText(path);
       const out = await ctx
         .api()
         .mutate(ENDORSER_ADD, { input: { dn: input.arg('dn'), caCertificate } }, 'endorserAdd');

@@ -1,12 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { userError } from '../api/api.ts';
 import { CliError } from '../api/cli-error.ts';
 import { graphql } from '../graphql/graphql.ts';
 import { followed } from '../operations/wait.ts';
 import { ago, bytes } from '../output/format.ts';
 import { type Column, done, item, table } from '../output/output.ts';
-import { progressLine, RateMeter } from '../output/progress.ts';
+import { ProgressDisplay } from '../output/progress.ts';
 import { shortId } from '../resources/ids.ts';
 import { allPages, PAGE } from '../resources/pages.ts';
 import { resolveRef } from '../resources/refs.ts';
@@ -162,9 +161,8 @@ export const imageCommands: readonly CommandSpec[] = [
         },
       );
       const name = input.arg('name');
-      const draw = ctx.terminal.errIsTTY && ctx.mode !== 'quiet';
-      const meter = new RateMeter();
-      const data = await ctx
+      const progress = new ProgressDisplay(ctx);
+      const out = await ctx
         .api()
         .upload(
           UPLOAD,
@@ -176,35 +174,19 @@ export const imageCommands: readonly CommandSpec[] = [
               sha512: input.option('sha512') ?? null,
             },
           },
+          'imageUpload',
           'input.file',
           { path, name: basename(path) },
-          (sent) => {
-            if (!draw) return;
-            const rate = meter.add(sent);
-            const line = progressLine(
-              {
-                label: `uploading ${name}`,
-                fraction: sent / (size || 1),
-                phase: sent === size ? 'checking' : null,
-                transfer: {
-                  done: sent,
-                  total: size,
-                  bytesPerSecond: rate,
-                  secondsLeft: rate ? (size - sent) / rate : null,
-                },
-              },
-              ctx.style,
-              ctx.terminal.columns,
-            );
-            ctx.terminal.err(`\r\u001b[K${line}`);
-          },
+          (sent) =>
+            progress.show({
+              label: `uploading ${name}`,
+              fraction: sent / (size || 1),
+              phase: sent === size ? 'checking' : null,
+              transfer: progress.transfer(sent, size),
+            }),
         )
-        .finally(() => {
-          if (draw) ctx.terminal.err('\r\u001b[K');
-        });
-      const error = data.imageUpload.userErrors[0];
-      if (error) throw userError(error);
-      const image = data.imageUpload.image as ImageRow;
+        .finally(() => progress.clear());
+      const image = out.image as ImageRow;
       return done(
         `uploaded image ${name} (${shortId(image.id)}), ${bytes(image.sizeBytes)}`,
         image,

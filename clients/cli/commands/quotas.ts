@@ -1,6 +1,6 @@
 import { CliError } from '../api/cli-error.ts';
 import { graphql, type VariablesOf } from '../graphql/graphql.ts';
-import { ago, bytes, parseDuration, parseSize, parseTime } from '../output/format.ts';
+import { ago, bytes, parseCount, parseDuration, parseSize, parseTime } from '../output/format.ts';
 import { type Column, done, type Json, type Row, table } from '../output/output.ts';
 import { resolveRef } from '../resources/refs.ts';
 import type { CommandSpec, Input, OptionSpec } from './command.ts';
@@ -137,18 +137,12 @@ const USAGE_COLUMNS: readonly Column[] = [
   },
 ];
 
-// The largest value a GraphQL Int (the count limits) carries.
-const INT_MAX = 2 ** 31 - 1;
-
 // `none` lifts a limit: null is unlimited, as QuotaSetInput says.
 const NONE = /^none$/i;
 
 // Reads a count limit's option: a whole number that fits a GraphQL Int, or none.
 function countValue(l: Limit, text: string): number | null {
-  if (NONE.test(text)) return null;
-  if (!/^\d+$/.test(text) || Number(text) > INT_MAX)
-    throw new CliError('USAGE', `--${l.option} takes a whole number up to ${INT_MAX}, or none`);
-  return Number(text);
+  return NONE.test(text) ? null : parseCount(text, `--${l.option}`, 0);
 }
 
 // Reads a BigInt limit's option: a size (bytes limits), whole seconds, or none.

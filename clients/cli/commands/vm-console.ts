@@ -21,9 +21,7 @@ export const vmConsoleCommands: readonly CommandSpec[] = [
       const api = ctx.api();
       const id = await resolveRef(api, 'vm', input.arg('vm'));
       const out = await api.mutate(OPEN, { id }, 'vmConsoleOpen');
-      const path = out.console?.path as string;
-      const url = new URL(path, api.server);
-      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      const url = api.socketUrl(out.console?.path as string);
       const ws = new WebSocket(url);
       ws.binaryType = 'arraybuffer';
       await new Promise<void>((resolve, reject) => {

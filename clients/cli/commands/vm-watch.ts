@@ -1,7 +1,7 @@
 import { graphql } from '../graphql/graphql.ts';
 import { bytes, clock } from '../output/format.ts';
 import type { Column } from '../output/output.ts';
-import { alignedRows, printStream } from '../output/stream.ts';
+import { alignedRows, COUNT_OPTION, printStream } from '../output/stream.ts';
 import { resolveRef } from '../resources/refs.ts';
 import type { CommandSpec } from './command.ts';
 
@@ -33,8 +33,6 @@ const WIDEST = {
   netTxBytesPerSecond: BUSY,
 };
 
-const COUNT = { name: 'count', value: 'n', description: 'Stop after n' } as const;
-
 /** The commands that follow VMs live: their state changes, their metrics. */
 export const vmWatchCommands: readonly CommandSpec[] = [
   {
@@ -42,7 +40,7 @@ export const vmWatchCommands: readonly CommandSpec[] = [
     summary:
       'Print each change of state of your VMs (or of one) as it happens, until Ctrl-C; --json prints one object per line.',
     args: [{ name: 'vm', description: 'Name or id', optional: true, complete: 'vm' }],
-    options: [COUNT],
+    options: [COUNT_OPTION],
     async run(ctx, input) {
       const api = ctx.api();
       const typed = input.optionalArg('vm');
@@ -67,7 +65,7 @@ export const vmWatchCommands: readonly CommandSpec[] = [
     summary:
       'Print a running VM’s CPU, memory, disk and network rates at each metering interval, until Ctrl-C.',
     args: [{ name: 'vm', description: 'Name or id', complete: 'vm' }],
-    options: [COUNT],
+    options: [COUNT_OPTION],
     async run(ctx, input) {
       const api = ctx.api();
       const vm = await resolveRef(api, 'vm', input.arg('vm'));

@@ -4,11 +4,11 @@ import { graphql } from '../graphql/graphql.ts';
 import { followed } from '../operations/wait.ts';
 import { ago, bytes, parseCount, parseSize } from '../output/format.ts';
 import { type Column, done, item, table } from '../output/output.ts';
+import { readText } from '../resources/files.ts';
 import { shortId } from '../resources/ids.ts';
 import { allPages, PAGE } from '../resources/pages.ts';
 import { resolveRef } from '../resources/refs.ts';
 import type { CommandContext, CommandSpec, Input } from './command.ts';
-import { readText } from './hosts.ts';
 import { renameCommand } from './rename.ts';
 import { shareCommands } from './shares.ts';
 

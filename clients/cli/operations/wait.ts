@@ -3,14 +3,14 @@ import { CliError } from '../api/cli-error.ts';
 import type { CommandContext } from '../commands/command.ts';
 import { graphql, type ResultOf } from '../graphql/graphql.ts';
 import { done, type Output } from '../output/output.ts';
-import { progressLine, RateMeter, type TransferFigures } from '../output/progress.ts';
+import { ProgressDisplay, type TransferFigures } from '../output/progress.ts';
 import { shortId } from '../resources/ids.ts';
 import { interruptible } from '../terminal.ts';
 
 const FIGURES = `status progress phase error
   transfer { transferredBytes totalBytes }
-  migration { phase bytesPerSecond memoryProcessedBytes memoryTotalBytes memoryRemainingBytes
-    diskProcessedBytes diskTotalBytes diskRemainingBytes remainingMs iteration }`;
+  migration { phase bytesPerSecond memoryProcessedBytes memoryTotalBytes diskProcessedBytes
+    diskTotalBytes remainingMs iteration }`;
 
 const NOW = graphql(`query OperationNow($id: ID!) {
   node(id: $id) { ... on Operation { id kind ${FIGURES} } } }`);
@@ -43,22 +43,19 @@ export async function waitFor(
   label: string,
 ): Promise<Ended> {
   const api = ctx.api();
-  const draw = ctx.terminal.errIsTTY && ctx.mode !== 'quiet';
-  const meter = new RateMeter();
+  const progress = new ProgressDisplay(ctx);
   let kind = 'operation';
-  const show = (m: Moment) => {
-    if (!draw) return;
-    const line = progressLine(
-      { label, fraction: m.progress, phase: phaseOf(m), transfer: transferOf(m, meter) },
-      ctx.style,
-      ctx.terminal.columns,
-    );
-    ctx.terminal.err(`\r\u001b[K${line}`);
-  };
+  const show = (m: Moment) =>
+    progress.show({
+      label,
+      fraction: m.progress,
+      phase: phaseOf(m),
+      transfer: transferOf(m, progress),
+    });
   const ended = await interruptible(ctx.terminal, async (signal) => {
     const stop = new AbortController();
     const both = AbortSignal.any([signal, stop.signal]);
-    const poll = async (): Promise<Moment | null> => {
+    const poll = async (): Promise<Moment> => {
       const now = await momentOf(api, operationId);
       if (!now) throw new CliError('NOT_FOUND', `no operation ${operationId}`);
       kind = now.kind;
@@ -66,13 +63,13 @@ export async function waitFor(
     };
     try {
       const first = await poll();
-      if (first && FINISHED.has(first.status)) return first;
-      if (first) show(first);
+      if (FINISHED.has(first.status)) return first;
+      show(first);
       const polling = (async () => {
         while (!both.aborted) {
           await new Promise((r) => setTimeout(r, POLL_MS).unref());
           const now = await poll();
-          if (now && FINISHED.has(now.status)) return now;
+          if (FINISHED.has(now.status)) return now;
         }
         return null;
       })();
@@ -84,13 +81,10 @@ export async function waitFor(
         }
         return null;
       })();
-      const last = await Promise.race(
-        [polling, streaming].map((p) => p.then((m) => m ?? never(both))),
-      );
-      return last;
+      return await Promise.race([polling, streaming].map((p) => p.then((m) => m ?? never(both))));
     } finally {
       stop.abort();
-      if (draw) ctx.terminal.err('\r\u001b[K');
+      progress.clear();
     }
   }).catch((err: unknown) => {
     if (err instanceof Interrupted)
@@ -103,13 +97,12 @@ export async function waitFor(
       );
     throw err;
   });
-  const result: Ended = {
+  return {
     id: operationId,
     kind: ended.kind,
     status: ended.status as Ended['status'],
     error: ended.error ?? null,
   };
-  return result;
 }
 
 /** succeeded returns an ended operation that succeeded, and throws (REFUSED) one that did not. */
@@ -143,7 +136,7 @@ function phaseOf(m: Moment): string | null {
   return m.migration.iteration > 1 ? `${phase}, pass ${m.migration.iteration}` : phase;
 }
 
-function transferOf(m: Moment, meter: RateMeter): TransferFigures | null {
+function transferOf(m: Moment, progress: ProgressDisplay): TransferFigures | null {
   if (m.migration) {
     const g = m.migration;
     const done = g.memoryProcessedBytes + g.diskProcessedBytes;
@@ -156,15 +149,7 @@ function transferOf(m: Moment, meter: RateMeter): TransferFigures | null {
         g.remainingMs === null || g.remainingMs === undefined ? null : g.remainingMs / 1000,
     };
   }
-  if (!m.transfer) return null;
-  const { transferredBytes: done, totalBytes: total } = m.transfer;
-  const rate = meter.add(done);
-  return {
-    done,
-    total: total ?? null,
-    bytesPerSecond: rate,
-    secondsLeft: rate && total ? (total - done) / rate : null,
-  };
+  return m.transfer && progress.transfer(m.transfer.transferredBytes, m.transfer.totalBytes);
 }
 
 /**

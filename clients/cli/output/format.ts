@@ -69,10 +69,13 @@ export function parseSize(text: string): bigint {
 
 const INT_MAX = 2 ** 31 - 1;
 
-/** parseCount reads a whole number from 1 up (a GraphQL Int) given for `what` (`--vcpus`). */
-export function parseCount(text: string, what: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > INT_MAX)
-    throw new CliError('USAGE', `${what} takes a whole number from 1, not ${text}`);
+/**
+ * parseCount reads a whole number from `min` (1 unless given) that fits a GraphQL Int, given
+ * for `what` (`--vcpus`).
+ */
+export function parseCount(text: string, what: string, min = 1): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > INT_MAX)
+    throw new CliError('USAGE', `${what} takes a whole number from ${min}, not ${text}`);
   return Number(text);
 }
 

@@ -1,7 +1,9 @@
+import type { Terminal } from '../terminal.ts';
 import { bytes, duration } from './format.ts';
+import type { OutputMode } from './render.ts';
 import type { Style } from './style.ts';
 
-/** Transfer is what a progress line shows of bytes moving: done, total, rate, time left. */
+/** TransferFigures is what a progress line shows of bytes moving: done, total, rate, time left. */
 export interface TransferFigures {
   readonly done: number;
   readonly total: number | null;
@@ -57,10 +59,49 @@ function clip(line: string, width: number): string {
 }
 
 /**
- * RateMeter turns successive byte counts into a rate, smoothed so one slow read does not make
- * the estimate jump.
+ * ProgressDisplay keeps one long operation's progress line on stderr, redrawn in place, when
+ * stderr is a terminal (and not with --quiet); otherwise it draws nothing.
  */
-export class RateMeter {
+export class ProgressDisplay {
+  private readonly meter = new RateMeter();
+  private readonly draw: boolean;
+  private readonly ctx: {
+    readonly terminal: Terminal;
+    readonly style: Style;
+    readonly mode: OutputMode;
+  };
+
+  constructor(ctx: ProgressDisplay['ctx']) {
+    this.ctx = ctx;
+    this.draw = ctx.terminal.errIsTTY && ctx.mode !== 'quiet';
+  }
+
+  /** transfer is the figures of `done` bytes of `total`, with a smoothed rate and time left. */
+  transfer(done: number, total: number | null): TransferFigures {
+    const rate = this.meter.add(done);
+    return {
+      done,
+      total,
+      bytesPerSecond: rate,
+      secondsLeft: rate && total ? (total - done) / rate : null,
+    };
+  }
+
+  show(view: ProgressView): void {
+    if (!this.draw) return;
+    const line = progressLine(view, this.ctx.style, this.ctx.terminal.columns);
+    this.ctx.terminal.err(`\r\u001b[K${line}`);
+  }
+
+  /** clear removes the line, before what the command prints when it is done. */
+  clear(): void {
+    if (this.draw) this.ctx.terminal.err('\r\u001b[K');
+  }
+}
+
+// Turns successive byte counts into a rate, smoothed so one slow read does not make the
+// estimate jump.
+class RateMeter {
   private last: { at: number; bytes: number } | null = null;
   private rate: number | null = null;
 

@@ -5,6 +5,9 @@ import { type Column, type Json, NONE, type Output, type Row } from './output.ts
 import { tableLines } from './render.ts';
 import type { Style } from './style.ts';
 
+/** COUNT_OPTION is `--count n`, which ends a stream after n events. */
+export const COUNT_OPTION = { name: 'count', value: 'n', description: 'Stop after n' } as const;
+
 /** StreamView is how a stream's events print for people: a header once, a line each. */
 export interface StreamView<T> {
   readonly header?: string;
