@@ -11,6 +11,9 @@ import { AuditService } from './services/audit/audit-service.ts';
 import { makeAuthSettings } from './services/auth/auth-service.ts';
 import { RateLimiter } from './services/auth/rate-limit.ts';
 import { createEventBus, type EventBus } from './services/events.ts';
+import { ExecRunner } from './services/exec/exec-runner.ts';
+import { Limiter } from './services/exec/limiter.ts';
+import { OutputLogs } from './services/exec/output-log.ts';
 import { HostMonitor } from './services/hosts/host-monitor.ts';
 import { HostPools } from './services/hosts/host-pool.ts';
 import { recordHostEvents } from './services/hosts/host-recorder.ts';
@@ -127,6 +130,12 @@ export async function startKumo(config: Config): Promise<Kumo> {
       policy,
       maxListBytes: BigInt(config.imageLists.maxListBytes),
     });
+    const x = config.exec;
+    const execLogs = new OutputLogs({
+      perExecutionBytes: x.outputBytes,
+      totalBytes: x.totalOutputBytes,
+      retentionMs: x.outputRetentionSeconds * 1000,
+    });
     const shared: SharedServices = {
       fork: () => db.fork(),
       auth: await makeAuthSettings(limits, a.sessionTtlSeconds, scrypt),
@@ -178,6 +187,24 @@ export async function startKumo(config: Config): Promise<Kumo> {
         hub: new ConsoleHub(),
         tickets: new ConsoleTickets(v.consoleTicketSeconds),
         accessCheckMs: 5000,
+      },
+      exec: {
+        runner: new ExecRunner({
+          fork: () => db.fork(),
+          operations,
+          audit: new AuditService(() => db.fork()),
+          vms: () => requestServices(shared).vms,
+          logs: execLogs,
+          starts: new Limiter(x.startConcurrency),
+        }),
+        logs: execLogs,
+        settings: {
+          filePaths: x.filePaths,
+          maxFileBytes: x.maxFileBytes,
+          defaultTimeoutSeconds: x.defaultTimeoutSeconds,
+          maxTimeoutSeconds: x.maxTimeoutSeconds,
+          maxVms: x.maxVms,
+        },
       },
     };
     const overuse = new OveruseEnforcer({

@@ -150,6 +150,43 @@ export const ConfigSchema = z.object({
       evacuationConcurrency: z.number().int().min(1).max(64).default(2),
     })
     .prefault({}),
+  exec: z
+    .object({
+      /**
+       * filePaths are the guest directories vmFilePut may deliver into (absolute; subdirectories
+       * included); empty refuses every delivery. @default /tmp, /var/tmp, /opt, /srv
+       */
+      filePaths: z.array(z.string().startsWith('/')).default(['/tmp', '/var/tmp', '/opt', '/srv']),
+      /** maxFileBytes bounds one delivered file (held in memory while it is delivered). @default 64 MiB */
+      maxFileBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(64 * 2 ** 20),
+      /** defaultTimeoutSeconds is how long a command may run when the request does not say. @default 600 */
+      defaultTimeoutSeconds: z.number().int().min(1).default(600),
+      /** maxTimeoutSeconds bounds what a request may ask for. @default 1 day */
+      maxTimeoutSeconds: z.number().int().min(1).default(86_400),
+      /** maxVms bounds the VMs one request names. @default 1000 */
+      maxVms: z.number().int().min(1).default(1000),
+      /** startConcurrency is how many executions deliver and start at once, controller-wide. @default 32 */
+      startConcurrency: z.number().int().min(1).max(1024).default(32),
+      /** outputBytes bounds the output held per execution; older lines are dropped. @default 1 MiB */
+      outputBytes: z
+        .number()
+        .int()
+        .min(4096)
+        .default(2 ** 20),
+      /** totalOutputBytes bounds all output held: ended executions' output goes first. @default 256 MiB */
+      totalOutputBytes: z
+        .number()
+        .int()
+        .min(4096)
+        .default(256 * 2 ** 20),
+      /** outputRetentionSeconds is how long an ended execution's output is held. @default 1 h */
+      outputRetentionSeconds: z.number().int().min(0).default(3600),
+    })
+    .prefault({}),
   metering: z
     .object({
       /** intervalSeconds is how often each host's VMs are metered (one call per host). @default 10 */

@@ -34,6 +34,9 @@ export type ImageListEntryId = Brand<'ImageListEntryId'>;
 /** PublishedImageListId identifies a PublishedImageList (it is the list's dc:identifier). */
 export type PublishedImageListId = Brand<'PublishedImageListId'>;
 
+/** ExecutionId identifies an Execution. */
+export type ExecutionId = Brand<'ExecutionId'>;
+
 /** newId makes a fresh random (v4) UUID as an id of kind T. */
 export function newId<T extends Brand<string>>(): T {
   return randomUUID() as T;
@@ -54,6 +57,7 @@ export const TARGET_TYPES = [
   'SNAPSHOT',
   'ENDORSER',
   'IMAGE_LIST',
+  'EXECUTION',
   'SYSTEM',
 ] as const;
 /** TargetType is one of TARGET_TYPES. */

@@ -1,9 +1,11 @@
 /**
  * Kumo's entities: the durable intent (users, hosts, VMs, images, snapshots, permissions,
- * quotas) and the trail (sessions, operations, audit events). See README.md.
+ * quotas) and the trail (sessions, operations,
+ * executions, audit events). See README.md.
  */
 import { AuditEventSchema } from './audit-event.ts';
 import { EndorserSchema } from './endorser.ts';
+import { ExecutionSchema } from './execution.ts';
 import { HostSchema } from './host.ts';
 import { ImageSchema } from './image.ts';
 import { ImageCopySchema } from './image-copy.ts';
@@ -21,6 +23,7 @@ import { VmSchema } from './vm.ts';
 
 export * from './audit-event.ts';
 export * from './endorser.ts';
+export * from './execution.ts';
 export * from './host.ts';
 export * from './ids.ts';
 export * from './image.ts';
@@ -55,4 +58,5 @@ export const ENTITIES = [
   ImageListSubscriptionSchema,
   ImageListEntrySchema,
   PublishedImageListSchema,
+  ExecutionSchema,
 ] as const;

@@ -1,3 +1,4 @@
+import { AgentApi } from './api/agent.ts';
 import { DomainApi } from './api/domains.ts';
 import { EventApi } from './api/events.ts';
 import { HostApi } from './api/host.ts';
@@ -5,6 +6,7 @@ import { JobApi } from './api/jobs.ts';
 import { SnapshotApi } from './api/snapshots.ts';
 import { StorageApi } from './api/storage.ts';
 import { LibvirtError } from './errors.ts';
+import { QemuProgram } from './generated/qemu-protocol.gen.ts';
 import { RemoteProgram } from './generated/remote-protocol.gen.ts';
 import { type Features, handshake } from './handshake.ts';
 import { RpcClient } from './rpc/client.ts';
@@ -48,6 +50,8 @@ export class LibvirtConnection {
   readonly storage: StorageApi;
   readonly jobs: JobApi;
   readonly events: EventApi;
+  /** agent speaks to guest agents through libvirt's QEMU program. */
+  readonly agent: AgentApi;
 
   private constructor(
     uri: LibvirtUri,
@@ -67,6 +71,7 @@ export class LibvirtConnection {
     this.storage = new StorageApi(remote);
     this.jobs = new JobApi(remote);
     this.events = new EventApi(remote, rpc);
+    this.agent = new AgentApi(new QemuProgram(rpc));
   }
 
   /** open connects to the daemon a libvirt URI names and performs libvirt's opening handshake. */

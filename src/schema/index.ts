@@ -18,6 +18,7 @@ import './vm-console.ts';
 import './vm-migration.ts';
 import './operation-transfer.ts';
 import './usage.ts';
+import './execution.ts';
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 

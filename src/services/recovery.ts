@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { Execution } from '../entities/execution.ts';
 import { Image } from '../entities/image.ts';
 import { Operation } from '../entities/operation.ts';
 import { Permission } from '../entities/permission.ts';
@@ -8,7 +9,8 @@ import { CREATION_INTERRUPTED } from './vms/vm-state.ts';
 
 /**
  * recoverInterrupted settles what a controller that stopped in the middle of work left behind,
- * before anything new starts: operations still marked running fail, imports that were under way
+ * before anything new starts: operations and executions still marked running fail,
+ * imports that were under way
  * are removed with their partial files, VMs still being created are marked for removal, and
  * VMs being moved UNKNOWN until the hosts' sweeps (VmWatcher) find where they run; the sweeps
  * also remove what was made of the half-created ones, and image copies cut short.
@@ -19,6 +21,16 @@ export async function recoverInterrupted(em: EntityManager, store: ImageStore): 
     Operation,
     { status: { $in: ['PENDING', 'RUNNING'] } },
     { status: 'FAILED', error: stopped, finishedAt: new Date() },
+  );
+  // The guest may still run what was started: its output files stay in the guest's /tmp.
+  await em.nativeUpdate(
+    Execution,
+    { state: { $in: ['QUEUED', 'DELIVERING', 'RUNNING'] } },
+    {
+      state: 'FAILED',
+      error: `${stopped}; a command it had started may still run in the guest`,
+      finishedAt: new Date(),
+    },
   );
   const importing = await em.find(Image, { state: 'IMPORTING' }, { fields: ['id'] });
   if (importing.length > 0) {

@@ -4,6 +4,7 @@ import type { AuthSettings } from './auth/auth-service.ts';
 import { AuthService } from './auth/auth-service.ts';
 import type { ScryptParams } from './auth/password.ts';
 import type { EventBus } from './events.ts';
+import { type ExecDeps, ExecService } from './exec/exec-service.ts';
 import { type HostDeps, HostService } from './hosts/host-service.ts';
 import { type ImageListDeps, ImageListService } from './image-lists/image-list-service.ts';
 import { ListPublisher, type PublisherSettings } from './image-lists/list-publisher.ts';
@@ -36,6 +37,7 @@ export interface SharedServices {
   readonly listPublisher: PublisherSettings;
   readonly vms: VmDeps;
   readonly consoles: ConsoleDeps;
+  readonly exec: ExecDeps;
 }
 
 /** RequestServices are one request's services, sharing one unit of work. */
@@ -57,6 +59,7 @@ export interface RequestServices {
   readonly consoles: VmConsoleService;
   readonly migrations: VmMigrationService;
   readonly evacuations: VmEvacuation;
+  readonly exec: ExecService;
   readonly events: EventBus;
 }
 
@@ -68,11 +71,12 @@ export function requestServices(shared: SharedServices): RequestServices {
   const vms = new VmService(em, permissions, images, shared.vms);
   const auth = new AuthService(em, shared.auth);
   const hosts = new HostService(em, shared.hosts);
+  const audit = new AuditService(shared.fork);
   return {
     em,
     auth,
     users: new UserService(em, shared.scrypt, shared.quotaDefaults),
-    audit: new AuditService(shared.fork),
+    audit,
     hosts,
     permissions,
     quotas: new QuotaService(em, shared.vms.quotas.rules.window),
@@ -90,6 +94,7 @@ export function requestServices(shared: SharedServices): RequestServices {
       concurrency: shared.vms.settings.evacuationConcurrency,
       migrations: () => requestServices(shared).migrations,
     }),
+    exec: new ExecService(em, vms, audit, shared.exec),
     events: shared.events,
   };
 }

@@ -39,6 +39,8 @@ export interface Input {
   option(name: string): string | undefined;
   options(name: string): readonly string[];
   flag(name: string): boolean;
+  /** trailing is the words after `--` of a command that takes them; null without a `--`. */
+  trailing(): readonly string[] | null;
 }
 
 /** CommandContext is what a command runs with: the server, the terminal and the output mode. */
@@ -65,5 +67,7 @@ export interface CommandSpec {
   readonly summary: string;
   readonly args?: readonly ArgSpec[];
   readonly options?: readonly OptionSpec[];
+  /** trailing names what the words after `--` are (a command to run), for commands taking them. */
+  readonly trailing?: { readonly name: string; readonly description: string };
   run(ctx: CommandContext, input: Input): Promise<Output>;
 }

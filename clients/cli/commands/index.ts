@@ -11,6 +11,7 @@ import { sessionCommands } from './session.ts';
 import { snapshotCommands } from './snapshots.ts';
 import { userCommands } from './users.ts';
 import { vmConsoleCommands } from './vm-console.ts';
+import { vmExecCommands } from './vm-exec.ts';
 import { vmWatchCommands } from './vm-watch.ts';
 import { vmCommands } from './vms.ts';
 
@@ -25,6 +26,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...snapshotCommands,
   ...vmWatchCommands,
   ...vmConsoleCommands,
+  ...vmExecCommands,
   ...operationCommands,
   ...quotaCommands,
   ...auditCommands,

@@ -41,11 +41,13 @@ export function parseInput(spec: CommandSpec, words: readonly string[]): Input {
   const name = spec.words.join(' ');
   const options = new Map<string, string[]>();
   const positional: string[] = [];
+  let trailing: string[] | null = null;
   const specs = spec.options ?? [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i] as string;
     if (w === '--') {
-      positional.push(...words.slice(i + 1));
+      if (spec.trailing) trailing = words.slice(i + 1);
+      else positional.push(...words.slice(i + 1));
       break;
     }
     if (!w.startsWith('--') || w.length === 2) {
@@ -95,6 +97,7 @@ export function parseInput(spec: CommandSpec, words: readonly string[]): Input {
     option: (n) => options.get(n)?.[0],
     options: (n) => options.get(n) ?? [],
     flag: (n) => options.has(n),
+    trailing: () => trailing,
   };
 }
 
@@ -105,5 +108,6 @@ export function usage(spec: CommandSpec): string {
     return a.optional || a.variadic ? `[${word}]` : word;
   });
   const opts = (spec.options ?? []).map((o) => `[--${o.name}${o.value ? ` <${o.value}>` : ''}]`);
-  return [...spec.words, ...args, ...opts].join(' ');
+  const trailing = spec.trailing ? [`[-- <${spec.trailing.name}>...]`] : [];
+  return [...spec.words, ...args, ...opts, ...trailing].join(' ');
 }

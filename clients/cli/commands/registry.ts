@@ -59,6 +59,7 @@ export class Registry {
         `--${o.name}${o.value ? ` <${o.value}>` : ''}`,
         o.description,
       ]),
+      ...(spec.trailing ? [[`-- <${spec.trailing.name}>...`, spec.trailing.description]] : []),
     ];
     if (rows.length > 0) {
       const width = Math.max(...rows.map(([k]) => (k as string).length)) + 2;

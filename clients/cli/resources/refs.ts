@@ -55,9 +55,22 @@ export function listRefs(api: Api, kind: RefKind): Promise<Ref[]> {
  * users), or the start of the raw id (4 characters at least), each refused when ambiguous.
  */
 export async function resolveRef(api: Api, kind: RefKind, typed: string): Promise<string> {
-  const decoded = decodeId(typed);
-  if (decoded?.type === TYPE[kind]) return typed;
-  const refs = await listRefs(api, kind);
+  const [id] = await resolveRefs(api, kind, [typed]);
+  return id as string;
+}
+
+/** resolveRefs resolves several at once, as resolveRef does, listing the resources once. */
+export async function resolveRefs(
+  api: Api,
+  kind: RefKind,
+  typed: readonly string[],
+): Promise<string[]> {
+  const ids = (t: string) => (decodeId(t)?.type === TYPE[kind] ? t : null);
+  const refs = typed.every(ids) ? [] : await listRefs(api, kind);
+  return typed.map((t) => ids(t) ?? match(refs, kind, t));
+}
+
+function match(refs: readonly Ref[], kind: RefKind, typed: string): string {
   const byName = refs.filter((r) => r.name === typed);
   const byId =
     typed.length >= 4

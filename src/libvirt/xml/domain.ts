@@ -46,7 +46,12 @@ export interface DomainSpec {
   readonly serial?: boolean;
   /** biosOnSerial has SeaBIOS print to the serial port, so a guest with no OS still writes to its console. */
   readonly biosOnSerial?: boolean;
+  /** guestAgent adds the virtio-serial channel the QEMU guest agent listens on. @default false */
+  readonly guestAgent?: boolean;
 }
+
+/** GUEST_AGENT_CHANNEL is the virtio-serial port name qemu-guest-agent opens in the guest. */
+export const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
 
 /** domainXml renders a DomainSpec as libvirt domain XML. */
 export function domainXml(spec: DomainSpec): string {
@@ -61,6 +66,12 @@ export function domainXml(spec: DomainSpec): string {
     devices.serial = { '@_type': 'pty', target: { '@_port': 0 } };
     devices.console = { '@_type': 'pty', target: { '@_type': 'serial', '@_port': 0 } };
   }
+  // libvirt adds the virtio-serial controller and picks the host-side socket itself.
+  if (spec.guestAgent)
+    devices.channel = {
+      '@_type': 'unix',
+      target: { '@_type': 'virtio', '@_name': GUEST_AGENT_CHANNEL },
+    };
   // A virtio balloon lets the memory target change while the domain runs.
   devices.memballoon = { '@_model': 'virtio' };
   const maxVcpus = Math.max(spec.maxVcpus ?? spec.vcpus, spec.vcpus);

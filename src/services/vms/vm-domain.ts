@@ -45,7 +45,8 @@ export function randomMac(): string {
 
 const MiB = 1024n * 1024n;
 
-/** vmDomainXml is a VM's domain: its disk, its seed as a CD-ROM, one NIC and a serial console. */
+/** vmDomainXml is a VM's domain: its disk, its seed as a CD-ROM, one NIC, a serial console and
+ * the guest agent's channel. */
 export function vmDomainXml(vm: Vm, at: VmPlacement): string {
   return domainXml({
     name: domainName(vm.id),
@@ -78,5 +79,7 @@ export function vmDomainXml(vm: Vm, at: VmPlacement): string {
     interfaces: [{ network: at.network, mac: vm.mac }],
     // The firmware writes to the serial console too, so its console shows the whole boot.
     biosOnSerial: true,
+    // Commands and files reach the guest through its agent (vmExec, vmFilePut).
+    guestAgent: true,
   });
 }

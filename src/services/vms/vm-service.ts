@@ -744,6 +744,19 @@ export class VmService {
     return vm;
   }
 
+  /**
+   * locate finds a VM's domain where it runs now, reading the VM afresh (work in the background
+   * follows a VM that moved to another host, or a host that reconnected).
+   */
+  async locate(id: VmId): Promise<{ conn: LibvirtConnection; dom: DomainRef }> {
+    const vm = await this.em.findOne(Vm, { id }, { refresh: true });
+    if (!vm) throw new ServiceError('NOT_FOUND', `VM ${id} is gone`);
+    // A VM being migrated still runs its guest: the source answers until the switch.
+    if (vm.state !== 'RUNNING' && vm.state !== 'MIGRATING')
+      throw new ServiceError('INVALID_STATE', `the VM is ${vm.state.toLowerCase()}, not running`);
+    return this.domainOf(vm);
+  }
+
   /** domainOf finds the VM's domain on its host (INVALID_STATE when it is gone or not made yet). */
   async domainOf(vm: Vm): Promise<{ conn: LibvirtConnection; dom: DomainRef }> {
     if (!vm.host) throw new ServiceError('INVALID_STATE', 'the VM has no host', 'input.id');

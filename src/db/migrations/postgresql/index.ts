@@ -8,6 +8,7 @@ import { Migration20261122081052HostSharedStorage } from './20261122081052_host_
 import { Migration20261122095006UsageRecords } from './20261122095006_usage_records.ts';
 import { Migration20261122105709ConsumptionLimits } from './20261122105709_consumption_limits.ts';
 import { Migration20261122144445ImageLists } from './20261122144445_image_lists.ts';
+import { Migration20261205130723Executions } from './20261205130723_executions.ts';
 
 /** MIGRATIONS are Kumo's postgresql migrations, oldest first. */
 export const MIGRATIONS: readonly MigrationObject[] = [
@@ -19,4 +20,5 @@ export const MIGRATIONS: readonly MigrationObject[] = [
   { name: '20261122095006_usage_records', class: Migration20261122095006UsageRecords },
   { name: '20261122105709_consumption_limits', class: Migration20261122105709ConsumptionLimits },
   { name: '20261122144445_image_lists', class: Migration20261122144445ImageLists },
+  { name: '20261205130723_executions', class: Migration20261205130723Executions },
 ];
