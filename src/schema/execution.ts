@@ -10,7 +10,7 @@ import { actorOf, type KumoContext } from './context.ts';
 import { OperationType } from './operation.ts';
 import { UploadScalar } from './upload.ts';
 import { UserType } from './user.ts';
-import { runForPayload, UserError, type UserErrorShape } from './user-errors.ts';
+import { runForPayload, runForQuery, UserError, type UserErrorShape } from './user-errors.ts';
 import { VmType } from './vm.ts';
 
 const ExecutionStateEnum = builder.enumType('ExecutionState', {
@@ -293,8 +293,12 @@ builder.subscriptionFields((t) => ({
       execution: t.arg.globalID({ for: ExecutionType, required: true }),
       after: t.arg.int({ required: false, validate: z.number().int().min(0) }),
     },
-    subscribe: (_r, args, ctx) =>
-      ctx.services.exec.output(actorOf(ctx), args.execution.id as ExecutionId, args.after ?? 0),
+    subscribe: async (_r, args, ctx) => {
+      const id = args.execution.id as ExecutionId;
+      // Refused before the stream starts, so the refusal reaches the client as itself.
+      await runForQuery(() => ctx.services.exec.get(actorOf(ctx), id));
+      return ctx.services.exec.output(actorOf(ctx), id, args.after ?? 0);
+    },
     resolve: (e) => e,
   }),
 }));

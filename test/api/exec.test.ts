@@ -20,6 +20,7 @@ import {
   importImage,
   openConsole,
   settled,
+  sshPublicKey,
   startTestKumo,
   subscriber,
   type TestKumo,
@@ -100,12 +101,17 @@ async function output(executionId: string, token = alice, after = 0): Promise<Ou
     ... on ExecLine { seq stream text }
     ... on ExecStateChange { seq state exitCode signal error }
     ... on ExecGap { seq missed } } }`;
-  for await (const r of client.iterate<{ execOutput: OutputEvent }>({
-    query,
-    variables: { e: executionId, after },
-  })) {
-    if (r.errors) throw new Error(JSON.stringify(r.errors));
-    if (r.data) events.push(r.data.execOutput);
+  try {
+    for await (const r of client.iterate<{ execOutput: OutputEvent }>({
+      query,
+      variables: { e: executionId, after },
+    })) {
+      if (r.errors) throw new Error(JSON.stringify(r.errors));
+      if (r.data) events.push(r.data.execOutput);
+    }
+  } catch (err) {
+    // graphql-ws rejects with the GraphQL errors themselves.
+    throw err instanceof Error ? err : new Error(JSON.stringify(err));
   }
   return events;
 }
@@ -137,6 +143,8 @@ async function createVm(name: string, host: string, hostId: string): Promise<str
         vcpus: 1,
         memoryBytes: String(128n * MiB),
         host: hostId,
+        // A seed, so the guest takes the VM's name as its hostname.
+        sshKeys: [sshPublicKey(`${name}@kumo`)],
         start: false,
       },
     },
@@ -313,7 +321,8 @@ describe('vmFilePut with a command, in three VMs on two hosts', () => {
       '-c',
       'stat -c %a /tmp/kumo-test/deploy/run.sh; ls -A /tmp/kumo-test/deploy; ls -A /tmp | grep -c kumo-exec',
     ]);
-    expect(lines(check, 'STDOUT')).toEqual(['750', 'run.sh', '1']);
+    // Only the two output files of this very command are in /tmp: earlier runs removed theirs.
+    expect(lines(check, 'STDOUT')).toEqual(['750', 'run.sh', '2']);
     const audit = await gql<AuditPage>(
       '{ auditEvents(first: 50) { edges { node { action result } } } }',
       {},
@@ -361,7 +370,10 @@ describe('vmFilePut', () => {
     );
     const seconds = (performance.now() - started) / 1000;
     console.log(`delivered ${body.length} bytes to 2 VMs (TCG) in ${seconds.toFixed(1)} s`);
-    expect(ends).toMatchObject([{ state: 'FINISHED' }, { state: 'FINISHED' }]);
+    expect(ends).toMatchObject([
+      { state: 'FINISHED', error: null },
+      { state: 'FINISHED', error: null },
+    ]);
     const sum = createHash('sha256').update(body).digest('hex');
     for (const vm of [vms.a, vms.c])
       expect(lines(await run(vm, 'sha256sum', ['/opt/blob.bin']), 'STDOUT')).toEqual([

@@ -33,10 +33,11 @@ export interface FileChunk {
 }
 
 /**
- * AGENT_CHUNK_BYTES is the most one file read or write moves: its base64 must fit one of
- * libvirt's strings (4 MiB) with room to spare.
+ * AGENT_CHUNK_BYTES is the most one file read or write moves. Measured on the test guest
+ * (QEMU 7.2's agent, TCG): a 64 KiB write takes 25 ms, 128 KiB 68 ms, and a 256 KiB one never
+ * gets its reply (libvirt then calls the agent unresponsive until it resyncs).
  */
-export const AGENT_CHUNK_BYTES = 1024 * 1024;
+export const AGENT_CHUNK_BYTES = 64 * 1024;
 
 // Seconds libvirt waits for the agent's reply; a hung agent fails the call rather than the
 // connection.
@@ -62,7 +63,7 @@ export class AgentApi {
     dom: DomainRef,
     execute: string,
     args?: Record<string, Json>,
-    opts: { timeoutS?: number; signal?: AbortSignal } = {},
+    opts: { timeoutS?: number } = {},
   ): Promise<unknown> {
     const timeoutS = opts.timeoutS ?? DEFAULT_TIMEOUT_S;
     const { result } = await this.qemu.domainAgentCommand(
@@ -72,7 +73,7 @@ export class AgentApi {
         timeout: timeoutS,
         flags: 0,
       },
-      { timeoutMs: (timeoutS + 5) * 1000, ...(opts.signal ? { signal: opts.signal } : {}) },
+      { timeoutMs: (timeoutS + 5) * 1000 },
     );
     if (result === null) return null;
     let reply: unknown;

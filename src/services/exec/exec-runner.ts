@@ -119,13 +119,15 @@ export class ExecRunner {
       const status = ctx.signal.aborted
         ? ended('CANCELLED')
         : ended('FAILED', agentFailure(err).message);
-      await this.end(id, log, actor, status);
-      throw new ServiceError('REFUSED', status.error ?? 'cancelled');
+      const failure = failureOf(status, job) ?? 'cancelled';
+      await this.end(id, log, actor, status, failure);
+      throw new ServiceError('REFUSED', failure);
     }
     const status = proc ? await this.follow(ctx, log, proc, job) : ended('FINISHED');
     if (proc) await proc.close().catch(() => undefined);
-    await this.end(id, log, actor, status);
     const failure = failureOf(status, job);
+    await this.end(id, log, actor, status, failure);
+    // The operation fails with it (or is CANCELLED, as the runner sees the cancel).
     if (failure) throw new ServiceError('REFUSED', failure);
   }
 
@@ -221,6 +223,7 @@ export class ExecRunner {
     log: OutputLog,
     actor: Actor,
     status: ExecStatus,
+    failure: string | null,
   ): Promise<void> {
     await this.record(id, log, { ...status, guestPid: null, finishedAt: new Date() }).catch(
       (err: unknown) => process.emitWarning(`recording the end of execution ${id}: ${String(err)}`),
@@ -231,8 +234,8 @@ export class ExecRunner {
         action: 'vmExecEnd',
         targetType: 'EXECUTION',
         targetId: id,
-        result: status.state === 'FINISHED' ? 'OK' : 'ERROR',
-        message: status.error,
+        result: failure === null ? 'OK' : 'ERROR',
+        message: failure,
         details: { state: status.state, exitCode: status.exitCode, signal: status.signal },
       })
       .catch((err: unknown) => process.emitWarning(`auditing execution ${id}: ${String(err)}`));
@@ -271,7 +274,8 @@ function ended(state: ExecutionState, error?: string): ExecStatus {
   return { state, exitCode: null, signal: null, error: error ?? null };
 }
 
-// Why the operation failed, for its row: a non-zero exit counts, as in any deployment tool.
+// Why it did not succeed, for its operation and audit event: a non-zero exit counts, as in any
+// deployment tool; null when it did.
 function failureOf(s: ExecStatus, job: Job): string | null {
   switch (s.state) {
     case 'FINISHED':
@@ -280,7 +284,7 @@ function failureOf(s: ExecStatus, job: Job): string | null {
     case 'TIMED_OUT':
       return `timed out after ${job.timeoutSeconds} s and was killed`;
     case 'CANCELLED':
-      return null;
+      return 'cancelled';
     default:
       return s.error ?? s.state.toLowerCase();
   }

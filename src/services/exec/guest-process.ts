@@ -1,4 +1,4 @@
-import type { AgentApi } from '../../libvirt/api/agent.ts';
+import type { AgentApi, ExecStatus } from '../../libvirt/api/agent.ts';
 import type { DomainRef } from '../../libvirt/api/domains.ts';
 import { ServiceError } from '../errors.ts';
 import type { GuestLink } from './guest-link.ts';
@@ -89,6 +89,8 @@ export class GuestProcess {
   private readonly prefix: string;
   private readonly files: { out: StreamFile; err: StreamFile };
   private exited: Exit | null = null;
+  // What the wrapper itself printed (it could not make its files, say), reported once.
+  private said: { stdout: Buffer; stderr: Buffer } | null = null;
 
   private constructor(link: GuestLink, prefix: string, pid: number, out: number, err: number) {
     this.link = link;
@@ -107,26 +109,31 @@ export class GuestProcess {
         ...(spec.input ? { input: spec.input } : {}),
       }),
     );
+    // The agent tells of an exit once only: one seen while waiting for the files is kept.
+    const seen: { exit: Extract<ExecStatus, { exited: true }> | null } = { exit: null };
     const open = async (file: string): Promise<number> => {
       for (let i = 1; ; i++) {
         try {
           return await link.call((agent, dom) => agent.fileOpen(dom, file, 'r'));
         } catch (err) {
-          // The wrapper may have failed before making the file: its status says why.
-          const status = await link.call((agent, dom) => agent.execStatus(dom, pid));
-          if (status.exited)
+          const ended = seen.exit;
+          if (ended)
             throw new ServiceError(
               'REFUSED',
-              `the command could not start: ${status.stderr.toString('utf8').trim() || `exit status ${status.exitCode}`}`,
+              `the command could not start: ${ended.stderr.toString('utf8').trim() || `exit status ${ended.exitCode}`}`,
             );
-          if (i >= OPEN_TRIES) throw err;
-          await new Promise((r) => setTimeout(r, OPEN_PAUSE_MS));
+          const status = await link.call((agent, dom) => agent.execStatus(dom, pid));
+          if (status.exited) seen.exit = status;
+          else if (i >= OPEN_TRIES) throw err;
+          else await new Promise((r) => setTimeout(r, OPEN_PAUSE_MS));
         }
       }
     };
     const out = await open(`${prefix}.out`);
     const err = await open(`${prefix}.err`);
-    return new GuestProcess(link, prefix, pid, out, err);
+    const proc = new GuestProcess(link, prefix, pid, out, err);
+    if (seen.exit) proc.ended(seen.exit);
+    return proc;
   }
 
   /**
@@ -134,23 +141,21 @@ export class GuestProcess {
    * has, the rest of its output is read before the end is reported.
    */
   async poll(): Promise<Polled> {
-    const wasRunning = this.exited === null;
-    let extra: { stdout: Buffer; stderr: Buffer } = {
-      stdout: Buffer.alloc(0),
-      stderr: Buffer.alloc(0),
-    };
-    if (wasRunning) {
+    if (this.exited === null) {
       const s = await this.link.call((agent, dom) => agent.execStatus(dom, this.pid), RUN_GRACE_MS);
-      if (s.exited) {
-        this.exited = { exitCode: s.exitCode, signal: s.signal };
-        // What the wrapper itself said (it could not make its files, say).
-        extra = { stdout: s.stdout, stderr: s.stderr };
-      }
+      if (s.exited) this.ended(s);
     }
     // Read after the status: output written before the exit is in the files by now.
-    const stdout = Buffer.concat([await this.read(this.files.out, !wasRunning), extra.stdout]);
-    const stderr = Buffer.concat([await this.read(this.files.err, !wasRunning), extra.stderr]);
-    return { stdout, stderr, exit: this.exited };
+    const drain = this.exited !== null;
+    const stdout = await this.read(this.files.out, drain);
+    const stderr = await this.read(this.files.err, drain);
+    const said = this.said;
+    this.said = null;
+    return {
+      stdout: said ? Buffer.concat([stdout, said.stdout]) : stdout,
+      stderr: said ? Buffer.concat([stderr, said.stderr]) : stderr,
+      exit: this.exited,
+    };
   }
 
   /** kill ends the process and everything it started. */
@@ -168,6 +173,11 @@ export class GuestProcess {
         await agent.fileClose(dom, f.handle).catch(() => undefined);
       await runToEnd(agent, dom, ['-c', 'rm -f -- "$0.out" "$0.err"', this.prefix]);
     });
+  }
+
+  private ended(s: Extract<ExecStatus, { exited: true }>): void {
+    this.exited = { exitCode: s.exitCode, signal: s.signal };
+    this.said = { stdout: s.stdout, stderr: s.stderr };
   }
 
   // Reads one stream's new bytes: everything up to its current end.
