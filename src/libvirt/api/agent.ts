@@ -41,7 +41,7 @@ export const AGENT_CHUNK_BYTES = 64 * 1024;
 
 // Seconds libvirt waits for the agent's reply; a hung agent fails the call rather than the
 // connection.
-const DEFAULT_TIMEOUT_S = 10;
+const TIMEOUT_S = 10;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -59,21 +59,15 @@ export class AgentApi {
   }
 
   /** command runs one agent command and returns its `return` value. */
-  async command(
-    dom: DomainRef,
-    execute: string,
-    args?: Record<string, Json>,
-    opts: { timeoutS?: number } = {},
-  ): Promise<unknown> {
-    const timeoutS = opts.timeoutS ?? DEFAULT_TIMEOUT_S;
+  async command(dom: DomainRef, execute: string, args?: Record<string, Json>): Promise<unknown> {
     const { result } = await this.qemu.domainAgentCommand(
       {
         dom: dom.handle,
         cmd: JSON.stringify(args ? { execute, arguments: args } : { execute }),
-        timeout: timeoutS,
+        timeout: TIMEOUT_S,
         flags: 0,
       },
-      { timeoutMs: (timeoutS + 5) * 1000 },
+      { timeoutMs: (TIMEOUT_S + 5) * 1000 },
     );
     if (result === null) return null;
     let reply: unknown;
@@ -83,11 +77,6 @@ export class AgentApi {
       throw new LibvirtError('protocol', `the guest agent's reply to ${execute} is not JSON`);
     }
     return (reply as { return?: unknown }).return ?? null;
-  }
-
-  /** ping succeeds when the agent answers. */
-  async ping(dom: DomainRef, opts: { timeoutS?: number } = {}): Promise<void> {
-    await this.command(dom, 'guest-ping', undefined, opts);
   }
 
   /** exec starts a program in the guest and returns its pid there. */
