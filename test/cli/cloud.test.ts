@@ -2,7 +2,7 @@
 // TLS, images imported with a progress bar and uploaded, a VM made from a real guest, run,
 // watched, metered, snapshotted, cloned, saved, migrated and removed, its console attached
 // and detached; each command one-shot, in --json, and in the REPL.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -352,6 +352,56 @@ describe('a VM', { timeout: 300_000 }, () => {
     } finally {
       await screen.close();
     }
+  });
+
+  it('runs commands and delivers files through its guest agent, output streamed as it comes', async () => {
+    const script = join(dir, 'hello.sh');
+    writeFileSync(script, '#!/bin/sh\necho "hello from $1"\necho oops >&2\nexit 4\n');
+    const cp = await kumo(
+      [
+        'vm',
+        'cp',
+        script,
+        'web:/tmp/deploy/hello.sh',
+        '--mode',
+        '0755',
+        '--',
+        '/tmp/deploy/hello.sh',
+        'there',
+      ],
+      env,
+    );
+    expect(cp.stdout).toBe('hello from there\n');
+    expect(cp.stderr).toContain('oops\n');
+    expect(cp.stderr).toMatch(/^web: FINISHED exited with status 4$/m);
+    expect(cp.stderr).toMatch(/1 of 1 VM did not succeed/);
+    expect(cp.status).toBe(1);
+    const ls = await ok(
+      'vm',
+      'exec',
+      'web',
+      '--env',
+      'GREETING=hi',
+      '--',
+      'sh',
+      '-c',
+      'echo $GREETING; stat -c %a /tmp/deploy/hello.sh',
+    );
+    expect(ls.stdout).toBe('hi\n755\n');
+    const events = (await ok('vm', 'exec', 'web', '--json', '--', 'echo', 'x')).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.__typename === 'ExecLine')).toEqual([
+      expect.objectContaining({ vm: 'web', stream: 'STDOUT', text: 'x' }),
+    ]);
+    expect(events.at(-1)).toMatchObject({ state: 'FINISHED', exitCode: 0 });
+    const timedOut = await kumo(
+      ['vm', 'exec', 'web', '--timeout', '2s', '--', 'sleep', '600'],
+      env,
+    );
+    expect(timedOut.status).toBe(1);
+    expect(timedOut.stderr).toMatch(/^web: TIMED_OUT ran out of time and was killed$/m);
   });
 
   it('is snapshotted, resized, stopped, cloned and saved as an image', async () => {

@@ -236,6 +236,8 @@ async function followOne(api: Api, id: string, print: (e: Event) => void): Promi
 }
 
 function endText(end: End): string {
+  if (end.state === 'TIMED_OUT') return 'ran out of time and was killed';
+  if (end.state === 'CANCELLED') return 'was cancelled and killed';
   if (end.error) return end.error;
   if (end.signal !== null) return `killed by signal ${end.signal}`;
   if (end.exitCode !== null) return `exited with status ${end.exitCode}`;
