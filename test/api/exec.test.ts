@@ -73,23 +73,23 @@ async function gql<T>(query: string, variables: Record<string, unknown>, token =
   return r.data;
 }
 
-async function exec(input: Record<string, unknown>, token = alice): Promise<Payload> {
-  const data = await gql<{ vmExec: Payload }>(
-    `mutation($input: VmExecInput!) { vmExec(input: $input) { ${RESULT_FIELDS} } }`,
+// Runs vmExec or vmFilePut and returns its payload.
+async function launch(
+  mutation: 'vmExec' | 'vmFilePut',
+  input: Record<string, unknown>,
+  token: string,
+): Promise<Payload> {
+  const type = mutation === 'vmExec' ? 'VmExecInput' : 'VmFilePutInput';
+  const data = await gql<Record<string, Payload>>(
+    `mutation($input: ${type}!) { ${mutation}(input: $input) { ${RESULT_FIELDS} } }`,
     { input },
     token,
   );
-  return data.vmExec;
+  return data[mutation] as Payload;
 }
 
-async function put(input: Record<string, unknown>, token = alice): Promise<Payload> {
-  const data = await gql<{ vmFilePut: Payload }>(
-    `mutation($input: VmFilePutInput!) { vmFilePut(input: $input) { ${RESULT_FIELDS} } }`,
-    { input },
-    token,
-  );
-  return data.vmFilePut;
-}
+const exec = (input: Record<string, unknown>, token = alice) => launch('vmExec', input, token);
+const put = (input: Record<string, unknown>, token = alice) => launch('vmFilePut', input, token);
 
 /** output follows an execution's output to its end, over graphql-ws, as `token`'s user. */
 async function output(executionId: string, token = alice, after = 0): Promise<OutputEvent[]> {

@@ -27,7 +27,7 @@ export function agentFailure(err: unknown): ServiceError {
     if (err.code === ErrorCode.ARGUMENT_UNSUPPORTED)
       return new ServiceError(
         'INVALID_STATE',
-        `the VM has no guest agent channel (${message}); VMs created before Kumo added one need to be re-created`,
+        `the VM has no guest agent channel yet (${message}); stop and start it to add one`,
       );
     if (err.code === ErrorCode.OPERATION_INVALID)
       return new ServiceError('INVALID_STATE', `the VM is not running: ${message}`);
