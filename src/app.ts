@@ -136,6 +136,14 @@ export async function startKumo(config: Config): Promise<Kumo> {
       totalBytes: x.totalOutputBytes,
       retentionMs: x.outputRetentionSeconds * 1000,
     });
+    const execRunner = new ExecRunner({
+      fork: () => db.fork(),
+      operations,
+      audit: new AuditService(() => db.fork()),
+      vms: () => requestServices(shared).vms,
+      logs: execLogs,
+      starts: new Limiter(x.startConcurrency),
+    });
     const shared: SharedServices = {
       fork: () => db.fork(),
       auth: await makeAuthSettings(limits, a.sessionTtlSeconds, scrypt),
@@ -189,14 +197,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
         accessCheckMs: 5000,
       },
       exec: {
-        runner: new ExecRunner({
-          fork: () => db.fork(),
-          operations,
-          audit: new AuditService(() => db.fork()),
-          vms: () => requestServices(shared).vms,
-          logs: execLogs,
-          starts: new Limiter(x.startConcurrency),
-        }),
+        runner: execRunner,
         logs: execLogs,
         settings: {
           filePaths: x.filePaths,
@@ -222,6 +223,8 @@ export async function startKumo(config: Config): Promise<Kumo> {
       ),
     );
     for (const host of await db.fork().find(Host, {})) monitor.add(monitoredHost(host, secrets));
+    // Once the hosts are known: their commands' agents are reached as the hosts connect.
+    await execRunner.resumeAll();
     const boot = await requestServices(shared).users.ensureAdmin(
       config.admin.email,
       config.admin.password,

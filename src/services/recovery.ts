@@ -9,28 +9,31 @@ import { CREATION_INTERRUPTED } from './vms/vm-state.ts';
 
 /**
  * recoverInterrupted settles what a controller that stopped in the middle of work left behind,
- * before anything new starts: operations and executions still marked running fail,
- * imports that were under way
- * are removed with their partial files, VMs still being created are marked for removal, and
+ * before anything new starts: operations still marked running fail (but those of commands
+ * still running in guests, which are followed again), imports that were under way are
+ * removed with their partial files, VMs still being created are marked for removal, and
  * VMs being moved UNKNOWN until the hosts' sweeps (VmWatcher) find where they run; the sweeps
  * also remove what was made of the half-created ones, and image copies cut short.
  */
 export async function recoverInterrupted(em: EntityManager, store: ImageStore): Promise<void> {
   const stopped = 'the controller stopped while this was under way';
-  await em.nativeUpdate(
-    Operation,
-    { status: { $in: ['PENDING', 'RUNNING'] } },
-    { status: 'FAILED', error: stopped, finishedAt: new Date() },
-  );
-  // The guest may still run what was started: its output files stay in the guest's /tmp.
+  // Commands running in guests go on without the controller: ExecRunner.resumeAll follows them
+  // again. Deliveries and starts cut short cannot be taken up.
   await em.nativeUpdate(
     Execution,
-    { state: { $in: ['QUEUED', 'DELIVERING', 'RUNNING'] } },
     {
-      state: 'FAILED',
-      error: `${stopped}; a command it had started may still run in the guest`,
-      finishedAt: new Date(),
+      $or: [{ state: { $in: ['QUEUED', 'DELIVERING'] } }, { state: 'RUNNING', guestPid: null }],
     },
+    { state: 'FAILED', error: stopped, finishedAt: new Date() },
+  );
+  const resumed = await em.find(Execution, { state: 'RUNNING' }, { fields: ['operation'] });
+  await em.nativeUpdate(
+    Operation,
+    {
+      status: { $in: ['PENDING', 'RUNNING'] },
+      id: { $nin: resumed.map((e) => e.operation.id) },
+    },
+    { status: 'FAILED', error: stopped, finishedAt: new Date() },
   );
   const importing = await em.find(Image, { state: 'IMPORTING' }, { fields: ['id'] });
   if (importing.length > 0) {

@@ -452,3 +452,28 @@ describe('vmExec', () => {
     expect(failed.error).toMatch(/guest agent does not answer/);
   });
 });
+
+describe('a controller restart', () => {
+  it('leaves a running command running, then follows it again, output and all', async () => {
+    const out = await exec({
+      vms: [vms.a],
+      command: '/bin/sh',
+      args: ['-c', 'echo before; sleep 4; echo after; exit 5'],
+    });
+    const execution = executionOf(out.results[0]);
+    const client = subscriber(k, alice);
+    clients.push(client);
+    for await (const r of client.iterate<{ execOutput: OutputEvent }>({
+      query:
+        'subscription($e: ID!) { execOutput(execution: $e) { __typename ... on ExecLine { text } } }',
+      variables: { e: execution.id },
+    }))
+      if ((r.data?.execOutput as { text?: string } | undefined)?.text === 'before') break;
+    k = await k.restart();
+    const events = await output(execution.id);
+    expect(lines(events, 'STDOUT')).toEqual(['before', 'after']);
+    expect(last(events)).toMatchObject({ state: 'FINISHED', exitCode: 5 });
+    const op = await settled(k, execution.operation.id, alice);
+    expect(op).toMatchObject({ status: 'FAILED', error: 'exited with status 5' });
+  });
+});

@@ -6,7 +6,7 @@ import { type Client, createClient } from 'graphql-ws';
 import { WebSocket } from 'ws';
 import type { z } from 'zod';
 import { type Kumo, startKumo } from '../../src/app.ts';
-import { type ConfigSchema, loadConfig } from '../../src/config/config.ts';
+import { type Config, type ConfigSchema, loadConfig } from '../../src/config/config.ts';
 import type { OperationId } from '../../src/entities/ids.ts';
 import type { DomainState } from '../../src/libvirt/api/domains.ts';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
@@ -41,6 +41,8 @@ export interface TestKumo {
     token?: string | null,
   ): Promise<GqlResult<T>>;
   signIn(email: string, password: string): Promise<string>;
+  /** restart stops the controller gracefully and starts another on the same data and config. */
+  restart(): Promise<TestKumo>;
   stop(): Promise<void>;
 }
 
@@ -62,7 +64,10 @@ export async function startTestKumo(
       ...extra.overrides,
     },
   });
-  const kumo = await startKumo(config);
+  return testKumo(await startKumo(config), config, dataDir);
+}
+
+function testKumo(kumo: Kumo, config: Config, dataDir: string): TestKumo {
   const url = kumo.server.url;
   const gql = async <T>(
     query: string,
@@ -94,6 +99,10 @@ export async function startTestKumo(
     dataDir,
     gql,
     signIn,
+    restart: async () => {
+      await kumo.stop();
+      return testKumo(await startKumo(config), config, dataDir);
+    },
     stop: async () => {
       await kumo.stop();
       rmSync(dataDir, { recursive: true, force: true });

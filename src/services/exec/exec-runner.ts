@@ -6,14 +6,19 @@ import {
   type ExecutionState,
   FINAL_EXECUTION_STATES,
 } from '../../entities/execution.ts';
-import type { ExecutionId, VmId } from '../../entities/ids.ts';
+import type { ExecutionId, SessionId, UserId, VmId } from '../../entities/ids.ts';
 import { Operation } from '../../entities/operation.ts';
 import { User } from '../../entities/user.ts';
 import type { Vm } from '../../entities/vm.ts';
 import type { Actor } from '../actor.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { ServiceError } from '../errors.ts';
-import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
+import {
+  type OperationContext,
+  OperationDetached,
+  type OperationRunner,
+  SHUTDOWN,
+} from '../operations/operation-runner.ts';
 import { transferDetails } from '../operations/transfer-progress.ts';
 import type { VmService } from '../vms/vm-service.ts';
 import { deliverFile, type FileSpec } from './guest-file.ts';
@@ -119,13 +124,58 @@ export class ExecRunner {
       const status = ctx.signal.aborted
         ? ended('CANCELLED')
         : ended('FAILED', agentFailure(err).message);
-      const failure = failureOf(status, job) ?? 'cancelled';
+      const failure = failureOf(status, job.timeoutSeconds) ?? 'cancelled';
       await this.end(id, log, actor, status, failure);
       throw new ServiceError('REFUSED', failure);
     }
-    const status = proc ? await this.follow(ctx, log, proc, job) : ended('FINISHED');
+    const deadline = Date.now() + job.timeoutSeconds * 1000;
+    await this.settle(ctx, id, log, actor, proc, deadline, job.timeoutSeconds);
+  }
+
+  /**
+   * resumeAll follows again the commands an earlier controller process left running in guests
+   * (recoverInterrupted kept their operations RUNNING): their output is read from the start of
+   * the files in the guest, and their timeouts still count from when they started.
+   */
+  async resumeAll(): Promise<void> {
+    const em = this.deps.fork();
+    const running = await em.find(Execution, { state: 'RUNNING', guestPid: { $ne: null } });
+    for (const e of running) {
+      const log = this.deps.logs.open(e.id);
+      log.state(statusOf(e), false);
+      const actor = e.actor ? resumedActor(e.actor.id) : null;
+      const vmId = e.vm?.id ?? null;
+      const pid = e.guestPid as number;
+      const deadline = (e.startedAt ?? e.createdAt).getTime() + e.timeoutSeconds * 1000;
+      this.deps.operations.resume(e.operation.id, async (ctx) => {
+        let proc: GuestProcess;
+        try {
+          if (!vmId) throw new ServiceError('NOT_FOUND', 'the VM was removed');
+          const link = new GuestLink(() => this.deps.vms().locate(vmId));
+          proc = await GuestProcess.reattach(link, outputPrefix(e.id), pid);
+        } catch (err) {
+          const failure = `lost the command when the controller restarted: ${agentFailure(err).message}`;
+          await this.end(e.id, log, actor, ended('FAILED', failure), failure);
+          throw new ServiceError('REFUSED', failure);
+        }
+        await this.settle(ctx, e.id, log, actor, proc, deadline, e.timeoutSeconds);
+      });
+    }
+  }
+
+  // Follows a started command (if any) to its end and records how it ended.
+  private async settle(
+    ctx: OperationContext,
+    id: ExecutionId,
+    log: OutputLog,
+    actor: Actor | null,
+    proc: GuestProcess | null,
+    deadline: number,
+    timeoutSeconds: number,
+  ): Promise<void> {
+    const status = proc ? await this.follow(ctx, log, proc, deadline) : ended('FINISHED');
     if (proc) await proc.close().catch(() => undefined);
-    const failure = failureOf(status, job);
+    const failure = failureOf(status, timeoutSeconds);
     await this.end(id, log, actor, status, failure);
     // The operation fails with it (or is CANCELLED, as the runner sees the cancel).
     if (failure) throw new ServiceError('REFUSED', failure);
@@ -162,7 +212,7 @@ export class ExecRunner {
     }
     if (!command) return null;
     cancelled();
-    const proc = await GuestProcess.start(link, `/tmp/.kumo-exec-${id}`, command);
+    const proc = await GuestProcess.start(link, outputPrefix(id), command);
     ctx.progress(0, 'running');
     await this.record(id, log, {
       state: 'RUNNING',
@@ -172,15 +222,17 @@ export class ExecRunner {
     return proc;
   }
 
-  // Streams the output until the command ends; kills it on timeout or cancel.
+  /**
+   * follow streams the output until the command ends; it kills the command on timeout or
+   * cancel, and leaves it running (detached, for the next controller) when this one shuts down.
+   */
   private async follow(
     ctx: OperationContext,
     log: OutputLog,
     proc: GuestProcess,
-    job: Job,
+    deadline: number,
   ): Promise<ExecStatus> {
     const lines = { out: new LineSplitter(), err: new LineSplitter() };
-    const deadline = Date.now() + job.timeoutSeconds * 1000;
     let killedFor: 'TIMED_OUT' | 'CANCELLED' | null = null;
     let pause = POLL_MIN_MS;
     for (;;) {
@@ -199,6 +251,10 @@ export class ExecRunner {
         for (const text of lines.out.end()) log.line('STDOUT', text);
         for (const text of lines.err.end()) log.line('STDERR', text);
         return { ...ended(killedFor ?? 'FINISHED'), ...polled.exit };
+      }
+      if (ctx.signal.reason === SHUTDOWN && !killedFor) {
+        await proc.release().catch(() => undefined);
+        throw new OperationDetached();
       }
       if (!killedFor && (ctx.signal.aborted || Date.now() >= deadline)) {
         killedFor = ctx.signal.aborted ? 'CANCELLED' : 'TIMED_OUT';
@@ -221,7 +277,7 @@ export class ExecRunner {
   private async end(
     id: ExecutionId,
     log: OutputLog,
-    actor: Actor,
+    actor: Actor | null,
     status: ExecStatus,
     failure: string | null,
   ): Promise<void> {
@@ -276,16 +332,26 @@ function ended(state: ExecutionState, error?: string): ExecStatus {
 
 // Why it did not succeed, for its operation and audit event: a non-zero exit counts, as in any
 // deployment tool; null when it did.
-function failureOf(s: ExecStatus, job: Job): string | null {
+function failureOf(s: ExecStatus, timeoutSeconds: number): string | null {
   switch (s.state) {
     case 'FINISHED':
       if (s.signal !== null) return `killed by signal ${s.signal}`;
       return s.exitCode !== null && s.exitCode !== 0 ? `exited with status ${s.exitCode}` : null;
     case 'TIMED_OUT':
-      return `timed out after ${job.timeoutSeconds} s and was killed`;
+      return `timed out after ${timeoutSeconds} s and was killed`;
     case 'CANCELLED':
       return 'cancelled';
     default:
       return s.error ?? s.state.toLowerCase();
   }
+}
+
+/** outputPrefix names an execution's output files in the guest: `<prefix>.out`, `<prefix>.err`. */
+function outputPrefix(id: ExecutionId): string {
+  return `/tmp/.kumo-exec-${id}`;
+}
+
+// Who started a resumed execution, for its audit event: the session it came from is gone.
+function resumedActor(userId: UserId): Actor {
+  return { userId, sessionId: '' as SessionId, isAdmin: false, address: '' };
 }

@@ -136,6 +136,19 @@ export class GuestProcess {
     return proc;
   }
 
+  /** reattach takes up a process started earlier (by a controller process since stopped). */
+  static async reattach(link: GuestLink, prefix: string, pid: number): Promise<GuestProcess> {
+    const open = (file: string) =>
+      link.call((agent, dom) => agent.fileOpen(dom, file, 'r'), RUN_GRACE_MS);
+    return new GuestProcess(
+      link,
+      prefix,
+      pid,
+      await open(`${prefix}.out`),
+      await open(`${prefix}.err`),
+    );
+  }
+
   /**
    * poll reads what the process wrote since the last poll and whether it has ended; once it
    * has, the rest of its output is read before the end is reported.
@@ -166,13 +179,20 @@ export class GuestProcess {
     );
   }
 
-  /** close closes the output files and removes them from the guest. */
-  async close(): Promise<void> {
+  /** release closes the output files and leaves them in the guest, for a later reattach. */
+  async release(): Promise<void> {
     await this.link.call(async (agent, dom) => {
       for (const f of [this.files.out, this.files.err])
         await agent.fileClose(dom, f.handle).catch(() => undefined);
-      await runToEnd(agent, dom, ['-c', 'rm -f -- "$0.out" "$0.err"', this.prefix]);
     });
+  }
+
+  /** close closes the output files and removes them from the guest. */
+  async close(): Promise<void> {
+    await this.release();
+    await this.link.call((agent, dom) =>
+      runToEnd(agent, dom, ['-c', 'rm -f -- "$0.out" "$0.err"', this.prefix]),
+    );
   }
 
   private ended(s: Extract<ExecStatus, { exited: true }>): void {

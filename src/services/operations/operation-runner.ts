@@ -54,6 +54,18 @@ export interface OperationRequest {
   readonly work: (ctx: OperationContext) => Promise<void>;
 }
 
+/**
+ * OperationDetached is what work throws to leave its operation RUNNING when the controller
+ * shuts down: the work goes on without it (a command in a guest) and a controller that starts
+ * later resumes it.
+ */
+export class OperationDetached extends Error {
+  override readonly name = 'OperationDetached';
+}
+
+/** SHUTDOWN is the abort reason of operations stopped because the controller is closing. */
+export const SHUTDOWN = new Error('the controller is shutting down');
+
 interface Running {
   readonly controller: AbortController;
   done: Promise<void>;
@@ -92,16 +104,25 @@ export class OperationRunner {
       ...(req.details ? { details: { ...req.details } } : {}),
     });
     await em.flush();
+    this.launch(op.id, req.work);
+    this.publish(op);
+    return op;
+  }
+
+  /** resume runs new work for an operation an earlier controller process left RUNNING. */
+  resume(id: OperationId, work: OperationRequest['work']): void {
+    this.launch(id, work);
+  }
+
+  private launch(id: OperationId, work: OperationRequest['work']): void {
     const entry: Running = {
       controller: new AbortController(),
       done: Promise.resolve(),
       uncancellable: null,
     };
-    entry.done = this.run(op.id, req, entry);
-    this.running.set(op.id, entry);
-    void entry.done.finally(() => this.running.delete(op.id));
-    this.publish(op);
-    return op;
+    entry.done = this.run(id, work, entry);
+    this.running.set(id, entry);
+    void entry.done.finally(() => this.running.delete(id));
   }
 
   /** cancel aborts a running operation, unless it is not running here or past its point of no return. */
@@ -119,14 +140,21 @@ export class OperationRunner {
     await this.running.get(id)?.done;
   }
 
-  /** close cancels every running operation and waits for them to finish. */
+  /**
+   * close stops every running operation (aborting it with SHUTDOWN: work that can go on
+   * without the controller detaches instead) and waits for them to finish.
+   */
   async close(): Promise<void> {
     const all = [...this.running.values()];
-    for (const r of all) r.controller.abort();
+    for (const r of all) r.controller.abort(SHUTDOWN);
     await Promise.allSettled(all.map((r) => r.done));
   }
 
-  private async run(id: OperationId, req: OperationRequest, entry: Running): Promise<void> {
+  private async run(
+    id: OperationId,
+    work: OperationRequest['work'],
+    entry: Running,
+  ): Promise<void> {
     const { controller } = entry;
     let lastWrite = 0;
     let pending: {
@@ -158,11 +186,15 @@ export class OperationRunner {
     };
     let final: { status: OperationStatus; error: string | null };
     try {
-      await req.work(ctx);
+      await work(ctx);
       final = controller.signal.aborted
         ? { status: 'CANCELLED', error: null }
         : { status: 'SUCCEEDED', error: null };
     } catch (err) {
+      if (err instanceof OperationDetached) {
+        await write().catch(() => undefined);
+        return;
+      }
       final = controller.signal.aborted
         ? { status: 'CANCELLED', error: null }
         : {
