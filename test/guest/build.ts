@@ -1,5 +1,6 @@
 // Builds Kumo's test guest: a raw disk image holding one FAT filesystem (no partition table)
-// with SYSLINUX, Debian's cloud kernel and a busybox initramfs whose /init is rootfs/init.
+// with SYSLINUX, Debian's cloud kernel and a busybox initramfs whose /init is rootfs/init, with
+// the QEMU guest agent and the shared libraries it runs with.
 // Everything comes from Debian packages through apt; see README.md for what the guest does.
 //
 //   node test/guest/build.ts     builds (or finds) the image and prints where it is
@@ -9,14 +10,17 @@ import { createReadStream, existsSync, writeFileSync } from 'node:fs';
 import {
   chmod,
   copyFile,
+  lstat,
   lutimes,
   mkdir,
   mkdtemp,
   readdir,
   readFile,
+  readlink,
   rename,
   rm,
   stat,
+  symlink,
   truncate,
   utimes,
   writeFile,
@@ -55,6 +59,10 @@ const BUILD_TOOLS = ['cpio', 'dosfstools', 'mtools', 'syslinux', 'xz-utils', 'zs
 const KEYED_TOOLS = ['dosfstools', 'mtools', 'syslinux'] as const;
 const KERNEL_META = 'linux-image-cloud-amd64';
 const BUSYBOX = 'busybox-static';
+const AGENT = 'qemu-guest-agent';
+const AGENT_BINARY = 'usr/sbin/qemu-ga';
+// Debian's dynamic loader's built-in search path: the guest has no ld.so.cache.
+const LIBRARY_DIRS = ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu', 'lib', 'usr/lib'];
 const APT_LISTS = '/var/lib/apt/lists';
 
 /**
@@ -68,6 +76,7 @@ const GUEST_MODULES = [
   'sr_mod',
   'isofs',
   'virtio_net',
+  'virtio_console', // virtio-serial: the guest agent's port
   'vfat', // /data, the boot disk's filesystem
   'nls_cp437',
   'nls_ascii',
@@ -120,42 +129,77 @@ function parseStanzas(out: string): Array<Record<string, string>> {
     .filter((f) => f.Package);
 }
 
-/** resolvePackages asks apt which kernel package and versions it would download today. */
-async function resolvePackages(log: Log): Promise<Record<string, string>> {
-  for (let attempt = 0; ; attempt++) {
-    const out = await exec('apt-cache', ['show', '--no-all-versions', KERNEL_META, BUSYBOX]).catch(
-      () => '',
-    );
-    const stanzas = parseStanzas(out);
-    const meta = stanzas.find((f) => f.Package === KERNEL_META);
-    const busybox = stanzas.find((f) => f.Package === BUSYBOX);
-    // The metapackage depends on exactly one versioned image package, at its own version.
-    const kernel = /(linux-image-\S+-cloud-amd64) \(= ([^)]+)\)/.exec(meta?.Depends ?? '');
-    if (kernel?.[1] && kernel[2] && busybox?.Version) {
-      return { [kernel[1]]: kernel[2], [BUSYBOX]: busybox.Version };
-    }
-    if (attempt > 0) throw new Error(`apt cannot resolve ${KERNEL_META} and ${BUSYBOX}:\n${out}`);
-    log('apt-get update (no package lists)');
-    await exec('apt-get', ['update']);
-  }
+/** showPackages asks apt for the candidate version of each package, by name. */
+async function showPackages(pkgs: readonly string[]): Promise<Map<string, Record<string, string>>> {
+  const out = await exec('apt-cache', ['show', '--no-all-versions', ...pkgs]);
+  return new Map(parseStanzas(out).map((f) => [f.Package ?? '', f]));
+}
+
+/** dependsOf names the packages a Depends field requires, the first of each alternative. */
+function dependsOf(field: string | undefined): string[] {
+  return (field ?? '')
+    .split(',')
+    .flatMap((dep) => /^\s*([a-z0-9][a-z0-9+.-]*)/.exec(dep)?.[1] ?? []);
 }
 
 /**
- * guestPackages is resolvePackages remembered until apt's package lists change: apt-cache takes
- * about a second a call here, which every test file booting a guest would otherwise pay.
+ * resolvePackages asks apt which kernel package and versions it would download today: the
+ * kernel, busybox, the guest agent and, transitively, what the agent Depends on (its libraries;
+ * Pre-Depends only serve maintainer scripts, which never run here).
+ */
+async function resolvePackages(log: Log): Promise<Record<string, string>> {
+  let shown = new Map<string, Record<string, string>>();
+  for (let attempt = 0; ; attempt++) {
+    shown = await showPackages([KERNEL_META, BUSYBOX, AGENT]).catch(() => new Map());
+    if (shown.size === 3 || attempt > 0) break;
+    log('apt-get update (no package lists)');
+    await exec('apt-get', ['update']);
+  }
+  // The metapackage depends on exactly one versioned image package, at its own version.
+  const kernel = /(linux-image-\S+-cloud-amd64) \(= ([^)]+)\)/.exec(
+    shown.get(KERNEL_META)?.Depends ?? '',
+  );
+  const busybox = shown.get(BUSYBOX)?.Version;
+  if (!kernel?.[1] || !kernel[2] || !busybox)
+    throw new Error(`apt cannot resolve ${KERNEL_META} and ${BUSYBOX}`);
+  const packages: Record<string, string> = { [kernel[1]]: kernel[2], [BUSYBOX]: busybox };
+  // One apt-cache call per level of the agent's dependency tree.
+  for (let level = [AGENT]; level.length > 0; ) {
+    const next: string[] = [];
+    for (const pkg of level) {
+      const version = shown.get(pkg)?.Version;
+      if (!version) throw new Error(`apt cannot resolve ${pkg}, which ${AGENT} needs`);
+      packages[pkg] = version;
+    }
+    for (const pkg of level)
+      for (const dep of dependsOf(shown.get(pkg)?.Depends))
+        if (!(dep in packages) && !next.includes(dep)) next.push(dep);
+    level = next;
+    if (level.length > 0) shown = await showPackages(level);
+  }
+  return packages;
+}
+
+/**
+ * guestPackages is resolvePackages remembered until apt's package lists or this file change:
+ * apt-cache takes about a second a call here, which every test file booting a guest would
+ * otherwise pay several times over.
  */
 async function guestPackages(log: Log): Promise<Record<string, string>> {
   const stamp = await stat(APT_LISTS).then(
     (s) => String(s.mtimeMs),
     () => '',
   );
+  // Another build.ts (another checkout) may want other packages.
+  const source = sha256(await readFile(fileURLToPath(import.meta.url)));
   const memo = path.join(GUEST_DIR, 'apt-versions.json');
   try {
     const m = JSON.parse(await readFile(memo, 'utf8')) as {
       stamp: string;
+      source: string;
       packages: Record<string, string>;
     };
-    if (stamp && m.stamp === stamp) return m.packages;
+    if (stamp && m.stamp === stamp && m.source === source) return m.packages;
   } catch {
     // No memo yet, or a torn one: ask apt.
   }
@@ -166,7 +210,7 @@ async function guestPackages(log: Log): Promise<Record<string, string>> {
   );
   await mkdir(GUEST_DIR, { recursive: true });
   const tmp = `${memo}.${process.pid}`;
-  await writeFile(tmp, JSON.stringify({ stamp: fresh, packages }));
+  await writeFile(tmp, JSON.stringify({ stamp: fresh, source, packages }));
   await rename(tmp, memo);
   return packages;
 }
@@ -260,11 +304,80 @@ function elfSection(elf: Buffer, name: string): Buffer | undefined {
   const strtab = header(shstrndx);
   for (let i = 0; i < shnum; i++) {
     const h = header(i);
-    const start = strtab.offset + h.name;
-    const sectionName = elf.toString('latin1', start, elf.indexOf(0, start));
-    if (sectionName === name) return elf.subarray(h.offset, h.offset + h.size);
+    if (cString(elf, strtab.offset + h.name) === name)
+      return elf.subarray(h.offset, h.offset + h.size);
   }
   return undefined;
+}
+
+/** cString reads the NUL-terminated string at `offset`. */
+function cString(buf: Buffer, offset: number): string {
+  return buf.toString('latin1', offset, buf.indexOf(0, offset));
+}
+
+/**
+ * elfNeeds reads what a dynamically linked 64-bit little-endian ELF file asks of the dynamic
+ * loader: the libraries of its DT_NEEDED entries and, for a program, the loader itself (.interp).
+ */
+function elfNeeds(elf: Buffer): { needed: string[]; interp: string | undefined } | undefined {
+  const dynamic = elfSection(elf, '.dynamic');
+  const dynstr = elfSection(elf, '.dynstr');
+  if (!dynamic || !dynstr) return undefined;
+  const needed: string[] = [];
+  // Elf64_Dyn entries are d_tag and d_val, 8 bytes each; DT_NULL (0) ends them, DT_NEEDED is 1.
+  for (let at = 0; at + 16 <= dynamic.length; at += 16) {
+    const tag = dynamic.readBigInt64LE(at);
+    if (tag === 0n) break;
+    if (tag === 1n) needed.push(cString(dynstr, Number(dynamic.readBigUInt64LE(at + 8))));
+  }
+  const interp = elfSection(elf, '.interp');
+  return { needed, interp: interp && cString(interp, 0) };
+}
+
+/**
+ * resolveIn follows symlinks inside the unpacked packages under `root` and returns the regular
+ * file a path ends at, relative to `root`: absolute link targets (libc6's /lib64 link) would
+ * otherwise lead to the host's own files.
+ */
+async function resolveIn(root: string, rel: string): Promise<string | undefined> {
+  let at = path.normalize(rel);
+  for (let hops = 0; hops < 40; hops++) {
+    if (at.startsWith('..')) return undefined;
+    const st = await lstat(path.join(root, at)).catch(() => undefined);
+    if (!st?.isSymbolicLink()) return st?.isFile() ? at : undefined;
+    const target = await readlink(path.join(root, at));
+    at = target.startsWith('/')
+      ? path.normalize(target.slice(1))
+      : path.join(path.dirname(at), target);
+  }
+  throw new Error(`${rel}: too many levels of symbolic links`);
+}
+
+/**
+ * dynamicClosure maps what a dynamically linked program needs, as paths in the guest, to the
+ * files of the unpacked packages under `root` that hold them: the program, the libraries its
+ * DT_NEEDED entries name, transitively, where the loader looks for them, and the loader its
+ * .interp names. (ldd would run the host's loader on the host's libraries.)
+ */
+async function dynamicClosure(root: string, program: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const visit = async (at: string, neededBy: string): Promise<void> => {
+    if (files.has(at)) return;
+    const real = await resolveIn(root, at);
+    if (!real) throw new Error(`/${at}, which ${neededBy} needs, is in none of the packages`);
+    files.set(at, real);
+    const needs = elfNeeds(await readFile(path.join(root, real)));
+    if (!needs) throw new Error(`/${at} is not a dynamically linked 64-bit ELF file`);
+    for (const lib of needs.needed) {
+      const hits = await Promise.all(LIBRARY_DIRS.map((d) => resolveIn(root, path.join(d, lib))));
+      const dir = LIBRARY_DIRS[hits.findIndex(Boolean)];
+      if (!dir) throw new Error(`${lib}, which /${at} needs, is in none of the packages`);
+      await visit(path.join(dir, lib), `/${at}`);
+    }
+    if (needs.interp) await visit(needs.interp.replace(/^\/+/, ''), `/${at}`);
+  };
+  await visit(program, program);
+  return files;
 }
 
 // Module names treat '-' and '_' alike, as the kernel does.
@@ -378,6 +491,21 @@ async function buildInto(work: string, inputs: BuildInputs, log: Log): Promise<s
   const order = modules.map((m) => `${m.name} ${MODULE_PARAMS[m.name] ?? ''}`.trim());
   await writeFile(path.join(ir, 'etc', 'kumo-modules'), `${order.join('\n')}\n`);
   await writeFile(path.join(ir, 'etc', 'kumo-guest'), `kernel ${kver}\n`);
+  // The agent and what it loads; a file needed under two names (the loader) is kept once.
+  const agentFiles = await dynamicClosure(pkgRoot, AGENT_BINARY);
+  const placed = new Map<string, string>();
+  for (const [at, real] of agentFiles) {
+    const to = path.join(ir, at);
+    await mkdir(path.dirname(to), { recursive: true });
+    const first = placed.get(real);
+    if (first) {
+      await symlink(`/${first}`, to);
+    } else {
+      placed.set(real, at);
+      await copyFile(path.join(pkgRoot, real), to);
+      await chmod(to, 0o755);
+    }
+  }
   await setTimes(ir);
   const initrd = path.join(work, 'initrd.gz');
   await exec('sh', [
@@ -405,7 +533,8 @@ async function buildInto(work: string, inputs: BuildInputs, log: Log): Promise<s
   }
   await exec('syslinux', ['--install', disk]);
   log(
-    `built: kernel ${kver}, ${modules.length} modules, initrd ${(await stat(initrd)).size} bytes`,
+    `built: kernel ${kver}, ${modules.length} modules, the agent's ${[...agentFiles.keys()].join(' ')}; ` +
+      `initrd ${(await stat(initrd)).size} bytes`,
   );
   return debs;
 }

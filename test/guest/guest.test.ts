@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type DomainRef, StartFlags, StatsGroups } from '../../src/libvirt/api/domains.ts';
 import type { PoolRef } from '../../src/libvirt/api/storage.ts';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
+import { QemuProgram } from '../../src/libvirt/generated/qemu-protocol.gen.ts';
 import { type DiskSpec, domainXml } from '../../src/libvirt/xml/domain.ts';
 import { volumeXml } from '../../src/libvirt/xml/storage.ts';
 import { Cleanup } from '../support/cleanup.ts';
@@ -21,6 +22,8 @@ const BUILD_MS = 600_000;
 const BOOT_MS = 180_000;
 const COMMAND_MS = 30_000;
 const POWEROFF_MS = 60_000;
+// libvirt reports the agent as not connected for a moment after it starts in the guest.
+const AGENT_MS = 30_000;
 
 /** uploadVolume creates a volume of exactly `bytes` and streams `source` into it. */
 async function uploadVolume(
@@ -39,22 +42,44 @@ async function uploadVolume(
   return conn.storage.volumePath(vol);
 }
 
+/**
+ * agentCommand runs one guest agent command through libvirt's QEMU program and returns the
+ * agent's `return` value.
+ */
+async function agentCommand(
+  conn: LibvirtConnection,
+  dom: DomainRef,
+  execute: string,
+  args?: Record<string, unknown>,
+): Promise<unknown> {
+  const { result } = await new QemuProgram(conn.rpc).domainAgentCommand({
+    dom: dom.handle,
+    cmd: JSON.stringify(args ? { execute, arguments: args } : { execute }),
+    timeout: 10,
+    flags: 0,
+  });
+  return (JSON.parse(result ?? '{}') as { return?: unknown }).return;
+}
+
+const base64 = (s: string) => Buffer.from(s).toString('base64');
+
 /** boot defines (or, given its uuid, redefines) and starts the domain, with its console attached before it runs. */
 async function boot(
   conn: LibvirtConnection,
   name: string,
   disks: readonly DiskSpec[],
   network: string,
-  uuid?: string,
+  opts: { uuid?: string; guestAgent: boolean },
 ): Promise<{ dom: DomainRef; console: GuestConsole }> {
   const xml = domainXml({
     name,
-    uuid,
+    uuid: opts.uuid,
     type: guestDomainType(),
     memoryMiB: 128,
     vcpus: 1,
     disks,
     interfaces: [{ network, mac: '52:54:00:6b:75:01' }],
+    guestAgent: opts.guestAgent,
   });
   const defined = await conn.domains.define(xml);
   const dom = await conn.domains.start(defined, StartFlags.PAUSED);
@@ -67,7 +92,7 @@ async function boot(
 
 describe('the test guest image', () => {
   it(
-    'boots from a virtio disk, reads its NoCloud seed, keeps files, sends traffic and powers off on ACPI',
+    'boots from a virtio disk, reads its NoCloud seed, runs its guest agent, keeps files, sends traffic and powers off on ACPI',
     async () => {
       const t0 = performance.now();
       const image = await within(guestImage(), BUILD_MS, 'building the guest image');
@@ -125,7 +150,7 @@ describe('the test guest image', () => {
 
       // First boot: with the seed.
       const t1 = performance.now();
-      const first = await boot(conn, name, [vda, cdrom], network);
+      const first = await boot(conn, name, [vda, cdrom], network, { guestAgent: true });
       cleanup.add(() => conn.domains.undefine(first.dom));
       const con = first.console;
       await con.waitFor('KUMO-GUEST READY', BOOT_MS);
@@ -142,9 +167,44 @@ describe('the test guest image', () => {
       expect(markers).toContainEqual(
         expect.stringMatching(/^NET eth0 52:54:00:6b:75:01 169\.254\./),
       );
+      expect(markers).toContainEqual(expect.stringMatching(/^AGENT \/dev\/vport\d+p\d+$/));
       expect(markers).not.toContain('NO-SEED');
       expect(markers.filter((m) => m.startsWith('MODULE-FAILED'))).toEqual([]);
       expect(markers.at(-1)).toBe('READY');
+
+      // The agent answers, and runs a shell command with its output captured.
+      const t3 = performance.now();
+      const ping = await until(
+        () => agentCommand(conn, first.dom, 'guest-ping').catch(() => undefined),
+        AGENT_MS,
+        'the guest agent to answer guest-ping',
+      );
+      const agentMs = performance.now() - t3;
+      expect(ping).toEqual({});
+      const { pid } = (await agentCommand(conn, first.dom, 'guest-exec', {
+        path: '/bin/sh',
+        arg: ['-c', 'echo hi; echo err >&2; exit 3'],
+        'capture-output': true,
+      })) as { pid: number };
+      // The agent hands out the output once the command has exited, with its status.
+      const exited = await until(
+        async () => {
+          const s = (await agentCommand(conn, first.dom, 'guest-exec-status', { pid })) as {
+            exited: boolean;
+          };
+          return s.exited ? s : undefined;
+        },
+        COMMAND_MS,
+        'the guest command to exit',
+      );
+      expect(exited).toEqual({
+        exited: true,
+        exitcode: 3,
+        'out-data': base64('hi\n'),
+        'out-truncated': false,
+        'err-data': base64('err\n'),
+        'err-truncated': false,
+      });
 
       const written = await con.run(
         'echo kept-on-disk > /data/probe.txt; sync; cat /data/probe.txt',
@@ -170,10 +230,15 @@ describe('the test guest image', () => {
       );
       const poweroffMs = performance.now() - t2;
 
-      // Second boot: no seed this time, and the file written before is still on the disk.
-      const second = await boot(conn, name, [vda], network, first.dom.uuid);
+      // Second boot: no seed and no agent channel this time, and the file written before is still
+      // on the disk.
+      const second = await boot(conn, name, [vda], network, {
+        uuid: first.dom.uuid,
+        guestAgent: false,
+      });
       await second.console.waitFor('KUMO-GUEST READY', BOOT_MS);
       expect(second.console.markers()).toContain('NO-SEED');
+      expect(second.console.markers()).toContain('NO-AGENT');
       expect(second.console.markers()).not.toContainEqual(expect.stringMatching(/^INSTANCE-ID/));
       expect(await second.console.run('cat /data/probe.txt', COMMAND_MS)).toEqual({
         output: 'kept-on-disk\n',
@@ -188,7 +253,8 @@ describe('the test guest image', () => {
 
       console.log(
         `guest: ${guestDomainType()} domain; image ${image.bytes} bytes; build ${Math.round(buildMs)} ms; ` +
-          `boot to READY ${Math.round(bootMs)} ms; ACPI power-off ${Math.round(poweroffMs)} ms`,
+          `boot to READY ${Math.round(bootMs)} ms; agent answering ${Math.round(agentMs)} ms after READY; ` +
+          `ACPI power-off ${Math.round(poweroffMs)} ms`,
       );
     },
     BUILD_MS + 3 * BOOT_MS,
