@@ -6,6 +6,7 @@ import { ServiceError } from '../services/errors.ts';
 import type { CommandInput, VmOutcome } from '../services/exec/exec-service.ts';
 import type { OutputEvent } from '../services/exec/output-log.ts';
 import { builder } from './builder.ts';
+import { connectionOf, decodeCursor, pageSize } from './connection.ts';
 import { actorOf, type KumoContext } from './context.ts';
 import { OperationType } from './operation.ts';
 import { UploadScalar } from './upload.ts';
@@ -88,6 +89,26 @@ export const ExecutionType = builder.node(Execution, {
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
   }),
 });
+
+builder.queryFields((t) => ({
+  executions: t.connection({
+    type: ExecutionType,
+    authScopes: { signedIn: true },
+    description: 'Your executions, newest first (everyone’s, for admins); in one VM if given.',
+    args: { vm: t.arg.globalID({ for: VmType, required: false }) },
+    resolve: async (_r, args, ctx) => {
+      const after = decodeCursor(args.after)?.split('|');
+      const { executions, hasNextPage } = await ctx.services.exec.list(actorOf(ctx), {
+        first: pageSize(args),
+        ...(args.vm ? { vm: args.vm.id as VmId } : {}),
+        ...(after?.length === 2
+          ? { after: { createdAt: new Date(after[0] as string), id: after[1] as ExecutionId } }
+          : {}),
+      });
+      return connectionOf(executions, (e) => `${e.createdAt.toISOString()}|${e.id}`, hasNextPage);
+    },
+  }),
+}));
 
 type Line = Extract<OutputEvent, { kind: 'line' }>;
 type State = Extract<OutputEvent, { kind: 'state' }>;

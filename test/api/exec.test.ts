@@ -316,6 +316,21 @@ describe('vmFilePut with a command, in three VMs on two hosts', () => {
         },
       })),
     );
+    // Listed newest first, the VM's own when asked for by VM; not at all for another user.
+    type Page = { executions: { edges: Array<{ node: { vmName: string } }> } };
+    const listed = await gql<Page>(
+      'query($vm: ID) { executions(first: 10, vm: $vm) { edges { node { vmName } } } }',
+      { vm: vms.c },
+    );
+    expect(listed.executions.edges.map((e) => e.node.vmName)).toEqual(['exec-c']);
+    const all = await gql<Page>('{ executions(first: 2) { edges { node { vmName } } } }', {});
+    expect(all.executions.edges).toHaveLength(2);
+    const others = await gql<Page>(
+      '{ executions(first: 10) { edges { node { vmName } } } }',
+      {},
+      bob,
+    );
+    expect(others.executions.edges).toEqual([]);
     // The file is in place with its mode, and nothing else was left beside it or in /tmp.
     const check = await run(vms.b, '/bin/sh', [
       '-c',

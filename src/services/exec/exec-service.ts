@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '../../db/database.ts';
 import { Execution } from '../../entities/execution.ts';
 import type { ExecutionId, VmId } from '../../entities/ids.ts';
@@ -125,6 +126,24 @@ export class ExecService {
     if (!e || !(actor.isAdmin || e.actor?.id === actor.userId))
       throw new ServiceError('NOT_FOUND', `no execution ${id}`, 'execution');
     return e;
+  }
+
+  /** list returns the actor's executions (everyone's, for admins), newest first, in one VM if given. */
+  async list(
+    actor: Actor,
+    q: { first: number; vm?: VmId; after?: { createdAt: Date; id: ExecutionId } },
+  ): Promise<{ executions: Execution[]; hasNextPage: boolean }> {
+    const where: FilterQuery<Execution> = actor.isAdmin ? {} : { actor: actor.userId };
+    if (q.vm) where.vm = q.vm;
+    if (q.after) {
+      const { createdAt, id } = q.after;
+      where.$or = [{ createdAt: { $lt: createdAt } }, { createdAt, id: { $lt: id } }];
+    }
+    const found = await this.em.find(Execution, where, {
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      limit: q.first + 1,
+    });
+    return { executions: found.slice(0, q.first), hasNextPage: found.length > q.first };
   }
 
   /**
