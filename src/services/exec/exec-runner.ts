@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '../../db/database.ts';
 import {
@@ -30,7 +29,8 @@ import type { ExecStatus, OutputLog, OutputLogs } from './output-log.ts';
 
 /** Job is what one execution does in its VM: deliver a file, run a command, or both in turn. */
 export interface Job {
-  readonly file: FileSpec | null;
+  /** file is hashed once for all the VMs it goes to. */
+  readonly file: (FileSpec & { readonly sha256: string }) | null;
   readonly command: CommandSpec | null;
   readonly timeoutSeconds: number;
 }
@@ -100,7 +100,7 @@ export class ExecRunner {
       filePath: job.file?.path ?? null,
       fileBytes: job.file ? BigInt(job.file.data.length) : null,
       fileMode: job.file?.mode ?? null,
-      fileSha256: job.file ? createHash('sha256').update(job.file.data).digest('hex') : null,
+      fileSha256: job.file?.sha256 ?? null,
     });
     id = execution.id;
     this.deps.logs.open(execution.id).state(statusOf(execution), false);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '../../db/database.ts';
@@ -108,7 +109,12 @@ export class ExecService {
         'input.mode',
       );
     return this.launch(actor, vmIds, 'vmFilePut', {
-      file: { path: file.path, data: file.data, mode },
+      file: {
+        path: file.path,
+        data: file.data,
+        mode,
+        sha256: createHash('sha256').update(file.data).digest('hex'),
+      },
       command: run ? this.command(run, 'input.run') : null,
       timeoutSeconds: this.timeout(run?.timeoutSeconds, 'input.run.timeoutSeconds'),
     });

@@ -204,9 +204,11 @@ export class GuestProcess {
   private async read(file: StreamFile, drain: boolean): Promise<Buffer> {
     const parts: Buffer[] = [];
     for (;;) {
+      let tries = 0;
       const chunk = await this.link.call(async (agent, dom) => {
-        // A read that reached the end leaves the end-of-file mark set; seeking clears it.
-        if (file.atEof) await agent.fileSeek(dom, file.handle, file.offset);
+        // A read that reached the end leaves the end-of-file mark set; seeking clears it. A
+        // retried read seeks too: the one whose reply was lost may have moved the position.
+        if (file.atEof || tries++ > 0) await agent.fileSeek(dom, file.handle, file.offset);
         return agent.fileRead(dom, file.handle);
       }, RUN_GRACE_MS);
       file.offset += chunk.data.length;
