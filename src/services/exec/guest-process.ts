@@ -50,9 +50,9 @@ const KILL_TREE = [
 
 const SHELL = '/bin/sh';
 
-// The output files appear a moment after the agent starts the wrapper.
-const OPEN_TRIES = 50;
-const OPEN_PAUSE_MS = 100;
+// The output files appear a moment after the agent starts the wrapper: looked for again after
+// 10 ms, doubling to 200 ms, for 5 s in all.
+const OPEN_WAIT_MS = 5000;
 
 /** RUN_GRACE_MS is how long a running process's agent may be out of reach before it is given up. */
 export const RUN_GRACE_MS = 60_000;
@@ -112,7 +112,8 @@ export class GuestProcess {
     // The agent tells of an exit once only: one seen while waiting for the files is kept.
     const seen: { exit: Extract<ExecStatus, { exited: true }> | null } = { exit: null };
     const open = async (file: string): Promise<number> => {
-      for (let i = 1; ; i++) {
+      const deadline = Date.now() + OPEN_WAIT_MS;
+      for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
         try {
           return await link.call((agent, dom) => agent.fileOpen(dom, file, 'r'));
         } catch (err) {
@@ -124,8 +125,8 @@ export class GuestProcess {
             );
           const status = await link.call((agent, dom) => agent.execStatus(dom, pid));
           if (status.exited) seen.exit = status;
-          else if (i >= OPEN_TRIES) throw err;
-          else await new Promise((r) => setTimeout(r, OPEN_PAUSE_MS));
+          else if (Date.now() >= deadline) throw err;
+          else await new Promise((r) => setTimeout(r, pause));
         }
       }
     };
