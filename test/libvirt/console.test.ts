@@ -64,9 +64,15 @@ describe.each([
     cleanup.add(async () => console2.destroy());
     // libvirtd tells the first client of the takeover only if it was waiting on that console
     // (virFDStreamCloseInt); when it was busy sending it guest output, the client learns at
-    // its next keystroke, which the daemon can no longer deliver.
+    // its next keystroke, which the daemon can no longer deliver. Under load one keystroke can
+    // pass before the takeover is seen, so keep typing until the console ends.
+    const typing = setInterval(() => {
+      if (!console1.destroyed && !console1.writableEnded) console1.write('\r', () => undefined);
+    }, 500);
+    cleanup.add(async () => clearInterval(typing));
     if (!console1.destroyed) console1.write('\r', () => undefined);
     await within(ended(console1), 10_000, 'the first console to end');
+    clearInterval(typing);
     console2.destroy();
     expect(await conn.host.hostname()).toBe(rigHost('hv2').hostname);
   });
