@@ -31,10 +31,10 @@ import type { CallOptions, Procedure } from '../../src/libvirt/rpc/caller.ts';
 import { RpcClient } from '../../src/libvirt/rpc/client.ts';
 import { decodePayload } from '../../src/libvirt/rpc/message.ts';
 import type { Decoder, Encoder } from '../../src/libvirt/xdr/index.ts';
+import { type FleetHost, planFleet, removeFleet, writeFleet } from '../../test/fleet/fleet.ts';
 import { rigDown, rigUpDetailed } from '../../test/rig/rig.ts';
 import { captureQemuRecord, withGuestBalloon } from './capture.ts';
-import { FLEET_PATH } from './driver.ts';
-import { type FleetDomain, planFleet, qemuShapedReply, removeFleet, writeFleet } from './fleet.ts';
+import { qemuShapedReply } from './qemu-reply.ts';
 
 const DOMAINS = Number(process.env.BENCH_DOMAINS ?? 1000);
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 4);
@@ -93,11 +93,9 @@ RpcClient.prototype.call = function call<A, R>(
 
 const { rig, reused } = await rigUpDetailed(HOSTS);
 const hosts = rig.hosts.slice(0, HOSTS);
-const fleet = planFleet(
-  hosts.map((h) => h.name),
-  DOMAINS,
-);
-const label = (ip: string) => `test+tls://${ip}${FLEET_PATH}`;
+// One simulated host per rig host, named after it.
+const fleet = planFleet({ rigHosts: hosts, hosts: hosts.length, vms: DOMAINS, prefix: 'kbm' });
+const fleetHost = (i: number) => fleet[i] as FleetHost;
 const dataDir = mkdtempSync(join(tmpdir(), 'kumo-bench-metering-'));
 let kumo: Kumo | null = null;
 const conns: LibvirtConnection[] = [];
@@ -129,14 +127,14 @@ async function setUp(k: Kumo): Promise<void> {
     'mutation($e: String!, $p: String!) { sessionCreate(input: {email: $e, password: $p}) { token } }',
     { e: ADMIN.email, p: ADMIN.password },
   );
-  for (const h of hosts) {
+  for (const [i, h] of hosts.entries()) {
     const r = await gql<{ hostAdd: { host: { id: string } | null; userErrors: unknown[] } }>(
       k,
       'mutation($input: HostAddInput!) { hostAdd(input: $input) { host { id } userErrors { code message } } }',
       {
         input: {
           name: h.name,
-          uri: label(h.ip),
+          uri: fleetHost(i).uri,
           credentials: { tlsPkiPath: rig.pki.clientDir },
         },
       },
@@ -148,7 +146,7 @@ async function setUp(k: Kumo): Promise<void> {
   const owner = await em.findOneOrFail(User, { email: ADMIN.email });
   const byName = new Map((await em.find(Host, {})).map((h) => [h.name, h]));
   hosts.forEach((h, i) => {
-    for (const d of fleet[i] as FleetDomain[])
+    for (const d of fleetHost(i).domains)
       em.create(Vm, {
         name: d.name,
         owner,
@@ -287,8 +285,8 @@ async function run(k: Kumo): Promise<void> {
 
   // The bench's own connections, one per host, for the bare calls and the per-VM baseline: the
   // same client and files as the controller's sessions.
-  for (const h of hosts) {
-    const c = await LibvirtConnection.open(`${label(h.ip)}?pkipath=${rig.pki.clientDir}`);
+  for (const f of fleet) {
+    const c = await LibvirtConnection.open(`${f.uri}?pkipath=${rig.pki.clientDir}`);
     benchClients.add(c.rpc);
     conns.push(c);
   }
@@ -297,7 +295,7 @@ async function run(k: Kumo): Promise<void> {
     refs.push(
       (await c.domains.stats([], StatsGroups.STATE, ListFlags.ACTIVE)).map((r) => r.domain),
     );
-  const taps = new Map(fleet.flat().map((d) => [d.uuid, d.tap]));
+  const taps = new Map(fleet.flatMap((f) => f.domains).map((d) => [d.uuid, d.tap]));
   const handles: NonnullDomain[][] = refs.map((rs) => rs.map((r) => r.handle));
   const running = refs.reduce((n, rs) => n + rs.length, 0);
   if (running !== DOMAINS)
@@ -326,8 +324,8 @@ async function run(k: Kumo): Promise<void> {
   let asked = { stats: 0, flags: 0 };
   const qemuAt = (s: number) =>
     new Map(
-      hosts.map((h, i) => [
-        label(h.ip),
+      hosts.map((_h, i) => [
+        fleetHost(i).uri,
         qemuShapedReply(handles[i] as NonnullDomain[], taps, template, s),
       ]),
     );
@@ -564,9 +562,7 @@ async function run(k: Kumo): Promise<void> {
 }
 
 try {
-  hosts.forEach((h, i) => {
-    writeFleet(rig.dir, h.name, fleet[i] as FleetDomain[]);
-  });
+  writeFleet(rig.dir, fleet);
   kumo = await startKumo(
     loadConfig({
       env: {},
@@ -579,7 +575,7 @@ try {
         // Rounds are driven by the bench; the timers would only disturb them.
         metering: { intervalSeconds: 3600 },
         vms: { reconcileIntervalSeconds: 3600 },
-        drivers: { packages: [resolve(import.meta.dirname, 'driver.ts')] },
+        drivers: { packages: [resolve(import.meta.dirname, '../../test/fleet/driver.ts')] },
       },
     }),
   );
@@ -589,7 +585,7 @@ try {
   await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
   await kumo?.stop();
   rmSync(dataDir, { recursive: true, force: true });
-  for (const h of hosts) removeFleet(rig.dir, h.name);
+  removeFleet(rig.dir, fleet);
   RpcClient.prototype.call = realCall;
   if (!reused && process.env.BENCH_KEEP_RIG !== '1')
     await rigDown().catch((err: unknown) => console.log(`the rig stays up: ${String(err)}`));

@@ -36,8 +36,8 @@ export interface LibvirtTransport {
 export interface LibvirtDriverSpec {
   readonly name: string;
   readonly schemes: readonly string[];
-  /** paths are the libvirt driver paths the driver accepts (`/system`). */
-  readonly paths: readonly string[];
+  /** paths are the libvirt driver paths the driver accepts: `/system`, or a pattern of them. */
+  readonly paths: readonly (string | RegExp)[];
   readonly capabilities: readonly DriverCapability[];
   readonly transport: LibvirtTransport;
 }
@@ -121,7 +121,7 @@ function checkUri(spec: LibvirtDriverSpec, uri: LibvirtUri, where: string): void
       `the ${spec.name} driver reaches hosts over ${spec.transport.name}, not ${uri.transport}; name the transport in the scheme (${spec.schemes.join(', ')})`,
     );
   }
-  if (!spec.paths.includes(uri.path)) {
+  if (!spec.paths.some((p) => (typeof p === 'string' ? p === uri.path : p.test(uri.path)))) {
     throw invalid(`the path must be ${spec.paths.join(' or ')}, not ${uri.path || '(empty)'}`);
   }
   const refused = spec.transport.refusedParams.filter((p) => uri.params.has(p));
