@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { MigrationObject } from '@mikro-orm/core';
+import { DataloaderType, type MigrationObject } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import {
@@ -46,6 +46,9 @@ export function ormOptions(
     // Every unit of work is an explicit fork: a stray use of the global one is a bug.
     allowGlobalContext: false,
     forceUtcTimezone: true,
+    // References loaded in one tick (a page of VMs each resolving its host and owner) become one
+    // `where id in (...)` query, not one query each.
+    dataloader: DataloaderType.REFERENCE,
     migrations: {
       // Given as classes, not globbed from disk: Node runs the .ts files natively, and a
       // build or bundle needs no migrations directory beside it.

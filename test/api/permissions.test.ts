@@ -112,18 +112,23 @@ describe('permissions', () => {
 
   it('batches the role look-ups of one request into one query', async () => {
     const em = db.fork();
-    let finds = 0;
-    const find = em.find.bind(em);
-    em.find = ((...args: Parameters<typeof em.find>) => {
-      finds++;
-      return find(...args);
-    }) as typeof em.find;
-    const p = new PermissionService(em);
-    const results = await Promise.all(
-      [vm, other, vm, other].map((r) => p.roleOf(actors.owner as Actor, r)),
-    );
-    expect(results).toEqual(['OWNER', null, 'OWNER', null]);
-    expect(finds).toBe(1);
+    const connection = em.getConnection();
+    const execute = connection.execute.bind(connection);
+    let statements = 0;
+    connection.execute = ((...args: Parameters<typeof execute>) => {
+      statements++;
+      return execute(...args);
+    }) as typeof connection.execute;
+    try {
+      const p = new PermissionService(em);
+      const results = await Promise.all(
+        [vm, other, vm, other].map((r) => p.roleOf(actors.owner as Actor, r)),
+      );
+      expect(results).toEqual(['OWNER', null, 'OWNER', null]);
+      expect(statements).toBe(1);
+    } finally {
+      connection.execute = execute;
+    }
   });
 
   it('filters lists in SQL to what the actor may view', async () => {

@@ -154,22 +154,25 @@ export class PermissionService {
       );
   }
 
+  // Keys come in batches of one user's checks on one kind of resource (a page of VMs): one
+  // `in` list per user and kind, read as plain rows (hydrating them cost more than the query).
   private async loadRoles(keys: readonly string[]): Promise<Array<Role | null>> {
-    const parsed = keys.map((k) => k.split('|') as [UserId, ResourceType, string]);
-    const perms = await this.em.find(
-      Permission,
-      {
-        $or: parsed.map(([user, resourceType, resourceId]) => ({
-          user,
-          resourceType,
-          resourceId: resourceId as VmId | ImageId,
-        })),
-      },
-      { fields: ['user', 'resourceType', 'resourceId', 'role'] },
-    );
-    const byKey = new Map(
-      perms.map((p) => [`${p.user.id}|${p.resourceType}|${p.resourceId}`, p.role]),
-    );
+    const groups = new Map<string, string[]>();
+    for (const k of keys) {
+      const at = k.lastIndexOf('|');
+      const group = k.slice(0, at);
+      groups.set(group, [...(groups.get(group) ?? []), k.slice(at + 1)]);
+    }
+    const byKey = new Map<string, Role>();
+    for (const [group, ids] of groups) {
+      const [user, resourceType] = group.split('|') as [UserId, ResourceType];
+      const rows = await this.em
+        .createQueryBuilder(Permission, 'perm')
+        .select(['resourceId', 'role'])
+        .where({ user, resourceType, resourceId: { $in: ids as Array<VmId | ImageId> } })
+        .execute<Array<{ resourceId: string; role: Role }>>('all');
+      for (const r of rows) byKey.set(`${group}|${r.resourceId}`, r.role);
+    }
     return keys.map((k) => byKey.get(k) ?? null);
   }
 }
