@@ -33,6 +33,7 @@ import { OveruseEnforcer } from './services/quotas/overuse-enforcer.ts';
 import { QuotaGuard } from './services/quotas/quota-guard.ts';
 import { quotaLimitsOf } from './services/quotas/quota-service.ts';
 import { recoverInterrupted } from './services/recovery.ts';
+import { Rounds } from './services/rounds.ts';
 import { SecretBox } from './services/secrets/secret-box.ts';
 import { requestServices, type SharedServices } from './services/services.ts';
 import { ConsoleHub } from './services/vms/console-hub.ts';
@@ -94,6 +95,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
     const pools = new HostPools({ name: config.storage.poolName, path: config.storage.poolPath });
     const cache = new ImageCache(() => db.fork(), monitor, pools, store);
     const states = new VmStateRecorder(() => db.fork(), events);
+    const rounds = new Rounds();
     const vmWatcher = new VmWatcher(
       () => db.fork(),
       monitor,
@@ -101,6 +103,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
       cache,
       new VmHost(monitor, pools, config.vms.network),
       config.vms.reconcileIntervalSeconds * 1000,
+      rounds,
     );
     vmWatcher.start();
     stops.push(() => vmWatcher.stop());
@@ -114,6 +117,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
       monitor,
       fork: () => db.fork(),
       intervalMs: config.metering.intervalSeconds * 1000,
+      rounds,
       onRound: async (usage) => {
         publishMetrics(events, usage);
         await overuse.check(new Set(usage.map((u) => u.ownerId)));
@@ -232,6 +236,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
     let listening: KumoServer | null = null;
     const server = await startServer<KumoContext>({
       config,
+      rounds,
       schema: buildSchema(),
       context: async (request) => {
         const services = requestServices(shared);

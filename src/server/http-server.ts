@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config/config.ts';
+import type { Rounds } from '../services/rounds.ts';
 import { CONSOLE_PATH, type ConsoleEndpoint, serveConsoles } from './console-socket.ts';
 import { type ContextFactory, type RequestInfo, requestInfo } from './context.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -51,6 +52,8 @@ export interface ServerOptions<C extends object> {
   readonly consoles?: ConsoleEndpoint;
   /** publishedLists serves the image lists the controller publishes, and their files. */
   readonly publishedLists?: PublishedLists;
+  /** rounds are the background rounds whose durations /metrics shows. */
+  readonly rounds?: Rounds;
 }
 
 /** KumoServer is a listening server. */
@@ -68,7 +71,7 @@ export interface KumoServer {
  * /metrics. Request bodies above the configured limit are refused before they are read.
  */
 export async function startServer<C extends object>(opts: ServerOptions<C>): Promise<KumoServer> {
-  const metrics = new ServerMetrics();
+  const metrics = new ServerMetrics(opts.rounds);
   const yoga = createKumoYoga({
     schema: opts.schema,
     config: opts.config.graphql,

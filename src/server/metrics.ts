@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Rounds } from '../services/rounds.ts';
 
 /** ServerMetrics are the controller's Prometheus metrics, served at /metrics. */
 export class ServerMetrics {
@@ -7,7 +8,7 @@ export class ServerMetrics {
   readonly duration: Histogram<'type'>;
   readonly subscriptions: Counter<'event'>;
 
-  constructor() {
+  constructor(rounds?: Rounds) {
     // The event-loop lag is sampled every 100 ms, not prom-client's 10 ms: the finer sampling
     // alone cost an idle controller about 1% of a core (bench/README.md, metering).
     collectDefaultMetrics({
@@ -33,6 +34,25 @@ export class ServerMetrics {
       help: 'GraphQL subscriptions started and ended over the WebSocket',
       labelNames: ['event'],
       registers: [this.registry],
+    });
+    if (!rounds) return;
+    new Gauge({
+      name: 'kumo_rounds_total',
+      help: 'Background rounds over every host ended, by kind (reconcile, metering)',
+      labelNames: ['round'],
+      registers: [this.registry],
+      collect() {
+        for (const [round, f] of rounds.snapshot()) this.set({ round }, f.count);
+      },
+    });
+    new Gauge({
+      name: 'kumo_round_last_seconds',
+      help: 'How long the last background round over every host took, by kind',
+      labelNames: ['round'],
+      registers: [this.registry],
+      collect() {
+        for (const [round, f] of rounds.snapshot()) this.set({ round }, f.lastSeconds);
+      },
     });
   }
 }

@@ -10,6 +10,7 @@ import {
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import { UNBOUNDED } from '../../libvirt/rpc/caller.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
+import { Rounds } from '../rounds.ts';
 import { type Counters, countersOf, type Reading, usedBetween } from './counters.ts';
 import { addUsage } from './usage-records.ts';
 import { bucketOf } from './usage-rollup.ts';
@@ -45,6 +46,7 @@ export class UsageCollector {
   private readonly fork: () => EntityManager;
   private readonly intervalMs: number;
   private readonly onRound: (usage: readonly VmUsage[]) => Promise<void>;
+  private readonly rounds: Rounds;
   private readonly readings = new Map<string, Reading>();
   private readonly unanswered = new Set<string>();
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -58,11 +60,14 @@ export class UsageCollector {
     intervalMs: number;
     /** onRound hears what every VM read in a round used, once recorded; the round waits for it. */
     onRound?: (usage: readonly VmUsage[]) => Promise<void>;
+    /** rounds hears how long each round took. */
+    rounds?: Rounds;
   }) {
     this.monitor = opts.monitor;
     this.fork = opts.fork;
     this.intervalMs = opts.intervalMs;
     this.onRound = opts.onRound ?? (async () => {});
+    this.rounds = opts.rounds ?? new Rounds();
   }
 
   start(): void {
@@ -85,7 +90,7 @@ export class UsageCollector {
 
   /** collect reads every connected host once and records what its VMs used. */
   collect(now: Date = new Date()): Promise<void> {
-    return this.inTurn(() => this.round(now));
+    return this.inTurn(() => this.rounds.time('metering', () => this.round(now)));
   }
 
   /**

@@ -8,6 +8,7 @@ import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
 import { storagePeers } from '../hosts/storage-peers.ts';
 import type { ImageCache } from '../images/image-cache.ts';
+import type { Rounds } from '../rounds.ts';
 import { domainStateOn, type VmHost } from './vm-host.ts';
 import { forgetVm } from './vm-rows.ts';
 import { CREATION_INTERRUPTED, type VmStateRecorder, vmStateOf } from './vm-state.ts';
@@ -32,6 +33,8 @@ export class VmWatcher {
   private readonly cache: ImageCache;
   private readonly host: VmHost;
   private readonly intervalMs: number;
+  private readonly rounds: Rounds;
+  private sweeping: Promise<void> | null = null;
   private readonly attached = new Map<string, Attached>();
   // Per host, the chain of work in order (events, sweeps), so a later state never loses to an earlier one.
   private readonly queues = new Map<string, Promise<void>>();
@@ -46,8 +49,10 @@ export class VmWatcher {
     cache: ImageCache,
     host: VmHost,
     intervalMs: number,
+    rounds: Rounds,
   ) {
     this.host = host;
+    this.rounds = rounds;
     this.fork = fork;
     this.monitor = monitor;
     this.states = states;
@@ -62,18 +67,30 @@ export class VmWatcher {
         this.enqueue(change.hostId, () => this.sweep(change.hostId));
       else this.enqueue(change.hostId, () => this.lost(change.hostId, change.reason));
     });
-    this.timer = setInterval(() => this.sweepAll(), this.intervalMs);
+    // A sweep still running when the next is due (a big fleet, slow hosts) is not doubled.
+    this.timer = setInterval(() => {
+      if (!this.sweeping) void this.sweepAll();
+    }, this.intervalMs);
     this.timer.unref();
   }
 
   /** sweepAll sweeps every connected host now and resolves when done (tests, and the timer). */
-  async sweepAll(): Promise<void> {
-    await Promise.all(
-      this.monitor
-        .statuses()
-        .filter((s) => s.connected)
-        .map((s) => this.enqueue(s.hostId, () => this.sweep(s.hostId))),
-    );
+  sweepAll(): Promise<void> {
+    const round = this.rounds
+      .time('reconcile', () =>
+        Promise.all(
+          this.monitor
+            .statuses()
+            .filter((s) => s.connected)
+            .map((s) => this.enqueue(s.hostId, () => this.sweep(s.hostId))),
+        ),
+      )
+      .then(() => undefined)
+      .finally(() => {
+        if (this.sweeping === round) this.sweeping = null;
+      });
+    this.sweeping = round;
+    return round;
   }
 
   /** stop ends the sweeps and the event subscriptions. */
@@ -153,7 +170,8 @@ export class VmWatcher {
           'ERROR',
           'its domain is gone from the host',
         );
-      else
+      // Most VMs are as recorded: only a difference costs a write (and its re-read).
+      else if (vmStateOf(state) !== vm.state)
         await this.states.recordOn(
           hostId as HostId,
           vm.id,
