@@ -1,3 +1,6 @@
+/** ROUND_HOSTS is how many hosts a round (sweep, metering) works on at once. */
+export const ROUND_HOSTS = 16;
+
 /** RoundName names a kind of periodic background round over the whole fleet. */
 export type RoundName = 'reconcile' | 'metering';
 

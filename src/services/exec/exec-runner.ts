@@ -12,6 +12,7 @@ import type { Vm } from '../../entities/vm.ts';
 import type { Actor } from '../actor.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { ServiceError } from '../errors.ts';
+import type { Limiter } from '../limiter.ts';
 import {
   type OperationContext,
   OperationDetached,
@@ -23,7 +24,6 @@ import type { VmService } from '../vms/vm-service.ts';
 import { deliverFile, type FileSpec } from './guest-file.ts';
 import { agentFailure, GuestLink } from './guest-link.ts';
 import { type CommandSpec, GuestProcess } from './guest-process.ts';
-import type { Limiter } from './limiter.ts';
 import { LineSplitter } from './line-splitter.ts';
 import type { ExecStatus, OutputLog, OutputLogs } from './output-log.ts';
 

@@ -10,7 +10,8 @@ import {
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import { UNBOUNDED } from '../../libvirt/rpc/caller.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
-import { Rounds } from '../rounds.ts';
+import { Limiter } from '../limiter.ts';
+import { ROUND_HOSTS, Rounds } from '../rounds.ts';
 import { type Counters, countersOf, type Reading, usedBetween } from './counters.ts';
 import { addUsage } from './usage-records.ts';
 import { bucketOf } from './usage-rollup.ts';
@@ -47,6 +48,8 @@ export class UsageCollector {
   private readonly intervalMs: number;
   private readonly onRound: (usage: readonly VmUsage[]) => Promise<void>;
   private readonly rounds: Rounds;
+  // Many hosts' replies decoded at once would all be in memory together.
+  private readonly slots = new Limiter(ROUND_HOSTS);
   private readonly readings = new Map<string, Reading>();
   private readonly unanswered = new Set<string>();
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -113,7 +116,9 @@ export class UsageCollector {
 
   private async round(now: Date): Promise<void> {
     const hosts = this.monitor.statuses().filter((s) => s.connected);
-    const usage = await Promise.all(hosts.map((h) => this.collectHost(h.hostId, now)));
+    const usage = await Promise.all(
+      hosts.map((h) => this.slots.run(() => this.collectHost(h.hostId, now))),
+    );
     // A VM back within a while (restarted, or arrived by migration) counts its new run from
     // zero; one gone longer starts again from a baseline, and removed VMs are forgotten.
     for (const [uuid, r] of this.readings)

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager } from '../../db/database.ts';
 import type { HypervisorSession } from '../../drivers/session.ts';
 import type { HostId } from '../../entities/ids.ts';
 import { Vm, type VmState } from '../../entities/vm.ts';
@@ -8,7 +8,8 @@ import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
 import { storagePeers } from '../hosts/storage-peers.ts';
 import type { ImageCache } from '../images/image-cache.ts';
-import type { Rounds } from '../rounds.ts';
+import { Limiter } from '../limiter.ts';
+import { ROUND_HOSTS, type Rounds } from '../rounds.ts';
 import { domainStateOn, type VmHost } from './vm-host.ts';
 import { forgetVm } from './vm-rows.ts';
 import { CREATION_INTERRUPTED, type VmStateRecorder, vmStateOf } from './vm-state.ts';
@@ -35,6 +36,8 @@ export class VmWatcher {
   private readonly intervalMs: number;
   private readonly rounds: Rounds;
   private sweeping: Promise<void> | null = null;
+  // Sweeps of many hosts at once would hold all their rows and replies in memory together.
+  private readonly slots = new Limiter(ROUND_HOSTS);
   private readonly attached = new Map<string, Attached>();
   // Per host, the chain of work in order (events, sweeps), so a later state never loses to an earlier one.
   private readonly queues = new Map<string, Promise<void>>();
@@ -63,8 +66,7 @@ export class VmWatcher {
   /** start listens to the monitor and begins the periodic sweeps. */
   start(): void {
     this.unsubscribe = this.monitor.on('stateChanged', (change) => {
-      if (this.monitor.session(change.hostId))
-        this.enqueue(change.hostId, () => this.sweep(change.hostId));
+      if (this.monitor.session(change.hostId)) void this.sweepHost(change.hostId);
       else this.enqueue(change.hostId, () => this.lost(change.hostId, change.reason));
     });
     // A sweep still running when the next is due (a big fleet, slow hosts) is not doubled.
@@ -82,7 +84,7 @@ export class VmWatcher {
           this.monitor
             .statuses()
             .filter((s) => s.connected)
-            .map((s) => this.enqueue(s.hostId, () => this.sweep(s.hostId))),
+            .map((s) => this.sweepHost(s.hostId)),
         ),
       )
       .then(() => undefined)
@@ -101,6 +103,12 @@ export class VmWatcher {
     await Promise.allSettled([...this.queues.values()]);
     await Promise.allSettled([...this.attached.values()].map((a) => a.subscription.close()));
     this.attached.clear();
+  }
+
+  // A host's sweep waits for a free slot before it joins the host's queue, so that the host's
+  // events are not held up behind a sweep that is itself waiting.
+  private sweepHost(hostId: string): Promise<void> {
+    return this.slots.run(() => this.enqueue(hostId, () => this.sweep(hostId)));
   }
 
   private enqueue(hostId: string, work: () => Promise<void>): Promise<void> {
@@ -156,7 +164,11 @@ export class VmWatcher {
     }
     await this.removeInterrupted(hostId as HostId);
     const settled = { $nin: ['CREATING', 'MIGRATING'] as VmState[] };
-    const vms = await this.fork().find(Vm, { host: hostId as HostId, state: settled });
+    const vms = await this.fork()
+      .createQueryBuilder(Vm, 'v')
+      .select(['id', 'state', 'domainUuid'])
+      .where({ host: hostId as HostId, state: settled })
+      .execute<Array<Pick<Vm, 'id' | 'state' | 'domainUuid'>>>('all');
     const stats = await conn.domains.stats([], StatsGroups.STATE);
     const byUuid = new Map(
       stats.map((s) => [s.domain.uuid, domainState(Number(s.stats['state.state'] ?? 0))]),
