@@ -2,6 +2,7 @@ import { connect, type TLSSocket } from 'node:tls';
 import { connectError, withTimeout } from './errors.ts';
 import { TransportError } from './failure.ts';
 import type { TlsCredentials } from './pki.ts';
+import { secureContextFor } from './tls-context.ts';
 
 /** DEFAULT_TLS_PORT is libvirtd's TLS port. */
 export const DEFAULT_TLS_PORT = 16514;
@@ -38,9 +39,7 @@ export function dialTls(opts: TlsDialOptions): Promise<TLSSocket> {
   const socket = connect({
     host: opts.host,
     port: opts.port,
-    ca: opts.credentials.ca,
-    cert: opts.credentials.cert,
-    key: opts.credentials.key,
+    secureContext: secureContextFor(opts.credentials),
     ...(isIp(opts.host) ? {} : { servername: opts.host }),
   });
   socket.setNoDelay(true);
