@@ -17,6 +17,7 @@ import { Database } from '../../src/db/database.ts';
 import { Host } from '../../src/entities/host.ts';
 import type { HostId, UserId } from '../../src/entities/ids.ts';
 import { User } from '../../src/entities/user.ts';
+import { postGql } from '../../test/api/support.ts';
 import { planFleet, removeFleet, writeFleet } from '../../test/fleet/fleet.ts';
 import { seedFleetVms } from '../../test/fleet/seed.ts';
 import { createDatabase, dropDatabase, pgUpDetailed, pgUrl } from '../../test/pg/index.ts';
@@ -55,15 +56,7 @@ async function gql<T>(
   variables: Record<string, unknown> = {},
   token?: string,
 ): Promise<T> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: unknown };
+  const body = await postGql<T>(url, query, variables, token ?? null);
   if (!body.data || body.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(body)}`);
   return body.data;
 }

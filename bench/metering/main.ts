@@ -18,8 +18,8 @@ import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { type Kumo, startKumo } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { Host } from '../../src/entities/host.ts';
+import type { HostId } from '../../src/entities/ids.ts';
 import { User } from '../../src/entities/user.ts';
-import { Vm } from '../../src/entities/vm.ts';
 import { type DomainRef, ListFlags, StatsGroups } from '../../src/libvirt/api/domains.ts';
 import { LibvirtConnection } from '../../src/libvirt/connection.ts';
 import type {
@@ -31,7 +31,9 @@ import type { CallOptions, Procedure } from '../../src/libvirt/rpc/caller.ts';
 import { RpcClient } from '../../src/libvirt/rpc/client.ts';
 import { decodePayload } from '../../src/libvirt/rpc/message.ts';
 import type { Decoder, Encoder } from '../../src/libvirt/xdr/index.ts';
+import { postGql } from '../../test/api/support.ts';
 import { type FleetHost, planFleet, removeFleet, writeFleet } from '../../test/fleet/fleet.ts';
+import { seedFleetVms } from '../../test/fleet/seed.ts';
 import { rigDown, rigUpDetailed } from '../../test/rig/rig.ts';
 import { captureQemuRecord, withGuestBalloon } from './capture.ts';
 import { qemuShapedReply } from './qemu-reply.ts';
@@ -106,16 +108,8 @@ async function gql<T>(
   variables: Record<string, unknown>,
   token?: string,
 ): Promise<T> {
-  const res = await fetch(k.server.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: unknown };
-  if (!body.data || body.errors) throw new Error(`${query}: ${JSON.stringify(body)}`);
+  const body = await postGql<T>(k.server.url, query, variables, token ?? null);
+  if (!body.data || body.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(body)}`);
   return body.data;
 }
 
@@ -133,7 +127,7 @@ async function setUp(k: Kumo): Promise<void> {
       'mutation($input: HostAddInput!) { hostAdd(input: $input) { host { id } userErrors { code message } } }',
       {
         input: {
-          name: h.name,
+          name: fleetHost(i).name,
           uri: fleetHost(i).uri,
           credentials: { tlsPkiPath: rig.pki.clientDir },
         },
@@ -144,26 +138,8 @@ async function setUp(k: Kumo): Promise<void> {
   }
   const em = k.db.fork();
   const owner = await em.findOneOrFail(User, { email: ADMIN.email });
-  const byName = new Map((await em.find(Host, {})).map((h) => [h.name, h]));
-  hosts.forEach((h, i) => {
-    for (const d of fleetHost(i).domains)
-      em.create(Vm, {
-        name: d.name,
-        owner,
-        host: byName.get(h.name) ?? null,
-        image: null,
-        baseVolume: `bench-${d.uuid}`,
-        state: 'RUNNING',
-        vcpus: 1,
-        maxVcpus: 1,
-        memoryBytes: 512n << 20n,
-        maxMemoryBytes: 512n << 20n,
-        diskBytes: 10n << 30n,
-        mac: d.mac,
-        domainUuid: d.uuid,
-      });
-  });
-  await em.flush();
+  const hostIds = new Map((await em.find(Host, {})).map((h) => [h.name, h.id as HostId]));
+  await seedFleetVms(em, fleet, hostIds, () => owner.id);
 }
 
 interface Sample {

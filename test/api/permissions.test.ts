@@ -135,7 +135,7 @@ describe('permissions', () => {
     const names = async (actor: Actor) => {
       const em = db.fork();
       const p = new PermissionService(em);
-      return (await em.find(Vm, p.visibleIds(actor, 'VM'), { orderBy: { id: 'asc' } })).map(
+      return (await em.find(Vm, await p.visibleIds(actor, 'VM'), { orderBy: { id: 'asc' } })).map(
         (v) => v.id,
       );
     };

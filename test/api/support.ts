@@ -67,23 +67,31 @@ export async function startTestKumo(
   return testKumo(await startKumo(config), config, dataDir);
 }
 
+/** postGql posts one GraphQL request to `url`, as `token`'s user when given. */
+export async function postGql<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token: string | null = null,
+): Promise<GqlResult<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as GqlResult<T>;
+}
+
 function testKumo(kumo: Kumo, config: Config, dataDir: string): TestKumo {
   const url = kumo.server.url;
-  const gql = async <T>(
+  const gql = <T>(
     query: string,
     variables: Record<string, unknown> = {},
     token: string | null = null,
-  ) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await res.json()) as GqlResult<T>;
-  };
+  ) => postGql<T>(url, query, variables, token);
   const signIn = async (email: string, password: string) => {
     const r = await gql<{ sessionCreate: { token: string | null; userErrors: unknown[] } }>(
       'mutation($e: String!, $p: String!) { sessionCreate(input: {email: $e, password: $p}) { token userErrors { code message } } }',

@@ -83,7 +83,9 @@ export class ImageService {
   ): Promise<{ images: Image[]; hasNextPage: boolean }> {
     const and: FilterQuery<Image>[] = [];
     if (!actor.isAdmin)
-      and.push({ $or: [this.permissions.visibleIds<Image>(actor, 'IMAGE'), { public: true }] });
+      and.push({
+        $or: [await this.permissions.visibleIds<Image>(actor, 'IMAGE'), { public: true }],
+      });
     const f = q.filter ?? {};
     if (f.owner) and.push({ owner: f.owner });
     if (f.state) and.push({ state: f.state });

@@ -33,6 +33,9 @@ export interface Share {
  * others need a role on the resource. Role look-ups of one request are batched into one query
  * per resource type, and list queries filter in SQL rather than after loading.
  */
+/** VISIBLE_LIST_MAX is how many ids visibleIds gives as a list before it uses a sub-select. */
+const VISIBLE_LIST_MAX = 5000;
+
 export class PermissionService {
   private readonly em: EntityManager;
   private readonly roles: DataLoader<string, Role | null>;
@@ -126,17 +129,28 @@ export class PermissionService {
   }
 
   /**
-   * visibleIds is a filter on a resource table's `id` that keeps the rows the actor may view:
-   * a sub-select on permissions, so the database does the filtering (admins: no filter).
+   * visibleIds is a filter on a resource table's `id` that keeps the rows the actor may view
+   * (admins: no filter). The actor's ids are read first and given as a list: as a sub-select,
+   * PostgreSQL walks the table's name index probing permissions row by row, and a user whose
+   * resources sort last among 100,000 waited 300 ms for a page. Past VISIBLE_LIST_MAX ids the
+   * sub-select is used after all, rather than a list too long for one statement.
    */
-  visibleIds<T extends { id: VmId | ImageId }>(actor: Actor, type: ResourceType): FilterQuery<T> {
+  async visibleIds<T extends { id: VmId | ImageId }>(
+    actor: Actor,
+    type: ResourceType,
+  ): Promise<FilterQuery<T>> {
     if (actor.isAdmin) return {};
-    const granted = this.em
-      .createQueryBuilder(Permission, 'perm')
-      .select('perm.resourceId')
-      .where({ user: actor.userId, resourceType: type });
+    const granted = () =>
+      this.em
+        .createQueryBuilder(Permission, 'perm')
+        .select('perm.resourceId')
+        .where({ user: actor.userId, resourceType: type });
+    const rows = await granted()
+      .limit(VISIBLE_LIST_MAX + 1)
+      .execute<Array<{ resourceId: VmId | ImageId }>>('all');
     // TypeScript cannot see that every T has an `id` column to filter; the constraint says so.
-    return { id: { $in: granted } } as FilterQuery<T>;
+    if (rows.length > VISIBLE_LIST_MAX) return { id: { $in: granted() } } as FilterQuery<T>;
+    return { id: { $in: rows.map((r) => r.resourceId) } } as unknown as FilterQuery<T>;
   }
 
   private async keepAnOwner(r: Resource, leaving: UserId): Promise<void> {

@@ -168,7 +168,7 @@ export class VmService {
     actor: Actor,
     q: { first: number; after?: { name: string; id: VmId }; filter?: VmFilter },
   ): Promise<{ vms: Vm[]; hasNextPage: boolean }> {
-    const and: FilterQuery<Vm>[] = [this.permissions.visibleIds<Vm>(actor, 'VM')];
+    const and: FilterQuery<Vm>[] = [await this.permissions.visibleIds<Vm>(actor, 'VM')];
     const f = q.filter ?? {};
     if (f.owner) and.push({ owner: f.owner });
     if (f.state) and.push({ state: f.state });
