@@ -57,6 +57,9 @@ export interface ServerOptions<C extends object> {
 }
 
 /** KumoServer is a listening server. */
+/** DRAIN_MS is how long closing waits for requests being answered. */
+const DRAIN_MS = 5000;
+
 export interface KumoServer {
   /** url is the GraphQL endpoint, e.g. http://127.0.0.1:8080/graphql. */
   readonly url: string;
@@ -80,11 +83,15 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
     graphiqlAssets: opts.graphiqlDir ? GRAPHIQL_ASSETS : null,
   });
   const limit = opts.config.graphql.bodyLimitBytes;
+  // Requests being answered, so that closing lets them finish before the database goes.
+  const inFlight = new Set<Promise<void>>();
   const http = createServer((req, res) => {
-    void route(req, res).catch((err: unknown) => {
+    const answered = route(req, res).catch((err: unknown) => {
       if (!res.headersSent) reply(res, 500, 'text/plain', 'internal error');
       res.destroy(err instanceof Error ? err : undefined);
     });
+    inFlight.add(answered);
+    void answered.finally(() => inFlight.delete(answered));
   });
   const route = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://kumo').pathname;
@@ -202,8 +209,18 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
       consoles?.close();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
+      // No new requests; those being answered get a moment to finish, then every connection goes.
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise((resolve) => {
+          grace = setTimeout(resolve, DRAIN_MS);
+        }),
+      ]);
+      clearTimeout(grace);
       http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await closed;
     },
   };
 }

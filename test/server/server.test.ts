@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { buildSchema, type GraphQLSchema } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,5 +179,33 @@ describe('the server with introspection off', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('the server closing', () => {
+  it('lets a request being answered finish, and takes no new one', async () => {
+    const server = await start();
+    const { port } = new URL(server.url);
+    const body = JSON.stringify({ query: '{ hello }' });
+    // Headers and half the body now; the rest once closing has begun.
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString();
+    });
+    const ended = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.slice(0, 5)}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closing = server.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(fetch(server.url, { method: 'POST', body })).rejects.toThrow();
+    socket.write(body.slice(5));
+    await ended;
+    await closing;
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer).toContain('{"data":{"hello":"world"}}');
   });
 });
