@@ -36,23 +36,23 @@ export class ServerMetrics {
       registers: [this.registry],
     });
     if (!rounds) return;
-    new Gauge({
-      name: 'kumo_rounds_total',
-      help: 'Background rounds over every host ended, by kind (reconcile, metering)',
-      labelNames: ['round'],
-      registers: [this.registry],
-      collect() {
-        for (const [round, f] of rounds.snapshot()) this.set({ round }, f.count);
-      },
-    });
-    new Gauge({
-      name: 'kumo_round_last_seconds',
-      help: 'How long the last background round over every host took, by kind',
-      labelNames: ['round'],
-      registers: [this.registry],
-      collect() {
-        for (const [round, f] of rounds.snapshot()) this.set({ round }, f.lastSeconds);
-      },
-    });
+    const figures = [
+      ['kumo_rounds_total', 'Background rounds over every host ended, by kind', 'count'],
+      [
+        'kumo_round_last_seconds',
+        'How long the last background round over every host took',
+        'lastSeconds',
+      ],
+    ] as const;
+    for (const [name, help, figure] of figures)
+      new Gauge({
+        name,
+        help: `${help} (reconcile, metering)`,
+        labelNames: ['round'],
+        registers: [this.registry],
+        collect() {
+          for (const [round, f] of rounds.snapshot()) this.set({ round }, f[figure]);
+        },
+      });
   }
 }

@@ -175,7 +175,9 @@ export class PermissionService {
     for (const k of keys) {
       const at = k.lastIndexOf('|');
       const group = k.slice(0, at);
-      groups.set(group, [...(groups.get(group) ?? []), k.slice(at + 1)]);
+      const ids = groups.get(group) ?? [];
+      ids.push(k.slice(at + 1));
+      groups.set(group, ids);
     }
     const byKey = new Map<string, Role>();
     for (const [group, ids] of groups) {
