@@ -193,7 +193,8 @@ builder.subscriptionFields((t) => ({
     subscribe: async function* (_r, args, ctx) {
       const actor = actorOf(ctx);
       const userId = (args.user?.id ?? actor.userId) as UserId;
-      const usage = () => ctx.services.quotas.usage(actor, userId);
+      // A refusal (another user's, for a user; a user removed meanwhile) reaches the client as itself.
+      const usage = () => runForQuery(() => ctx.services.quotas.usage(actor, userId));
       const key = (all: readonly LimitUsage[]) => all.map((l) => `${l.max}/${l.used}`).join(' ');
       let last = await usage();
       yield last;

@@ -33,7 +33,7 @@ builder.queryFields((t) => ({
     type: UserType,
     authScopes: { admin: true },
     description: 'Users by email; `search` matches email or name. Admins only.',
-    args: { search: t.arg.string({ required: false }) },
+    args: { search: t.arg.string({ required: false, validate: z.string().max(128) }) },
     resolve: async (_r, args, ctx) => {
       const { users, hasNextPage } = await ctx.services.users.list(
         ctx.actor as NonNullable<typeof ctx.actor>,

@@ -3,7 +3,7 @@ import { CONSOLE_PATH } from '../server/console-socket.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { actorOf } from './context.ts';
-import { UserError, type UserErrorShape } from './user-errors.ts';
+import { runForQuery, UserError, type UserErrorShape } from './user-errors.ts';
 import { VmType } from './vm.ts';
 
 interface ConsoleTicket {
@@ -62,7 +62,9 @@ builder.subscriptionFields((t) => ({
     description:
       "A running VM's serial console output, line by line, from now on. Shared with interactive sessions; takes the console over from clients outside Kumo. Needs OPERATOR.",
     args: { vm: t.arg.globalID({ for: VmType }) },
-    subscribe: (_r, args, ctx) => ctx.services.consoles.lines(actorOf(ctx), args.vm.id as VmId),
+    // Refused before the stream starts, so the refusal reaches the client as itself.
+    subscribe: (_r, args, ctx) =>
+      runForQuery(() => ctx.services.consoles.lines(actorOf(ctx), args.vm.id as VmId)),
     resolve: (line) => line,
   }),
 }));

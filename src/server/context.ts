@@ -4,6 +4,8 @@ import { Uploads } from './uploads.ts';
 
 /** RequestInfo is what the transport knows about a caller before authentication. */
 export interface RequestInfo {
+  /** transport is how the request came: subscriptions are served over the WebSocket only. */
+  readonly transport: 'http' | 'websocket';
   /** address is the peer's IP address (rate limits and audit key on it). */
   readonly address: string;
   readonly userAgent: string;
@@ -31,6 +33,7 @@ export function bearerToken(header: string | undefined | null): string | null {
 /** requestInfo reads the caller's address, agent and token from an HTTP request. */
 export function requestInfo(req: IncomingMessage): RequestInfo {
   return {
+    transport: 'http',
     address: req.socket.remoteAddress ?? 'unknown',
     userAgent: String(req.headers['user-agent'] ?? ''),
     token: bearerToken(req.headers.authorization) ?? cookieToken(req.headers.cookie),

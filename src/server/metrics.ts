@@ -7,6 +7,7 @@ export class ServerMetrics {
   readonly operations: Counter<'type' | 'result'>;
   readonly duration: Histogram<'type'>;
   readonly subscriptions: Counter<'event'>;
+  readonly unexpectedErrors: Counter;
 
   constructor(rounds?: Rounds) {
     // The event-loop lag is sampled every 100 ms, not prom-client's 10 ms: the finer sampling
@@ -33,6 +34,11 @@ export class ServerMetrics {
       name: 'kumo_graphql_subscriptions_total',
       help: 'GraphQL subscriptions started and ended over the WebSocket',
       labelNames: ['event'],
+      registers: [this.registry],
+    });
+    this.unexpectedErrors = new Counter({
+      name: 'kumo_graphql_unexpected_errors_total',
+      help: 'Errors a resolver threw that Kumo did not plan for (shown to clients masked, logged)',
       registers: [this.registry],
     });
     if (!rounds) return;

@@ -5,6 +5,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocketServer } from 'ws';
 import { bearerToken, type RequestInfo } from './context.ts';
 import type { ServerMetrics } from './metrics.ts';
+import { nulRefusal } from './nul-characters.ts';
 import { cookieToken, ResponseCookies } from './session-cookie.ts';
 import { Uploads } from './uploads.ts';
 import type { ServerContext } from './yoga.ts';
@@ -43,6 +44,7 @@ export function serveSubscriptions<C extends object>(
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args),
       onSubscribe: async (ctx, _id, payload) => {
         const info: RequestInfo = {
+          transport: 'websocket',
           address: ctx.extra.request.socket.remoteAddress ?? 'unknown',
           userAgent: String(ctx.extra.request.headers['user-agent'] ?? ''),
           token:
@@ -52,6 +54,8 @@ export function serveSubscriptions<C extends object>(
           uploads: new Uploads(),
         };
         const env = yoga.getEnveloped({ info, params: payload });
+        const refusal = nulRefusal(payload.query, payload.variables);
+        if (refusal) return [refusal];
         let document: ReturnType<typeof env.parse>;
         try {
           document = env.parse(payload.query);

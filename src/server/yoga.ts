@@ -1,9 +1,15 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { type GraphQLSchema, getOperationAST, NoSchemaIntrospectionCustomRule } from 'graphql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import {
+  GraphQLError,
+  type GraphQLSchema,
+  getOperationAST,
+  NoSchemaIntrospectionCustomRule,
+} from 'graphql';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from '../config/config.ts';
 import type { ContextFactory, RequestInfo } from './context.ts';
 import type { ServerMetrics } from './metrics.ts';
+import { nulRefusal } from './nul-characters.ts';
 
 /** GRAPHQL_PATH is where the API (HTTP and WebSocket) and GraphiQL live. */
 export const GRAPHQL_PATH = '/graphql';
@@ -43,6 +49,26 @@ export function createKumoYoga<C extends object>(
     }),
     metricsPlugin(opts.metrics),
     {
+      onParams: ({ params, setResult }) => {
+        const refusal = nulRefusal(params.query, params.variables);
+        if (refusal) setResult({ errors: [refusal] });
+      },
+    },
+    {
+      // Over HTTP a subscription would be a long response outside the WebSocket's bookkeeping.
+      onSubscribe: ({ args, setResultAndStopExecution }) => {
+        if ((args.contextValue as Partial<ServerContext>).info?.transport === 'websocket') return;
+        setResultAndStopExecution({
+          errors: [
+            new GraphQLError(
+              `subscriptions are served over the WebSocket (graphql-ws) at ${GRAPHQL_PATH}`,
+              { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
+            ),
+          ],
+        });
+      },
+    },
+    {
       onResponse: ({ response, serverContext }) => {
         for (const cookie of (serverContext as Partial<ServerContext>).info?.cookies.headers ??
           []) {
@@ -60,7 +86,13 @@ export function createKumoYoga<C extends object>(
     schema: opts.schema,
     graphqlEndpoint: GRAPHQL_PATH,
     context: ({ info }) => opts.context(info),
-    maskedErrors: true,
+    maskedErrors: {
+      maskError: (error, message, isDev) => {
+        const masked = maskError(error, message, isDev);
+        if (masked !== error) reportUnexpected(error, opts.metrics);
+        return masked;
+      },
+    },
     landingPage: false,
     graphiql: g.graphiql ? { subscriptionsProtocol: 'WS', title: 'Kumo' } : false,
     ...(opts.graphiqlAssets && g.graphiql
@@ -68,6 +100,15 @@ export function createKumoYoga<C extends object>(
       : {}),
     plugins,
   });
+}
+
+// The client sees "Unexpected error."; the operator needs what it was and where.
+function reportUnexpected(error: unknown, metrics: ServerMetrics): void {
+  metrics.unexpectedErrors.inc();
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  const where = error instanceof GraphQLError && error.path ? ` at ${error.path.join('.')}` : '';
+  const what = original instanceof Error ? (original.stack ?? original.message) : String(original);
+  console.error(`kumo: unexpected error${where}: ${what}`);
 }
 
 function metricsPlugin(metrics: ServerMetrics): Plugin {

@@ -38,22 +38,12 @@ export class VmConsoleService {
   }
 
   /**
-   * lines streams the console's output as lines from now on, for as long as the caller reads.
-   * The console is taken over from clients outside Kumo, as `virsh console --force` does.
+   * lines opens the console (refusing at once what may not be opened) and streams its output as
+   * lines from now on, for as long as the caller reads. The console is taken over from clients
+   * outside Kumo, as `virsh console --force` does.
    */
-  async *lines(actor: Actor, id: VmId): AsyncGenerator<string> {
-    const tap = await this.open(actor, id);
-    let rest = '';
-    try {
-      for await (const chunk of tap.output as AsyncIterable<Buffer>) {
-        const lines = (rest + chunk.toString('utf8')).split(/\r?\n/);
-        rest = lines.pop() ?? '';
-        for (const line of lines) yield line.replaceAll('\r', '');
-      }
-      if (rest) yield rest;
-    } finally {
-      tap.end();
-    }
+  async lines(actor: Actor, id: VmId): Promise<AsyncGenerator<string>> {
+    return linesOf(await this.open(actor, id));
   }
 
   /** ticket lets the actor open the VM's interactive console once, within the ticket's lifetime. */
@@ -104,4 +94,28 @@ export class VmConsoleService {
     if (!now) return false;
     return new PermissionService(this.em.fork()).can(now, { type: 'VM', id }, 'use');
   }
+}
+
+// The tap is open before the first read: a reader that leaves before reading (a generator's
+// body never runs then) still lets go of it.
+function linesOf(tap: ConsoleTap): AsyncGenerator<string> {
+  const lines = (async function* () {
+    let rest = '';
+    try {
+      for await (const chunk of tap.output as AsyncIterable<Buffer>) {
+        const parts = (rest + chunk.toString('utf8')).split(/\r?\n/);
+        rest = parts.pop() ?? '';
+        for (const line of parts) yield line.replaceAll('\r', '');
+      }
+      if (rest) yield rest;
+    } finally {
+      tap.end();
+    }
+  })();
+  const close = lines.return.bind(lines);
+  lines.return = (value) => {
+    tap.end();
+    return close(value);
+  };
+  return lines;
 }
