@@ -5,11 +5,10 @@
 // reconciler's and the metering collector's rounds over the whole fleet, `vms(first: 100)` for an
 // admin and for a user with VMS/USERS VMs under a fixed request rate driven by autocannon
 // (latency percentiles and errors), and the controller's memory. Nothing is asserted.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { loadConfig } from '../../src/config/config.ts';
@@ -17,11 +16,21 @@ import { Database } from '../../src/db/database.ts';
 import { Host } from '../../src/entities/host.ts';
 import type { HostId, UserId } from '../../src/entities/ids.ts';
 import { User } from '../../src/entities/user.ts';
-import { postGql } from '../../test/api/support.ts';
 import { planFleet, removeFleet, writeFleet } from '../../test/fleet/fleet.ts';
 import { seedFleetVms } from '../../test/fleet/seed.ts';
 import { createDatabase, dropDatabase, pgUpDetailed, pgUrl } from '../../test/pg/index.ts';
 import { rigDown, rigUpDetailed } from '../../test/rig/rig.ts';
+import {
+  benchGql,
+  benchSignIn,
+  type ControllerProcess,
+  cpuSecondsOf,
+  inParallel,
+  percentile,
+  rssOf,
+  scrapeMetrics,
+  startControllerProcess,
+} from '../controller-process.ts';
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 2500);
 const VMS = Number(process.env.BENCH_VMS ?? 100_000);
@@ -43,121 +52,14 @@ const { server: pg } = await pgUpDetailed();
 const dbUrl = pgUrl(pg, DB);
 const fleet = planFleet({ rigHosts: rig.hosts.slice(0, RIG_HOSTS), hosts: HOSTS, vms: VMS });
 const dataDir = mkdtempSync(join(tmpdir(), 'kumo-bench-fleet-'));
-let controller: ChildProcess | null = null;
-
-interface Controller {
-  readonly url: string;
-  readonly pid: number;
-}
-
-async function gql<T>(
-  url: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-  token?: string,
-): Promise<T> {
-  const body = await postGql<T>(url, query, variables, token ?? null);
-  if (!body.data || body.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(body)}`);
-  return body.data;
-}
-
-async function signIn(url: string, email: string, password: string): Promise<string> {
-  const r = await gql<{ sessionCreate: { token: string } }>(
-    url,
-    'mutation($e: String!, $p: String!) { sessionCreate(input: {email: $e, password: $p}) { token } }',
-    { e: email, p: password },
-  );
-  return r.sessionCreate.token;
-}
-
-// The controller as deployed: its own process, configured by a file. Resolves once it listens.
-async function startController(): Promise<Controller> {
-  const configFile = join(dataDir, 'kumo.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      dataDir,
-      listen: { host: '127.0.0.1', port: 0 },
-      database: { url: dbUrl },
-      admin: ADMIN,
-      auth: { scryptLog2N: 10, signInAttempts: 1000 },
-      localLibvirtUri: 'qemu:///system?socket=/nonexistent/libvirt-sock',
-      drivers: { packages: [resolve(import.meta.dirname, '../../test/fleet/driver.ts')] },
-    }),
-  );
-  // BENCH_PROFILE_DIR: the controller writes a CPU profile of its whole run there when it stops.
-  const profile = process.env.BENCH_PROFILE_DIR
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
-    : [];
-  const main = resolve(import.meta.dirname, '../../src/main.ts');
-  const child = spawn(process.execPath, [...profile, main], {
-    env: { ...process.env, KUMO_CONFIG: configFile },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  controller = child;
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) {
-    const m = /GraphQL and GraphiQL at (\S+),/.exec(line);
-    if (m?.[1]) {
-      lines.on('line', () => undefined);
-      return { url: m[1], pid: child.pid as number };
-    }
-  }
-  throw new Error('the controller stopped before it listened');
-}
-
-async function stopController(): Promise<void> {
-  const child = controller;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(30_000)]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
-
-/** inParallel runs work for each item, `limit` at a time. */
-async function inParallel<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++] as T);
-    }),
-  );
-}
+let controller = null as ControllerProcess | null;
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 const MiB = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 
-// What the controller says of itself at /metrics, by series (first value).
-async function metrics(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(new URL('/metrics', url))).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line === '') continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
-
-// CPU seconds a process has used (user + system), from /proc.
-function cpuOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0) * 1024;
-}
-
 async function waitRound(url: string, series: string, after: number): Promise<number> {
   for (;;) {
-    const m = await metrics(url);
+    const m = await scrapeMetrics(url);
     const count = m.get(`kumo_rounds_total{round="${series}"}`) ?? 0;
     if (count > after) return m.get(`kumo_round_last_seconds{round="${series}"}`) ?? Number.NaN;
     await sleep(1000);
@@ -207,8 +109,7 @@ async function load(url: string, token: string): Promise<Load> {
     },
   });
   latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? Number.NaN;
+  const at = (q: number) => percentile(latencies, q);
   return {
     requests: latencies.length,
     errors: errors + result.errors + result.timeouts + result.non2xx,
@@ -235,13 +136,24 @@ async function run(): Promise<void> {
   console.log(`test driver files written in ${seconds(t0).toFixed(1)} s`);
 
   t0 = performance.now();
-  const c = await startController();
+  const c = await startControllerProcess(
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      database: { url: dbUrl },
+      admin: ADMIN,
+      auth: { scryptLog2N: 10, signInAttempts: 1000 },
+      localLibvirtUri: 'qemu:///system?socket=/nonexistent/libvirt-sock',
+      drivers: { packages: [resolve(import.meta.dirname, '../../test/fleet/driver.ts')] },
+    },
+    dataDir,
+  );
+  controller = c;
   console.log(`controller pid ${c.pid} listening at ${c.url} after ${seconds(t0).toFixed(1)} s`);
-  const admin = await signIn(c.url, ADMIN.email, ADMIN.password);
+  const admin = await benchSignIn(c.url, ADMIN.email, ADMIN.password);
 
   t0 = performance.now();
   await inParallel(fleet, ADD_CONCURRENCY, async (h) => {
-    await gql(
+    await benchGql(
       c.url,
       'mutation($input: HostAddInput!) { hostAdd(input: $input) { host { id } userErrors { code message } } }',
       { input: { name: h.name, uri: h.uri, credentials: { tlsPkiPath: rig.pki.clientDir } } },
@@ -262,7 +174,7 @@ async function run(): Promise<void> {
     Array.from({ length: USERS }, (_, i) => i),
     8,
     async (i) => {
-      const r = await gql<{ userCreate: { user: { id: string } } }>(
+      const r = await benchGql<{ userCreate: { user: { id: string } } }>(
         c.url,
         'mutation($input: UserCreateInput!) { userCreate(input: $input) { user { id } } }',
         { input: { email: `user${i}@kumo.bench`, password: PASSWORD } },
@@ -296,7 +208,7 @@ async function run(): Promise<void> {
     await db.close();
   }
 
-  const before = await metrics(c.url);
+  const before = await scrapeMetrics(c.url);
   const sweeps = before.get('kumo_rounds_total{round="reconcile"}') ?? 0;
   const rounds = before.get('kumo_rounds_total{round="metering"}') ?? 0;
   console.log('waiting for a reconcile sweep and a metering round that see every VM');
@@ -306,7 +218,7 @@ async function run(): Promise<void> {
     `reconcile sweep of all hosts: ${sweep.toFixed(2)} s; metering round (all hosts' statistics): ${metering.toFixed(2)} s`,
   );
 
-  const user = await signIn(c.url, 'user0@kumo.bench', PASSWORD);
+  const user = await benchSignIn(c.url, 'user0@kumo.bench', PASSWORD);
   if (process.env.BENCH_HOLD === '1') {
     console.log(`holding (Ctrl-C ends): KUMO_URL=${c.url} ADMIN_TOKEN=${admin} USER_TOKEN=${user}`);
     await new Promise((r) => process.once('SIGINT', r));
@@ -316,17 +228,17 @@ async function run(): Promise<void> {
     ['admin', admin],
     [`user with ${Math.ceil(VMS / USERS)} VMs`, user],
   ] as const) {
-    const cpu0 = cpuOf(c.pid);
+    const cpu0 = cpuSecondsOf(c.pid);
     const own0 = process.cpuUsage();
     const r = await load(c.url, token);
-    const cpu = cpuOf(c.pid) - cpu0;
+    const cpu = cpuSecondsOf(c.pid) - cpu0;
     const own = process.cpuUsage(own0);
     const ms = (x: number) => x.toFixed(1);
     console.log(
       `vms(first: 100), ${who}, ${RATE}/s for ${LOAD_SECONDS} s: ${r.requests} requests (${r.rate.toFixed(0)}/s), ${r.errors} errors; latency ms p50 ${ms(r.p50)} p95 ${ms(r.p95)} p99 ${ms(r.p99)} max ${ms(r.max)}; controller CPU ${ms((cpu / LOAD_SECONDS) * 100)}% of a core (${ms((cpu * 1000) / r.requests)} ms a request), load generator ${ms(((own.user + own.system) / 1e6 / LOAD_SECONDS) * 100)}%`,
     );
   }
-  const m = await metrics(c.url);
+  const m = await scrapeMetrics(c.url);
   console.log(
     `controller memory: RSS ${MiB(rssOf(c.pid))} MiB, heap used ${MiB(m.get('kumo_nodejs_heap_size_used_bytes') ?? 0)} MiB of ${MiB(m.get('kumo_nodejs_heap_size_total_bytes') ?? 0)} MiB`,
   );
@@ -335,7 +247,7 @@ async function run(): Promise<void> {
 try {
   await run();
 } finally {
-  await stopController();
+  await controller?.stop();
   removeFleet(rig.dir, fleet);
   await dropDatabase(pgUrl(pg, 'postgres'), DB).catch(() => undefined);
   rmSync(dataDir, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { HostId, ImageId, UserId, VmId } from '../entities/ids.ts';
 import type { Operation } from '../entities/operation.ts';
 import { VM_STATES, Vm } from '../entities/vm.ts';
+import type { Actor } from '../services/actor.ts';
 import type { VmStateChange } from '../services/vms/vm-state.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
@@ -516,6 +517,28 @@ const VmStateEvent = builder.objectRef<VmStateChange>('VmStateEvent').implement(
   }),
 });
 
+// Every subscription hears the same change object: a user with many subscriptions (tabs, clients)
+// is asked about once per change, not once per subscription.
+const visibility = new WeakMap<VmStateChange, Map<string, Promise<boolean>>>();
+
+function visibleOnce(
+  change: VmStateChange,
+  actor: Actor,
+  ask: () => Promise<boolean>,
+): Promise<boolean> {
+  let answers = visibility.get(change);
+  if (!answers) {
+    answers = new Map();
+    visibility.set(change, answers);
+  }
+  let answer = answers.get(actor.userId);
+  if (!answer) {
+    answer = ask();
+    answers.set(actor.userId, answer);
+  }
+  return answer;
+}
+
 builder.subscriptionFields((t) => ({
   vmStateChanged: t.field({
     type: VmStateEvent,
@@ -527,7 +550,8 @@ builder.subscriptionFields((t) => ({
       const actor = actorOf(ctx);
       for await (const change of ctx.services.events.subscribe('vmStateChanged')) {
         if (args.vm && args.vm.id !== change.vmId) continue;
-        if (await ctx.services.vms.visible(actor, change.vmId)) yield change;
+        if (await visibleOnce(change, actor, () => ctx.services.vms.visible(actor, change.vmId)))
+          yield change;
       }
     },
     resolve: (change) => change,

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
 import type { UserId } from '../entities/ids.ts';
 import type { HostStateChange } from './hosts/types.ts';
@@ -50,6 +51,8 @@ class CountingTarget extends EventTarget {
  */
 export function createEventBus() {
   const target = new CountingTarget();
+  // Each open subscription is a listener: thousands are normal, not a leak.
+  setMaxListeners(0, target);
   const bus = createPubSub<Topics>({ eventTarget: target as PubSubEventTarget<Topics> });
   return Object.assign(bus, {
     listeners: (topic: keyof Topics): number => target.listeners(topic),

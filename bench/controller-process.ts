@@ -1,0 +1,123 @@
+// The controller as deployed, for benchmarks: `node src/main.ts` in a child process configured by a
+// file, so that its CPU and memory are its own and not the load generator's. With what benches
+// read of it: its /metrics, its CPU time and its memory.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { postGql } from '../test/api/support.ts';
+
+/** ControllerProcess is a controller running in a child process. */
+export interface ControllerProcess {
+  readonly url: string;
+  readonly pid: number;
+  /** stop ends it with SIGTERM (SIGKILL after 30 s). */
+  stop(): Promise<void>;
+}
+
+/**
+ * startControllerProcess writes `config` to dataDir/kumo.json and starts a controller on it;
+ * resolves once it listens. BENCH_PROFILE_DIR makes it write a CPU profile there when it stops.
+ */
+export async function startControllerProcess(
+  config: Record<string, unknown>,
+  dataDir: string,
+): Promise<ControllerProcess> {
+  const configFile = join(dataDir, 'kumo.json');
+  writeFileSync(configFile, JSON.stringify({ dataDir, ...config }));
+  const profile = process.env.BENCH_PROFILE_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+    : [];
+  const main = resolve(import.meta.dirname, '../src/main.ts');
+  // The flags scripts/start runs it with.
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--max-semi-space-size=64', ...profile, main],
+    {
+      env: { ...process.env, KUMO_CONFIG: configFile },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(30_000)]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    const m = /GraphQL and GraphiQL at (\S+),/.exec(line);
+    if (m?.[1]) {
+      lines.on('line', () => undefined);
+      return { url: m[1], pid: child.pid as number, stop };
+    }
+  }
+  throw new Error('the controller stopped before it listened');
+}
+
+/** benchGql posts a GraphQL request and returns its data, throwing on any error. */
+export async function benchGql<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<T> {
+  const body = await postGql<T>(url, query, variables, token ?? null);
+  if (!body.data || body.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(body)}`);
+  return body.data;
+}
+
+/** benchSignIn signs a user in and returns the session token. */
+export async function benchSignIn(url: string, email: string, password: string): Promise<string> {
+  const r = await benchGql<{ sessionCreate: { token: string } }>(
+    url,
+    'mutation($e: String!, $p: String!) { sessionCreate(input: {email: $e, password: $p}) { token } }',
+    { e: email, p: password },
+  );
+  return r.sessionCreate.token;
+}
+
+/** scrapeMetrics reads the controller's /metrics: each series' value, by series. */
+export async function scrapeMetrics(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(new URL('/metrics', url))).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line === '') continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+/** cpuSecondsOf is the CPU time a process has used (user + system), from /proc. */
+export function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** rssOf is a process's resident memory in bytes. */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+/** inParallel runs work for each item, `limit` at a time. */
+export async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
+}
+
+/** percentile is the q-quantile (0..1) of sorted values, nearest rank. */
+export function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+}
