@@ -201,13 +201,14 @@ export class HostService {
         throw new ServiceError('CONFLICT', `a host named ${changes.name} exists`, 'input.name');
       host.name = changes.name;
     }
-    for (const [key, value] of [
-      ['cpuOvercommit', changes.cpuOvercommit],
-      ['memoryOvercommit', changes.memoryOvercommit],
+    // Idle guests share cores densely (a CI fleet, desktops); memory is taken, not shared.
+    for (const [key, value, max] of [
+      ['cpuOvercommit', changes.cpuOvercommit, 64],
+      ['memoryOvercommit', changes.memoryOvercommit, 16],
     ] as const) {
       if (value === undefined) continue;
-      if (!(value >= 1 && value <= 16))
-        throw new ServiceError('INVALID', `${key} must be between 1 and 16`, `input.${key}`);
+      if (!(value >= 1 && value <= max))
+        throw new ServiceError('INVALID', `${key} must be between 1 and ${max}`, `input.${key}`);
       host[key] = value;
     }
     if (changes.acceleration !== undefined) {
