@@ -121,3 +121,27 @@ export async function inParallel<T>(
 export function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
 }
+
+/**
+ * removeAllVms removes every VM the controller knows (as an admin), so that a bench leaves no
+ * domain or volume on the rig's hosts, however it ended.
+ */
+export async function removeAllVms(url: string, adminToken: string): Promise<void> {
+  for (;;) {
+    const page = await benchGql<{ vms: { edges: Array<{ node: { id: string } }> } }>(
+      url,
+      '{ vms(first: 100) { edges { node { id } } } }',
+      {},
+      adminToken,
+    );
+    if (page.vms.edges.length === 0) return;
+    await inParallel(page.vms.edges, 8, async ({ node }) => {
+      await benchGql(
+        url,
+        'mutation($id: ID!) { vmRemove(input: {id: $id}) { removedVmId userErrors { message } } }',
+        { id: node.id },
+        adminToken,
+      );
+    });
+  }
+}

@@ -38,6 +38,7 @@ import { SecretBox } from './services/secrets/secret-box.ts';
 import { requestServices, type SharedServices } from './services/services.ts';
 import { ConsoleHub } from './services/vms/console-hub.ts';
 import { ConsoleTickets } from './services/vms/console-tickets.ts';
+import { HostStarts } from './services/vms/host-starts.ts';
 import { VmHost } from './services/vms/vm-host.ts';
 import { VmStateRecorder } from './services/vms/vm-state.ts';
 import { VmWatcher } from './services/vms/vm-watcher.ts';
@@ -180,6 +181,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
         operations,
         locks: new Locks(),
         placement: new Locks(),
+        starts: new HostStarts(v.startsPerHost),
         quotas,
         states,
         metering,

@@ -26,6 +26,7 @@ import {
   cpuSecondsOf,
   inParallel,
   percentile,
+  removeAllVms,
   rssOf,
   scrapeMetrics,
   startControllerProcess,
@@ -44,6 +45,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'kumo-bench-events-'));
 const files = await serveFiles();
 files.route('/disk.raw', bytes(Buffer.alloc(1024 * 1024)));
 let controller = null as ControllerProcess | null;
+let adminToken = '';
 const clients: Client[] = [];
 let conn = null as LibvirtConnection | null;
 
@@ -117,6 +119,7 @@ async function run(): Promise<void> {
   );
   controller = c;
   const admin = await benchSignIn(c.url, ADMIN.email, ADMIN.password);
+  adminToken = admin;
   const added = await benchGql<{ hostAdd: { host: { id: string } } }>(
     c.url,
     'mutation($input: HostAddInput!) { hostAdd(input: $input) { host { id } } }',
@@ -254,6 +257,10 @@ try {
   await run();
 } finally {
   await Promise.all(clients.map((client) => client.dispose()));
+  if (controller && adminToken)
+    await removeAllVms(controller.url, adminToken).catch((err: unknown) =>
+      console.log(`removing the VM: ${String(err)}`),
+    );
   await controller?.stop();
   await conn?.close();
   await files.close();

@@ -1,7 +1,7 @@
 // bench/provisioning: BENCH_VMS small VMs created and running across two rig hosts, through Kumo
 // (vmCreate, all at once, each followed to its operation's end) against the same libvirt calls
 // made directly (per VM: the disk overlay on the cached image, define, start, state; all VMs at
-// once over one connection per host). The controller is `node src/main.ts` in a child process on
+// once over one connection per host, starting as many at a time per host as Kumo does). The controller is `node src/main.ts` in a child process on
 // SQLite. Both sides use the image already cached on both hosts and the same domain XML (the raw
 // side's is Kumo's own, taken from a warm-up VM, with its name, UUID, MAC and disk changed).
 // Rounds alternate which side goes first. Prints each run's total and the ratio Kumo/raw.
@@ -15,8 +15,10 @@ import { WebSocket } from 'ws';
 import type { ImageId, VmId } from '../../src/entities/ids.ts';
 import type { PoolRef } from '../../src/libvirt/api/storage.ts';
 import { LibvirtConnection } from '../../src/libvirt/connection.ts';
+import { isNotFound } from '../../src/libvirt/errors.ts';
 import { volumeXml } from '../../src/libvirt/xml/storage.ts';
 import { volumeOfImage } from '../../src/services/images/image-cache.ts';
+import { Limiter } from '../../src/services/limiter.ts';
 import { diskVolume } from '../../src/services/vms/vm-domain.ts';
 import { rawId } from '../../test/api/support.ts';
 import { rigDown, rigUpDetailed } from '../../test/rig/rig.ts';
@@ -26,12 +28,15 @@ import {
   benchGql,
   benchSignIn,
   type ControllerProcess,
+  removeAllVms,
   startControllerProcess,
 } from '../controller-process.ts';
 
 const VMS = Number(process.env.BENCH_VMS ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const MEMORY = 64 * 2 ** 20;
+// The raw side starts as many at once per host as Kumo does (vms.startsPerHost, default 8).
+const STARTS_PER_HOST = 8;
 const DISK = Buffer.alloc(1024 * 1024);
 const ADMIN = { email: 'admin@kumo.bench', password: 'bench-password-1' };
 // VIR_DOMAIN_XML_INACTIVE: the definition, not the running domain's state.
@@ -43,6 +48,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'kumo-bench-provisioning-'));
 const files = await serveFiles();
 files.route('/disk.raw', bytes(DISK));
 let controller = null as ControllerProcess | null;
+let adminToken = '';
+let rawVms = null as Side | null;
 const conns: LibvirtConnection[] = [];
 
 /** Side is one way of provisioning: it makes VMS running VMs, then removes them. */
@@ -60,6 +67,7 @@ interface HostSide {
   readonly template: { xml: string; vmId: string; uuid: string; mac: string };
   /** basePath is the cached image's path in the host's pool. */
   readonly basePath: string;
+  readonly starts: Limiter;
 }
 
 function kumoSide(url: string, token: string, hostIds: readonly string[]): Side {
@@ -170,22 +178,32 @@ function rawSide(sides: readonly HostSide[]): Side {
             .replaceAll(template.vmId, id)
             .replaceAll(template.uuid, crypto.randomUUID())
             .replaceAll(template.mac, `52:54:fd:00:${hex.slice(0, 2)}:${hex.slice(2)}`);
-          const dom = await conn.domains.define(xml);
-          await conn.domains.start(dom);
+          const dom = await side.starts.run(async () => {
+            const defined = await conn.domains.define(xml);
+            await conn.domains.start(defined);
+            return defined;
+          });
           const { state } = await conn.domains.state(dom);
           if (state !== 'running') throw new Error(`raw VM ${id} is ${state}`);
         }),
       );
     },
+    // Whatever of each VM exists: also after a run that failed half-way.
     async remove() {
+      const gone = (err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      };
       await Promise.all(
         made.map(async ({ side, id }) => {
-          const dom = await side.conn.domains.lookupByName(`kumo-${id}`);
-          await side.conn.domains.destroy(dom);
-          await side.conn.domains.undefine(dom);
-          await side.conn.storage.deleteVolume(
-            await side.conn.storage.lookupVolume(side.pool, diskVolume(id as VmId)),
-          );
+          const dom = await side.conn.domains.lookupByName(`kumo-${id}`).catch(gone);
+          if (dom) {
+            await side.conn.domains.destroy(dom).catch(() => undefined);
+            await side.conn.domains.undefine(dom);
+          }
+          const vol = await side.conn.storage
+            .lookupVolume(side.pool, diskVolume(id as VmId))
+            .catch(gone);
+          if (vol) await side.conn.storage.deleteVolume(vol);
         }),
       );
       made = [];
@@ -213,6 +231,7 @@ async function run(): Promise<void> {
   );
   controller = c;
   const admin = await benchSignIn(c.url, ADMIN.email, ADMIN.password);
+  adminToken = admin;
   const hostIds: string[] = [];
   for (const h of hosts) {
     const conn = await LibvirtConnection.open(h.tlsUri);
@@ -297,9 +316,11 @@ async function run(): Promise<void> {
       pool,
       template: { xml, vmId, uuid, mac },
       basePath: await conn.storage.volumePath(base),
+      starts: new Limiter(STARTS_PER_HOST),
     });
   }
   const raw = rawSide(sides);
+  rawVms = raw;
   const totals = new Map<string, number[]>([
     ['Kumo', []],
     ['raw libvirt', []],
@@ -326,6 +347,13 @@ async function run(): Promise<void> {
 try {
   await run();
 } finally {
+  await rawVms
+    ?.remove()
+    .catch((err: unknown) => console.log(`removing the raw VMs: ${String(err)}`));
+  if (controller && adminToken)
+    await removeAllVms(controller.url, adminToken).catch((err: unknown) =>
+      console.log(`removing Kumo's VMs: ${String(err)}`),
+    );
   await controller?.stop();
   for (const conn of conns) await conn.close();
   await files.close();

@@ -148,6 +148,8 @@ export const ConfigSchema = z.object({
       ownersMayMigrate: z.boolean().default(false),
       /** evacuationConcurrency is how many VMs move off a host at a time. @default 2 */
       evacuationConcurrency: z.number().int().min(1).max(64).default(2),
+      /** startsPerHost is how many VMs a host starts at once (the rest wait). @default 8 */
+      startsPerHost: z.number().int().min(1).max(256).default(8),
     })
     .prefault({}),
   exec: z

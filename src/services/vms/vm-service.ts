@@ -17,6 +17,7 @@ import type { HostPools } from '../hosts/host-pool.ts';
 import { type ImageCache, volumeOfImage } from '../images/image-cache.ts';
 import type { ImageService } from '../images/image-service.ts';
 import type { Locks } from '../locks.ts';
+import type { HostStarts } from './host-starts.ts';
 import type { UsageCollector } from '../metering/usage-collector.ts';
 import { namedPage } from '../named-page.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
@@ -55,6 +56,8 @@ export interface VmDeps {
   readonly locks: Locks<VmId>;
   /** placement serializes choosing a host with recording the VM there. */
   readonly placement: Locks<'placement'>;
+  /** starts bounds the domains each host starts at once. */
+  readonly starts: HostStarts;
   /** quotas admits what VMs reserve against their owners' limits. */
   readonly quotas: QuotaGuard;
   readonly states: VmStateRecorder;
@@ -321,8 +324,10 @@ export class VmService {
         try {
           if (action === 'start') {
             // Defined afresh, so a VM boots with what its host's settings are now.
-            await this.host.define(conn, vm);
-            await conn.domains.start(dom);
+            await this.deps.starts.run((vm.host as { id: HostId }).id, async () => {
+              await this.host.define(conn, vm);
+              await conn.domains.start(dom);
+            });
           }
           if (action === 'powerOff') await conn.domains.destroy(dom);
           if (action === 'reboot') await conn.domains.reboot(dom);
@@ -685,8 +690,15 @@ export class VmService {
     try {
       ctx.progress(0.9, start ? 'starting' : 'defining the domain');
       const conn = this.host.connection(hostId);
-      const dom = await this.host.define(conn, vm);
-      if (start) await conn.domains.start(dom);
+      const dom = await this.deps.starts.run(
+        hostId,
+        async () => {
+          const defined = await this.host.define(conn, vm);
+          if (start) await conn.domains.start(defined);
+          return defined;
+        },
+        ctx.signal,
+      );
       const state = vmStateOf((await conn.domains.state(dom)).state);
       await this.deps.states.record(id, state, start ? `${what} and started` : what);
     } catch (err) {
