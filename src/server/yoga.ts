@@ -5,7 +5,7 @@ import {
   getOperationAST,
   NoSchemaIntrospectionCustomRule,
 } from 'graphql';
-import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from '../config/config.ts';
 import type { ContextFactory, RequestInfo } from './context.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -86,12 +86,13 @@ export function createKumoYoga<C extends object>(
     schema: opts.schema,
     graphqlEndpoint: GRAPHQL_PATH,
     context: ({ info }) => opts.context(info),
-    maskedErrors: {
-      maskError: (error, message, isDev) => {
-        const masked = maskError(error, message, isDev);
-        if (masked !== error) reportUnexpected(error, opts.metrics);
-        return masked;
-      },
+    maskedErrors: true,
+    // yoga logs at error level exactly the errors it masks (and the few it cannot read).
+    logging: {
+      debug: () => undefined,
+      info: (...args: unknown[]) => console.info(...args),
+      warn: (...args: unknown[]) => console.warn(...args),
+      error: (error: unknown) => reportUnexpected(error, opts.metrics),
     },
     landingPage: false,
     graphiql: g.graphiql ? { subscriptionsProtocol: 'WS', title: 'Kumo' } : false,

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { buildSchema, type GraphQLSchema } from 'graphql';
 import { createClient } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config/config.ts';
 import { type KumoServer, startServer } from '../../src/server/http-server.ts';
@@ -126,10 +126,36 @@ describe('the server', () => {
     await client.dispose();
   });
 
-  it('masks unexpected errors', async () => {
-    const { body } = await post(server.url, { query: '{ boom }' });
-    expect(JSON.stringify(body)).not.toContain('hunter2');
-    expect(body.errors?.[0]?.message).toBe('Unexpected error.');
+  it('masks unexpected errors, and logs and counts them for the operator', async () => {
+    const logged: string[] = [];
+    const log = vi.spyOn(console, 'error').mockImplementation((line: string) => {
+      logged.push(line);
+    });
+    try {
+      const { body } = await post(server.url, { query: '{ boom }' });
+      expect(JSON.stringify(body)).not.toContain('hunter2');
+      expect(body.errors?.[0]?.message).toBe('Unexpected error.');
+    } finally {
+      log.mockRestore();
+    }
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(/^kumo: unexpected error at boom: .*hunter2/);
+    const metrics = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
+    expect(metrics).toMatch(/^kumo_graphql_unexpected_errors_total 1$/m);
+  });
+
+  it('refuses a request holding a NUL character, whole, before it runs', async () => {
+    const { status, body } = await post(server.url, {
+      query: '{ hello }',
+      variables: { s: 'a\u0000b' },
+    });
+    expect(status).toBe(400);
+    expect(body.errors?.[0]?.message).toMatch(/NUL/);
+  });
+
+  it('serves subscriptions over the WebSocket only', async () => {
+    const { body } = await post(server.url, { query: 'subscription { ticks(count: 1) }' });
+    expect(body.errors?.[0]?.message).toMatch(/over the WebSocket/);
   });
 
   it('refuses documents past the depth, alias and token limits', async () => {
