@@ -12,6 +12,7 @@ import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { actorOf } from './context.ts';
 import { ImageType } from './image.ts';
+import { leavable } from './leavable.ts';
 import { OperationType } from './operation.ts';
 import { UserError, type UserErrorShape } from './user-errors.ts';
 
@@ -375,11 +376,17 @@ builder.subscriptionFields((t) => ({
     args: {
       subscription: t.arg.globalID({ for: ImageListSubscriptionType, required: false }),
     },
-    subscribe: async function* (_r, args, ctx) {
-      for await (const e of ctx.services.events.subscribe('imageListEvent')) {
-        if (args.subscription && e.subscriptionId !== args.subscription.id) continue;
-        yield e;
-      }
+    subscribe: (_r, args, ctx) => {
+      const events = ctx.services.events.subscribe('imageListEvent');
+      return leavable(
+        events,
+        (async function* () {
+          for await (const e of events) {
+            if (args.subscription && e.subscriptionId !== args.subscription.id) continue;
+            yield e;
+          }
+        })(),
+      );
     },
     resolve: (e) => e,
   }),

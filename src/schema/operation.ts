@@ -5,6 +5,7 @@ import { visible } from '../services/operations/operation-service.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { connectionOf, decodeCursor, pageSize } from './connection.ts';
+import { leavable } from './leavable.ts';
 import { UserError, type UserErrorShape } from './user-errors.ts';
 
 const OperationStatusEnum = builder.enumType('OperationStatus', { values: OPERATION_STATUSES });
@@ -101,12 +102,18 @@ builder.subscriptionFields((t) => ({
     authScopes: { signedIn: true },
     description: 'Status and progress of your operations (one, or all), as they change.',
     args: { operation: t.arg.globalID({ for: OperationType, required: false }) },
-    subscribe: async function* (_r, args, ctx) {
+    subscribe: (_r, args, ctx) => {
       const actor = ctx.actor as NonNullable<typeof ctx.actor>;
-      for await (const update of ctx.services.events.subscribe('operationUpdated')) {
-        if (args.operation && args.operation.id !== update.id) continue;
-        if (actor.isAdmin || update.actorId === actor.userId) yield update;
-      }
+      const events = ctx.services.events.subscribe('operationUpdated');
+      return leavable(
+        events,
+        (async function* () {
+          for await (const update of events) {
+            if (args.operation && args.operation.id !== update.id) continue;
+            if (actor.isAdmin || update.actorId === actor.userId) yield update;
+          }
+        })(),
+      );
     },
     resolve: (update) => update,
   }),

@@ -9,6 +9,7 @@ import type { ConsumptionLimit } from '../services/quotas/consumption.ts';
 import type { LimitUsage } from '../services/quotas/quota-service.ts';
 import { builder } from './builder.ts';
 import { actorOf } from './context.ts';
+import { leavable } from './leavable.ts';
 import { LimitUsageType } from './quota.ts';
 import { UserType } from './user.ts';
 import { QuotaLimitEnum, runForQuery } from './user-errors.ts';
@@ -169,18 +170,24 @@ builder.subscriptionFields((t) => ({
     description:
       "A VM's rates at every metering interval while it runs, for anyone who may see it. Losing your role stops delivery.",
     args: { vm: t.arg.globalID({ for: VmType, required: true }) },
-    subscribe: async function* (_r, args, ctx) {
+    subscribe: async (_r, args, ctx) => {
       const actor = actorOf(ctx);
       const vmId = args.vm.id as VmId;
       if (!(await ctx.services.vms.visible(actor, vmId)))
         throw new GraphQLError(`no VM ${args.vm.id} that you may see`, {
           extensions: { code: 'NOT_FOUND' },
         });
-      for await (const m of ctx.services.events.subscribe('vmMetrics')) {
-        if (m.vmId !== vmId) continue;
-        if (!(await ctx.services.vms.visible(actor, vmId))) return;
-        yield m;
-      }
+      const events = ctx.services.events.subscribe('vmMetrics');
+      return leavable(
+        events,
+        (async function* () {
+          for await (const m of events) {
+            if (m.vmId !== vmId) continue;
+            if (!(await ctx.services.vms.visible(actor, vmId))) return;
+            yield m;
+          }
+        })(),
+      );
     },
     resolve: (m) => m,
   }),
@@ -190,21 +197,27 @@ builder.subscriptionFields((t) => ({
     description:
       "Every limit of a user (the viewer when absent) with its use, now and whenever it changes: at reservations and at each metering round. The user's own, or anyone's for admins.",
     args: { user: t.arg.globalID({ for: UserType, required: false }) },
-    subscribe: async function* (_r, args, ctx) {
+    subscribe: async (_r, args, ctx) => {
       const actor = actorOf(ctx);
       const userId = (args.user?.id ?? actor.userId) as UserId;
       // A refusal (another user's, for a user; a user removed meanwhile) reaches the client as itself.
       const usage = () => runForQuery(() => ctx.services.quotas.usage(actor, userId));
       const key = (all: readonly LimitUsage[]) => all.map((l) => `${l.max}/${l.used}`).join(' ');
       let last = await usage();
-      yield last;
-      for await (const who of ctx.services.events.subscribe('quotaUsageTouched')) {
-        if (who !== null && who !== userId) continue;
-        const now = await usage();
-        if (key(now) === key(last)) continue;
-        last = now;
-        yield now;
-      }
+      const events = ctx.services.events.subscribe('quotaUsageTouched');
+      return leavable(
+        events,
+        (async function* () {
+          yield last;
+          for await (const who of events) {
+            if (who !== null && who !== userId) continue;
+            const now = await usage();
+            if (key(now) === key(last)) continue;
+            last = now;
+            yield now;
+          }
+        })(),
+      );
     },
     resolve: (u) => u,
   }),

@@ -10,6 +10,7 @@ import { connectionOf, decodeCursor, pageSize } from './connection.ts';
 import { actorOf } from './context.ts';
 import { HostType } from './host.ts';
 import { ImageImportPayload, ImageType } from './image.ts';
+import { leavable } from './leavable.ts';
 import { OperationType } from './operation.ts';
 import { RoleEnum, revealOwner, SharePayload, ShareType } from './share.ts';
 import { UserType } from './user.ts';
@@ -546,13 +547,19 @@ builder.subscriptionFields((t) => ({
     description:
       'Each change of state of the VMs you may see (or of one), as libvirt reports it. Losing your role stops delivery.',
     args: { vm: t.arg.globalID({ for: VmType, required: false }) },
-    subscribe: async function* (_r, args, ctx) {
+    subscribe: (_r, args, ctx) => {
       const actor = actorOf(ctx);
-      for await (const change of ctx.services.events.subscribe('vmStateChanged')) {
-        if (args.vm && args.vm.id !== change.vmId) continue;
-        if (await visibleOnce(change, actor, () => ctx.services.vms.visible(actor, change.vmId)))
-          yield change;
-      }
+      const events = ctx.services.events.subscribe('vmStateChanged');
+      return leavable(
+        events,
+        (async function* () {
+          for await (const change of events) {
+            if (args.vm && args.vm.id !== change.vmId) continue;
+            const visible = () => ctx.services.vms.visible(actor, change.vmId);
+            if (await visibleOnce(change, actor, visible)) yield change;
+          }
+        })(),
+      );
     },
     resolve: (change) => change,
   }),

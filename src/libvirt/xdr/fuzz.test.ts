@@ -1,7 +1,6 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { forceGc } from '../../../test/support/gc.ts';
 import * as qemu from '../generated/qemu-protocol.gen.ts';
 import * as remote from '../generated/remote-protocol.gen.ts';
 import * as virnet from '../generated/virnet-protocol.gen.ts';
@@ -72,14 +71,6 @@ function size(v: unknown, acc = { bytes: 0, elements: 0 }): { bytes: number; ele
   return acc;
 }
 
-/** gc returns a function forcing a full collection (vitest does not pass --expose-gc). */
-function gc(): () => void {
-  setFlagsFromString('--expose-gc');
-  const f: unknown = runInNewContext('gc');
-  if (typeof f !== 'function') throw new Error('cannot get gc');
-  return f as () => void;
-}
-
 function memory(): number {
   const m = process.memoryUsage();
   return m.heapUsed + m.external;
@@ -143,7 +134,7 @@ describe('generated decoders on hostile input', () => {
         .sample(fc.uint8Array({ minLength: 65536, maxLength: 65536 }), { numRuns: 4, seed: 42 })
         .map((a) => Buffer.from(a)),
     ];
-    const collect = gc();
+    const collect = forceGc();
     collect();
     const start = memory();
     let worst = 0;
