@@ -17,7 +17,6 @@ import type { HostPools } from '../hosts/host-pool.ts';
 import { type ImageCache, volumeOfImage } from '../images/image-cache.ts';
 import type { ImageService } from '../images/image-service.ts';
 import type { Locks } from '../locks.ts';
-import type { HostStarts } from './host-starts.ts';
 import type { UsageCollector } from '../metering/usage-collector.ts';
 import { namedPage } from '../named-page.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
@@ -26,6 +25,7 @@ import type { Access, PermissionService, Share } from '../permissions/permission
 import type { QuotaGuard } from '../quotas/quota-guard.ts';
 import { checkDescription, checkLabel } from '../text.ts';
 import { HostRooms } from './host-rooms.ts';
+import type { HostStarts } from './host-starts.ts';
 import { type PlacementPolicy, place } from './scheduler.ts';
 import { randomMac } from './vm-domain.ts';
 import { hostFailure, VmHost } from './vm-host.ts';
