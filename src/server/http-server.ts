@@ -9,6 +9,7 @@ import type { Rounds } from '../services/rounds.ts';
 import { CONSOLE_PATH, type ConsoleEndpoint, serveConsoles } from './console-socket.ts';
 import { type ContextFactory, type RequestInfo, requestInfo } from './context.ts';
 import { ServerMetrics } from './metrics.ts';
+import { originAllowed } from './origin.ts';
 import { type PublishedLists, servePublished } from './published-lists.ts';
 import { parseMultipart, UploadError, type UploadLimits } from './uploads.ts';
 import { serveSubscriptions } from './websocket.ts';
@@ -34,7 +35,7 @@ export interface HealthReport {
 
 /** ServerOptions assemble the controller's HTTP and WebSocket server. */
 export interface ServerOptions<C extends object> {
-  readonly config: Pick<Config, 'listen' | 'graphql'>;
+  readonly config: Pick<Config, 'listen' | 'graphql' | 'publicUrl'>;
   readonly schema: GraphQLSchema;
   readonly context: ContextFactory<C>;
   readonly health: () => Promise<HealthReport>;
@@ -183,7 +184,9 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
   const consoles = opts.consoles ? serveConsoles(opts.consoles) : null;
   http.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://kumo').pathname;
-    if (path === GRAPHQL_PATH) {
+    if (!originAllowed(req, opts.config.publicUrl)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    } else if (path === GRAPHQL_PATH) {
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     } else if (path === CONSOLE_PATH && consoles) {
       consoles.upgrade(req, socket, head);

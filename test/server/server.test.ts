@@ -110,6 +110,23 @@ describe('the server', () => {
     await client.dispose();
   });
 
+  it('refuses a WebSocket opened by a page of another origin, and takes one of its own', async () => {
+    const url = server.url.replace('http', 'ws');
+    const open = (origin: string) =>
+      new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(url, 'graphql-transport-ws', { origin });
+        ws.once('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('error', reject);
+      });
+    expect(await open('https://evil.example')).toBe(403);
+    expect(await open('null')).toBe(403);
+    expect(await open(new URL(server.url).origin)).toBe(101);
+  });
+
   it('refuses queries and mutations over the WebSocket', async () => {
     const client = createClient({
       url: server.url.replace('http', 'ws'),
