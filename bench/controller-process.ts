@@ -145,3 +145,53 @@ export async function removeAllVms(url: string, adminToken: string): Promise<voi
     });
   }
 }
+
+/** benchAddRigHost adds a rig host over TLS as the admin and returns its id. */
+export async function benchAddRigHost(
+  url: string,
+  adminToken: string,
+  host: { readonly name: string; readonly ip: string },
+  pkiDir: string,
+): Promise<string> {
+  const r = await benchGql<{ hostAdd: { host: { id: string } } }>(
+    url,
+    'mutation($input: HostAddInput!) { hostAdd(input: $input) { host { id } } }',
+    {
+      input: {
+        name: host.name,
+        uri: `qemu+tls://${host.ip}/system`,
+        credentials: { tlsPkiPath: pkiDir },
+      },
+    },
+    adminToken,
+  );
+  return r.hostAdd.host.id;
+}
+
+/** benchImportImage imports the image at `fileUrl` and returns its id once it is AVAILABLE. */
+export async function benchImportImage(
+  url: string,
+  token: string,
+  fileUrl: string,
+  name: string,
+): Promise<string> {
+  const r = await benchGql<{ imageImport: { image: { id: string } } }>(
+    url,
+    'mutation($url: String!, $name: String!) { imageImport(input: {url: $url, name: $name}) { image { id } } }',
+    { url: fileUrl, name },
+    token,
+  );
+  const id = r.imageImport.image.id;
+  for (;;) {
+    const image = await benchGql<{ node: { state: string; stateReason: string } }>(
+      url,
+      'query($id: ID!) { node(id: $id) { ... on Image { state stateReason } } }',
+      { id },
+      token,
+    );
+    if (image.node.state === 'AVAILABLE') return id;
+    if (image.node.state !== 'IMPORTING')
+      throw new Error(`image ${name} is ${image.node.state}: ${image.node.stateReason}`);
+    await sleep(200);
+  }
+}

@@ -20,7 +20,9 @@ import { rigDown, rigUpDetailed } from '../../test/rig/rig.ts';
 import { bytes, serveFiles } from '../../test/support/file-server.ts';
 import { ensureGuestNetwork, GUEST_NETWORK } from '../../test/support/guest-network.ts';
 import {
+  benchAddRigHost,
   benchGql,
+  benchImportImage,
   benchSignIn,
   type ControllerProcess,
   cpuSecondsOf,
@@ -120,37 +122,18 @@ async function run(): Promise<void> {
   controller = c;
   const admin = await benchSignIn(c.url, ADMIN.email, ADMIN.password);
   adminToken = admin;
-  const added = await benchGql<{ hostAdd: { host: { id: string } } }>(
-    c.url,
-    'mutation($input: HostAddInput!) { hostAdd(input: $input) { host { id } } }',
-    {
-      input: {
-        name: host.name,
-        uri: `qemu+tls://${host.ip}/system`,
-        credentials: { tlsPkiPath: rig.pki.clientDir },
-      },
-    },
-    admin,
-  );
-  const image = await benchGql<{
-    imageImport: { image: { id: string }; operation: { id: string } };
-  }>(
-    c.url,
-    'mutation($url: String!) { imageImport(input: {url: $url, name: "blank"}) { image { id } operation { id } } }',
-    { url: `${files.base}/disk.raw` },
-    admin,
-  );
-  await settle(c.url, admin, image.imageImport.operation.id);
+  const hostId = await benchAddRigHost(c.url, admin, host, rig.pki.clientDir);
+  const imageId = await benchImportImage(c.url, admin, `${files.base}/disk.raw`, 'blank');
   const created = await benchGql<{ vmCreate: { vm: { id: string }; operation: { id: string } } }>(
     c.url,
     'mutation($input: VmCreateInput!) { vmCreate(input: $input) { vm { id } operation { id } } }',
     {
       input: {
-        image: image.imageImport.image.id,
+        image: imageId,
         name: 'watched',
         vcpus: 1,
         memoryBytes: String(128 * 2 ** 20),
-        host: added.hostAdd.host.id,
+        host: hostId,
       },
     },
     admin,

@@ -26,7 +26,9 @@ import { rigDown, rigUpDetailed } from '../../test/rig/rig.ts';
 import { bytes, serveFiles } from '../../test/support/file-server.ts';
 import { ensureGuestNetwork, GUEST_NETWORK } from '../../test/support/guest-network.ts';
 import {
+  benchAddRigHost,
   benchGql,
+  benchImportImage,
   benchSignIn,
   type ControllerProcess,
   cpuSecondsOf,
@@ -239,47 +241,17 @@ async function run(): Promise<void> {
     const conn = await LibvirtConnection.open(h.tlsUri);
     conns.push(conn);
     await ensureGuestNetwork(conn);
-    const r = await benchGql<{ hostAdd: { host: { id: string } } }>(
-      c.url,
-      'mutation($input: HostAddInput!) { hostAdd(input: $input) { host { id } } }',
-      {
-        input: {
-          name: h.name,
-          uri: `qemu+tls://${h.ip}/system`,
-          credentials: { tlsPkiPath: rig.pki.clientDir },
-        },
-      },
-      admin,
-    );
+    const id = await benchAddRigHost(c.url, admin, h, rig.pki.clientDir);
     // The rig's hosts have two CPUs each; VMs idling in their BIOS share them densely.
     await benchGql(
       c.url,
       'mutation($id: ID!) { hostUpdate(input: {id: $id, cpuOvercommit: 64}) { host { id } } }',
-      { id: r.hostAdd.host.id },
+      { id },
       admin,
     );
-    hostIds.push(r.hostAdd.host.id);
+    hostIds.push(id);
   }
-  const image = await benchGql<{
-    imageImport: { image: { id: string }; operation: { id: string } };
-  }>(
-    c.url,
-    'mutation($url: String!) { imageImport(input: {url: $url, name: "blank"}) { image { id } operation { id } } }',
-    { url: `${files.base}/disk.raw` },
-    admin,
-  );
-  imageId = image.imageImport.image.id;
-  for (;;) {
-    const r = await benchGql<{ node: { state: string } }>(
-      c.url,
-      'query($id: ID!) { node(id: $id) { ... on Image { state } } }',
-      { id: imageId },
-      admin,
-    );
-    if (r.node.state === 'AVAILABLE') break;
-    if (r.node.state !== 'IMPORTING') throw new Error(`the image is ${r.node.state}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
+  imageId = await benchImportImage(c.url, admin, `${files.base}/disk.raw`, 'blank');
 
   // One warm-up VM per host through Kumo: the image is cached on both, and its domain is the
   // raw side's template. They stay up through the runs.
