@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { postGql } from '../test/api/support.ts';
+import { GUEST_NETWORK } from '../test/support/guest-network.ts';
 
 /** ControllerProcess is a controller running in a child process. */
 export interface ControllerProcess {
@@ -194,4 +195,29 @@ export async function benchImportImage(
       throw new Error(`image ${name} is ${image.node.state}: ${image.node.stateReason}`);
     await sleep(200);
   }
+}
+
+/** BENCH_ADMIN is the first admin of a bench's controller. */
+export const BENCH_ADMIN = { email: 'admin@kumo.bench', password: 'bench-password-1' } as const;
+
+/**
+ * startRigController starts a controller for VMs on the rig's hosts (SQLite, images imported from
+ * loopback, NICs on the rig's guest network) and signs its admin in.
+ */
+export async function startRigController(
+  dataDir: string,
+): Promise<{ controller: ControllerProcess; admin: string }> {
+  const controller = await startControllerProcess(
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      admin: BENCH_ADMIN,
+      auth: { scryptLog2N: 10, signInAttempts: 100_000 },
+      localLibvirtUri: 'qemu:///system?socket=/nonexistent/libvirt-sock',
+      images: { allowedAddresses: ['127.0.0.1/32'] },
+      vms: { network: GUEST_NETWORK },
+    },
+    dataDir,
+  );
+  const admin = await benchSignIn(controller.url, BENCH_ADMIN.email, BENCH_ADMIN.password);
+  return { controller, admin };
 }

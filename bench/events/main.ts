@@ -18,7 +18,7 @@ import { LibvirtConnection } from '../../src/libvirt/connection.ts';
 import { rawId } from '../../test/api/support.ts';
 import { rigDown, rigUpDetailed } from '../../test/rig/rig.ts';
 import { bytes, serveFiles } from '../../test/support/file-server.ts';
-import { ensureGuestNetwork, GUEST_NETWORK } from '../../test/support/guest-network.ts';
+import { ensureGuestNetwork } from '../../test/support/guest-network.ts';
 import {
   benchAddRigHost,
   benchGql,
@@ -31,14 +31,13 @@ import {
   removeAllVms,
   rssOf,
   scrapeMetrics,
-  startControllerProcess,
+  startRigController,
 } from '../controller-process.ts';
 
 const SUBSCRIPTIONS = Number(process.env.BENCH_SUBSCRIPTIONS ?? 1000);
 const USERS = Number(process.env.BENCH_USERS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
 const DELIVERY_TIMEOUT_MS = 10_000;
-const ADMIN = { email: 'admin@kumo.bench', password: 'bench-password-1' };
 const PASSWORD = 'bench-password-2';
 
 const { rig, reused: rigReused } = await rigUpDetailed(1);
@@ -108,19 +107,8 @@ async function run(): Promise<void> {
   );
   conn = await LibvirtConnection.open(host.tlsUri);
   await ensureGuestNetwork(conn);
-  const c = await startControllerProcess(
-    {
-      listen: { host: '127.0.0.1', port: 0 },
-      admin: ADMIN,
-      auth: { scryptLog2N: 10, signInAttempts: 100_000 },
-      localLibvirtUri: 'qemu:///system?socket=/nonexistent/libvirt-sock',
-      images: { allowedAddresses: ['127.0.0.1/32'] },
-      vms: { network: GUEST_NETWORK },
-    },
-    dataDir,
-  );
+  const { controller: c, admin } = await startRigController(dataDir);
   controller = c;
-  const admin = await benchSignIn(c.url, ADMIN.email, ADMIN.password);
   adminToken = admin;
   const hostId = await benchAddRigHost(c.url, admin, host, rig.pki.clientDir);
   const imageId = await benchImportImage(c.url, admin, `${files.base}/disk.raw`, 'blank');

@@ -24,16 +24,15 @@ import { diskVolume } from '../../src/services/vms/vm-domain.ts';
 import { rawId } from '../../test/api/support.ts';
 import { rigDown, rigUpDetailed } from '../../test/rig/rig.ts';
 import { bytes, serveFiles } from '../../test/support/file-server.ts';
-import { ensureGuestNetwork, GUEST_NETWORK } from '../../test/support/guest-network.ts';
+import { ensureGuestNetwork } from '../../test/support/guest-network.ts';
 import {
   benchAddRigHost,
   benchGql,
   benchImportImage,
-  benchSignIn,
   type ControllerProcess,
   cpuSecondsOf,
   removeAllVms,
-  startControllerProcess,
+  startRigController,
 } from '../controller-process.ts';
 
 const VMS = Number(process.env.BENCH_VMS ?? 100);
@@ -42,7 +41,6 @@ const MEMORY = 64 * 2 ** 20;
 // The raw side starts as many at once per host as Kumo does (vms.startsPerHost, default 8).
 const STARTS_PER_HOST = 8;
 const DISK = Buffer.alloc(1024 * 1024);
-const ADMIN = { email: 'admin@kumo.bench', password: 'bench-password-1' };
 // VIR_DOMAIN_XML_INACTIVE: the definition, not the running domain's state.
 const XML_INACTIVE = 2;
 
@@ -222,19 +220,8 @@ async function run(): Promise<void> {
   console.log(
     `provisioning: ${VMS} VMs (1 vCPU, ${MEMORY / 2 ** 20} MiB, a 1 MiB image) on ${hosts.map((h) => h.name).join(' and ')}, ${ROUNDS} rounds; Kumo ${rev}, node ${process.version}, ${execFileSync('nproc').toString().trim()} cores`,
   );
-  const c = await startControllerProcess(
-    {
-      listen: { host: '127.0.0.1', port: 0 },
-      admin: ADMIN,
-      auth: { scryptLog2N: 10 },
-      localLibvirtUri: 'qemu:///system?socket=/nonexistent/libvirt-sock',
-      images: { allowedAddresses: ['127.0.0.1/32'] },
-      vms: { network: GUEST_NETWORK },
-    },
-    dataDir,
-  );
+  const { controller: c, admin } = await startRigController(dataDir);
   controller = c;
-  const admin = await benchSignIn(c.url, ADMIN.email, ADMIN.password);
   adminToken = admin;
   const hostIds: string[] = [];
   for (const h of hosts) {
