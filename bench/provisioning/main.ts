@@ -102,9 +102,6 @@ function kumoSide(url: string, token: string, hostIds: readonly string[]): Side 
         },
       );
       try {
-        // The subscription listens before the first VM is asked for.
-        await benchGql(url, '{ viewer { id } }', {}, token);
-        await new Promise((r) => setTimeout(r, 500));
         const created = await Promise.all(
           Array.from({ length: VMS }, (_, i) =>
             benchGql<{ vmCreate: { vm: { id: string }; operation: { id: string } } }>(
@@ -125,11 +122,25 @@ function kumoSide(url: string, token: string, hostIds: readonly string[]): Side 
         );
         made = created.map((c) => c.vmCreate.vm.id);
         const ops = created.map((c) => c.vmCreate.operation.id);
-        while (ops.some((id) => !ends.has(id)))
-          await new Promise<void>((r) => {
-            wake = r;
-            setTimeout(r, 1000);
+        // An end the subscription missed (it listens a moment after it is asked for) is read
+        // once no event came for a second.
+        while (ops.some((id) => !ends.has(id))) {
+          const woken = await new Promise<boolean>((r) => {
+            wake = () => r(true);
+            setTimeout(() => r(false), 1000);
           });
+          if (woken) continue;
+          const open = ops.filter((id) => !ends.has(id));
+          const r = await benchGql<{ nodes: Array<{ id: string; status: string } | null> }>(
+            url,
+            'query($ids: [ID!]!) { nodes(ids: $ids) { ... on Operation { id status } } }',
+            { ids: open },
+            token,
+          );
+          for (const op of r.nodes)
+            if (op && op.status !== 'RUNNING' && op.status !== 'PENDING')
+              ends.set(op.id, op.status);
+        }
         const failed = ops.filter((id) => ends.get(id) !== 'SUCCEEDED');
         if (failed.length > 0)
           throw new Error(`${failed.length} vmCreate operations did not succeed`);

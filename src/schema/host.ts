@@ -8,7 +8,6 @@ import type { HostMetricsSample, HostStateChange } from '../services/hosts/types
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { connectionOf, decodeCursor, pageSize } from './connection.ts';
-import { leavable } from './leavable.ts';
 import { OperationType } from './operation.ts';
 import { UserError, type UserErrorShape } from './user-errors.ts';
 
@@ -422,17 +421,12 @@ builder.subscriptionFields((t) => ({
     authScopes: { signedIn: true },
     description: 'Each change of a host state (one host, or all), as it happens.',
     args: { host: t.arg.globalID({ for: HostType, required: false }) },
-    subscribe: (_r, args, ctx) => {
-      const events = ctx.services.events.subscribe('hostStateChanged');
-      return leavable(
-        events,
-        (async function* () {
-          for await (const change of events) {
-            if (!args.host || args.host.id === change.hostId) yield change;
-          }
-        })(),
-      );
-    },
+    subscribe: (_r, args, ctx) =>
+      ctx.services.events.follow('hostStateChanged', async function* (events) {
+        for await (const change of events) {
+          if (!args.host || args.host.id === change.hostId) yield change;
+        }
+      }),
     resolve: (change) => change,
   }),
 }));

@@ -12,7 +12,6 @@ import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { actorOf } from './context.ts';
 import { ImageType } from './image.ts';
-import { leavable } from './leavable.ts';
 import { OperationType } from './operation.ts';
 import { UserError, type UserErrorShape } from './user-errors.ts';
 
@@ -376,18 +375,13 @@ builder.subscriptionFields((t) => ({
     args: {
       subscription: t.arg.globalID({ for: ImageListSubscriptionType, required: false }),
     },
-    subscribe: (_r, args, ctx) => {
-      const events = ctx.services.events.subscribe('imageListEvent');
-      return leavable(
-        events,
-        (async function* () {
-          for await (const e of events) {
-            if (args.subscription && e.subscriptionId !== args.subscription.id) continue;
-            yield e;
-          }
-        })(),
-      );
-    },
+    subscribe: (_r, args, ctx) =>
+      ctx.services.events.follow('imageListEvent', async function* (events) {
+        for await (const e of events) {
+          if (args.subscription && e.subscriptionId !== args.subscription.id) continue;
+          yield e;
+        }
+      }),
     resolve: (e) => e,
   }),
 }));

@@ -5,7 +5,6 @@ import { visible } from '../services/operations/operation-service.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { connectionOf, decodeCursor, pageSize } from './connection.ts';
-import { leavable } from './leavable.ts';
 import { UserError, type UserErrorShape } from './user-errors.ts';
 
 const OperationStatusEnum = builder.enumType('OperationStatus', { values: OPERATION_STATUSES });
@@ -104,16 +103,12 @@ builder.subscriptionFields((t) => ({
     args: { operation: t.arg.globalID({ for: OperationType, required: false }) },
     subscribe: (_r, args, ctx) => {
       const actor = ctx.actor as NonNullable<typeof ctx.actor>;
-      const events = ctx.services.events.subscribe('operationUpdated');
-      return leavable(
-        events,
-        (async function* () {
-          for await (const update of events) {
-            if (args.operation && args.operation.id !== update.id) continue;
-            if (actor.isAdmin || update.actorId === actor.userId) yield update;
-          }
-        })(),
-      );
+      return ctx.services.events.follow('operationUpdated', async function* (events) {
+        for await (const update of events) {
+          if (args.operation && args.operation.id !== update.id) continue;
+          if (actor.isAdmin || update.actorId === actor.userId) yield update;
+        }
+      });
     },
     resolve: (update) => update,
   }),

@@ -9,7 +9,6 @@ import type { ConsumptionLimit } from '../services/quotas/consumption.ts';
 import type { LimitUsage } from '../services/quotas/quota-service.ts';
 import { builder } from './builder.ts';
 import { actorOf } from './context.ts';
-import { leavable } from './leavable.ts';
 import { LimitUsageType } from './quota.ts';
 import { UserType } from './user.ts';
 import { QuotaLimitEnum, runForQuery } from './user-errors.ts';
@@ -177,17 +176,13 @@ builder.subscriptionFields((t) => ({
         throw new GraphQLError(`no VM ${args.vm.id} that you may see`, {
           extensions: { code: 'NOT_FOUND' },
         });
-      const events = ctx.services.events.subscribe('vmMetrics');
-      return leavable(
-        events,
-        (async function* () {
-          for await (const m of events) {
-            if (m.vmId !== vmId) continue;
-            if (!(await ctx.services.vms.visible(actor, vmId))) return;
-            yield m;
-          }
-        })(),
-      );
+      return ctx.services.events.follow('vmMetrics', async function* (events) {
+        for await (const m of events) {
+          if (m.vmId !== vmId) continue;
+          if (!(await ctx.services.vms.visible(actor, vmId))) return;
+          yield m;
+        }
+      });
     },
     resolve: (m) => m,
   }),
@@ -204,20 +199,16 @@ builder.subscriptionFields((t) => ({
       const usage = () => runForQuery(() => ctx.services.quotas.usage(actor, userId));
       const key = (all: readonly LimitUsage[]) => all.map((l) => `${l.max}/${l.used}`).join(' ');
       let last = await usage();
-      const events = ctx.services.events.subscribe('quotaUsageTouched');
-      return leavable(
-        events,
-        (async function* () {
-          yield last;
-          for await (const who of events) {
-            if (who !== null && who !== userId) continue;
-            const now = await usage();
-            if (key(now) === key(last)) continue;
-            last = now;
-            yield now;
-          }
-        })(),
-      );
+      return ctx.services.events.follow('quotaUsageTouched', async function* (events) {
+        yield last;
+        for await (const who of events) {
+          if (who !== null && who !== userId) continue;
+          const now = await usage();
+          if (key(now) === key(last)) continue;
+          last = now;
+          yield now;
+        }
+      });
     },
     resolve: (u) => u,
   }),

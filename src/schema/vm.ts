@@ -10,7 +10,6 @@ import { connectionOf, decodeCursor, pageSize } from './connection.ts';
 import { actorOf } from './context.ts';
 import { HostType } from './host.ts';
 import { ImageImportPayload, ImageType } from './image.ts';
-import { leavable } from './leavable.ts';
 import { OperationType } from './operation.ts';
 import { RoleEnum, revealOwner, SharePayload, ShareType } from './share.ts';
 import { UserType } from './user.ts';
@@ -549,17 +548,13 @@ builder.subscriptionFields((t) => ({
     args: { vm: t.arg.globalID({ for: VmType, required: false }) },
     subscribe: (_r, args, ctx) => {
       const actor = actorOf(ctx);
-      const events = ctx.services.events.subscribe('vmStateChanged');
-      return leavable(
-        events,
-        (async function* () {
-          for await (const change of events) {
-            if (args.vm && args.vm.id !== change.vmId) continue;
-            const visible = () => ctx.services.vms.visible(actor, change.vmId);
-            if (await visibleOnce(change, actor, visible)) yield change;
-          }
-        })(),
-      );
+      return ctx.services.events.follow('vmStateChanged', async function* (events) {
+        for await (const change of events) {
+          if (args.vm && args.vm.id !== change.vmId) continue;
+          const visible = () => ctx.services.vms.visible(actor, change.vmId);
+          if (await visibleOnce(change, actor, visible)) yield change;
+        }
+      });
     },
     resolve: (change) => change,
   }),

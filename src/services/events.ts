@@ -1,8 +1,9 @@
 import { setMaxListeners } from 'node:events';
-import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
+import { createPubSub, type PubSubEventTarget, type Repeater } from 'graphql-yoga';
 import type { UserId } from '../entities/ids.ts';
 import type { HostStateChange } from './hosts/types.ts';
 import type { ImageListEvent } from './image-lists/list-events.ts';
+import { leavable } from './leavable.ts';
 import type { VmMetrics } from './metering/live-metrics.ts';
 import type { OperationUpdate } from './operations/operation-runner.ts';
 import type { VmStateChange } from './vms/vm-state.ts';
@@ -56,6 +57,18 @@ export function createEventBus() {
   const bus = createPubSub<Topics>({ eventTarget: target as PubSubEventTarget<Topics> });
   return Object.assign(bus, {
     listeners: (topic: keyof Topics): number => target.listeners(topic),
+    /**
+     * follow runs `read` over a topic's events as a subscription's stream, which ends (and stops
+     * listening) as soon as its reader leaves, even between two events.
+     */
+    follow<K extends keyof Topics, T>(
+      topic: K,
+      read: (events: AsyncIterable<Topics[K][0]>) => AsyncGenerator<T>,
+    ): AsyncGenerator<T> {
+      // Every topic carries one value and no routing id, which the generic signature cannot see.
+      const events: Repeater<Topics[K][0]> = bus.subscribe(topic as never);
+      return leavable(read(events), () => events.return());
+    },
   });
 }
 

@@ -10,6 +10,7 @@ import { type FleetHost, planFleet, removeFleet, writeFleet } from '../fleet/fle
 import { seedFleetVms } from '../fleet/seed.ts';
 import { forceGc } from '../support/gc.ts';
 import { rig } from '../support/rig.ts';
+import { until } from '../support/wait.ts';
 import {
   ADMIN,
   addUser,
@@ -40,17 +41,23 @@ let fleet: FleetHost[];
 const users: Array<{ name: string; token: string; vms: string[] }> = [];
 const collect = forceGc();
 
-// Idle keep-alive connections (client and server ends are both in this process) close after
-// the server's 5 s keep-alive time-out: fds are counted once they have.
-async function openFds(): Promise<number> {
-  await sleep(6000);
+function openFds(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+// Idle keep-alive connections (client and server ends are both in this process) close within
+// the server's 5 s keep-alive time-out: the count is read once it is down to `bound`, or after.
+async function fdsDownTo(bound: number): Promise<number> {
+  await until(async () => (openFds() <= bound ? true : undefined), 10_000, 'fds').catch(
+    () => undefined,
+  );
+  return openFds();
 }
 
 async function settledHeap(): Promise<number> {
   for (let i = 0; i < 3; i++) {
     collect();
-    await sleep(200);
+    await new Promise((r) => setImmediate(r));
   }
   return process.memoryUsage().heapUsed;
 }
@@ -121,18 +128,18 @@ describe('a soak', () => {
       };
 
       // Warm-up: every kind of request once, then the baseline.
-      const ask = (u: (typeof users)[number], i: number) => requestOf(u, i, users);
-      for (const u of users) for (let i = 0; i < 8; i++) check('warm-up', await ask(u, i));
+      for (const u of users)
+        for (let i = 0; i < STEPS.length; i++) check('warm-up', await requestOf(u, i));
       const heap0 = await settledHeap();
-      const fds0 = await openFds();
+      const fds0 = openFds();
 
       const deadline = Date.now() + SECONDS * 1000;
       let requests = 0;
       const loops = users.map(async (u) => {
         for (let i = 0; Date.now() < deadline; i++) {
-          const r = await ask(u, i);
+          const r = await requestOf(u, i);
           requests++;
-          check(`${u.name} request ${i % 8}`, r);
+          check(`${u.name} request ${i % STEPS.length}`, r);
           await sleep(10);
         }
       });
@@ -171,11 +178,14 @@ describe('a soak', () => {
       expect(heard.filter((n) => n === 0)).toEqual([]);
 
       // Everything the clients held is let go of.
-      await sleep(2000);
-      for (const topic of ['vmStateChanged', 'operationUpdated', 'quotaUsageTouched'] as const)
-        expect(k.kumo.events.listeners(topic), topic).toBe(0);
+      const topics = ['vmStateChanged', 'operationUpdated', 'quotaUsageTouched'] as const;
+      const listening = () => topics.some((topic) => k.kumo.events.listeners(topic) > 0);
+      await until(async () => (listening() ? undefined : true), 10_000, 'no listener').catch(
+        () => undefined,
+      );
+      for (const topic of topics) expect(k.kumo.events.listeners(topic), topic).toBe(0);
       const heap = await settledHeap();
-      const fds = await openFds();
+      const fds = await fdsDownTo(fds0 + 2);
       console.log(
         `soak: ${requests} requests in ${SECONDS} s, ${heard.reduce((a, b) => a + b, 0)} events heard; heap ${(heap0 / 2 ** 20).toFixed(1)} → ${(heap / 2 ** 20).toFixed(1)} MiB; fds ${fds0} → ${fds}`,
       );
@@ -186,64 +196,51 @@ describe('a soak', () => {
   );
 });
 
-// The i-th request of a user's loop: queries, and mutations on the user's own VMs that always
+// A user's loop, request by request: queries, and mutations on the user's own VMs that always
 // succeed (suspend then resume the same VM, a new description, a share given then taken back).
-function requestOf(
-  u: (typeof users)[number],
-  i: number,
-  all: ReadonlyArray<(typeof users)[number]>,
-): Promise<GqlResult> {
-  const vm = u.vms[Math.floor(i / 8) % u.vms.length] as string;
-  const other = `${(all[(all.indexOf(u) + 1) % all.length] as (typeof users)[number]).name}@kumo.test`;
-  const now = new Date();
-  switch (i % 8) {
-    case 0:
-      return k.gql(
-        '{ vms(first: 20) { edges { node { id name state host { name } } } } }',
-        {},
-        u.token,
-      );
-    case 1:
-      return k.gql(
-        'mutation($id: ID!) { vmSuspend(input: {id: $id}) { vm { state } userErrors { code message } } }',
-        { id: vm },
-        u.token,
-      );
-    case 2:
-      return k.gql(
-        'query($id: ID!) { node(id: $id) { ... on Vm { name state description shares { role } } } }',
-        { id: vm },
-        u.token,
-      );
-    case 3:
-      return k.gql(
-        'mutation($id: ID!) { vmResume(input: {id: $id}) { vm { state } userErrors { code message } } }',
-        { id: vm },
-        u.token,
-      );
-    case 4:
-      return k.gql(
-        'mutation($id: ID!, $d: String!) { vmUpdate(input: {id: $id, description: $d}) { vm { id } userErrors { code message } } }',
-        { id: vm, d: `soaked ${i}` },
-        u.token,
-      );
-    case 5:
-      return k.gql(
-        'mutation($id: ID!, $e: String!) { vmShare(input: {id: $id, email: $e, role: VIEWER}) { userErrors { code message } } }',
-        { id: vm, e: other },
-        u.token,
-      );
-    case 6:
-      return k.gql(
-        'query($from: DateTime!, $to: DateTime!) { quotaUsage { limit used } usage(from: $from, to: $to) { total { cpuSeconds } } viewer { email } }',
-        { from: new Date(now.getTime() - 3600_000).toISOString(), to: now.toISOString() },
-        u.token,
-      );
-    default:
-      return k.gql(
-        'mutation($id: ID!, $e: String!) { vmUnshare(input: {id: $id, email: $e}) { userErrors { code message } } }',
-        { id: vm, e: other },
-        u.token,
-      );
-  }
+type Step = (on: { vm: string; other: string; i: number }) => [string, Record<string, unknown>];
+const STEPS: readonly Step[] = [
+  () => ['{ vms(first: 20) { edges { node { id name state host { name } } } } }', {}],
+  ({ vm }) => [
+    'mutation($id: ID!) { vmSuspend(input: {id: $id}) { vm { state } userErrors { code message } } }',
+    { id: vm },
+  ],
+  ({ vm }) => [
+    'query($id: ID!) { node(id: $id) { ... on Vm { name state description shares { role } } } }',
+    { id: vm },
+  ],
+  ({ vm }) => [
+    'mutation($id: ID!) { vmResume(input: {id: $id}) { vm { state } userErrors { code message } } }',
+    { id: vm },
+  ],
+  ({ vm, i }) => [
+    'mutation($id: ID!, $d: String!) { vmUpdate(input: {id: $id, description: $d}) { vm { id } userErrors { code message } } }',
+    { id: vm, d: `soaked ${i}` },
+  ],
+  ({ vm, other }) => [
+    'mutation($id: ID!, $e: String!) { vmShare(input: {id: $id, email: $e, role: VIEWER}) { userErrors { code message } } }',
+    { id: vm, e: other },
+  ],
+  () => {
+    const now = Date.now();
+    return [
+      'query($from: DateTime!, $to: DateTime!) { quotaUsage { limit used } usage(from: $from, to: $to) { total { cpuSeconds } } viewer { email } }',
+      { from: new Date(now - 3600_000).toISOString(), to: new Date(now).toISOString() },
+    ];
+  },
+  ({ vm, other }) => [
+    'mutation($id: ID!, $e: String!) { vmUnshare(input: {id: $id, email: $e}) { userErrors { code message } } }',
+    { id: vm, e: other },
+  ],
+];
+
+function requestOf(u: (typeof users)[number], i: number): Promise<GqlResult> {
+  const vm = u.vms[Math.floor(i / STEPS.length) % u.vms.length] as string;
+  const next = users[(users.indexOf(u) + 1) % users.length] as (typeof users)[number];
+  const [query, variables] = (STEPS[i % STEPS.length] as Step)({
+    vm,
+    other: `${next.name}@kumo.test`,
+    i,
+  });
+  return k.gql(query, variables, u.token);
 }

@@ -4,6 +4,7 @@ import { ConsoleFlags } from '../../libvirt/api/domains.ts';
 import type { Actor } from '../actor.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import { ServiceError } from '../errors.ts';
+import { leavable } from '../leavable.ts';
 import { PermissionService } from '../permissions/permission-service.ts';
 import type { ConsoleHub, ConsoleTap } from './console-hub.ts';
 import type { ConsoleTickets } from './console-tickets.ts';
@@ -96,8 +97,7 @@ export class VmConsoleService {
   }
 }
 
-// The tap is open before the first read: a reader that leaves before reading (a generator's
-// body never runs then) still lets go of it.
+// The tap is open before the first read: a reader that leaves, even before reading, lets go of it.
 function linesOf(tap: ConsoleTap): AsyncGenerator<string> {
   const lines = (async function* () {
     let rest = '';
@@ -112,10 +112,5 @@ function linesOf(tap: ConsoleTap): AsyncGenerator<string> {
       tap.end();
     }
   })();
-  const close = lines.return.bind(lines);
-  lines.return = (value) => {
-    tap.end();
-    return close(value);
-  };
-  return lines;
+  return leavable(lines, () => tap.end());
 }
