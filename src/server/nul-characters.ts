@@ -1,15 +1,42 @@
-import { GraphQLError } from 'graphql';
+import { BREAK, type DocumentNode, GraphQLError, Kind, visit } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 
 // The ORM writes values into the SQL text, and SQLite's statement text ends at a NUL; PostgreSQL
-// refuses NUL in text outright. No field has a use for it (files travel as uploads), so a request
-// carrying one is refused whole, before anything runs.
+// refuses NUL in text outright. No field has a use for it (files travel as uploads), so an
+// operation carrying one, in its variables or as a `\u0000` in a string literal, is refused whole
+// before it runs. (A raw NUL in the document is refused by the parser already.)
 
-/** nulRefusal is the error for a document or variables holding U+0000, or null when none does. */
-export function nulRefusal(query: unknown, variables: unknown): GraphQLError | null {
-  if (!holdsNul(query) && !holdsNul(variables)) return null;
-  return new GraphQLError('text may not contain NUL (U+0000) characters', {
-    extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+/** nulGuard refuses such operations, over HTTP and over the WebSocket alike. */
+export function nulGuard(): Plugin {
+  const guard = ({
+    args,
+    setResultAndStopExecution,
+  }: {
+    args: { document: DocumentNode; variableValues?: unknown };
+    setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void;
+  }) => {
+    if (!literalHoldsNul(args.document) && !holdsNul(args.variableValues)) return;
+    setResultAndStopExecution({
+      errors: [
+        new GraphQLError('text may not contain NUL (U+0000) characters', {
+          extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+        }),
+      ],
+    });
+  };
+  return { onExecute: guard, onSubscribe: guard };
+}
+
+function literalHoldsNul(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    [Kind.STRING]: (node) => {
+      if (!node.value.includes('\u0000')) return undefined;
+      found = true;
+      return BREAK;
+    },
   });
+  return found;
 }
 
 function holdsNul(value: unknown): boolean {

@@ -5,7 +5,6 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocketServer } from 'ws';
 import { bearerToken, type RequestInfo } from './context.ts';
 import type { ServerMetrics } from './metrics.ts';
-import { nulRefusal } from './nul-characters.ts';
 import { cookieToken, ResponseCookies } from './session-cookie.ts';
 import { Uploads } from './uploads.ts';
 import type { ServerContext } from './yoga.ts';
@@ -54,8 +53,6 @@ export function serveSubscriptions<C extends object>(
           uploads: new Uploads(),
         };
         const env = yoga.getEnveloped({ info, params: payload });
-        const refusal = nulRefusal(payload.query, payload.variables);
-        if (refusal) return [refusal];
         let document: ReturnType<typeof env.parse>;
         try {
           document = env.parse(payload.query);

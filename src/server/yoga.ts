@@ -9,7 +9,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from '../config/config.ts';
 import type { ContextFactory, RequestInfo } from './context.ts';
 import type { ServerMetrics } from './metrics.ts';
-import { nulRefusal } from './nul-characters.ts';
+import { nulGuard } from './nul-characters.ts';
 
 /** GRAPHQL_PATH is where the API (HTTP and WebSocket) and GraphiQL live. */
 export const GRAPHQL_PATH = '/graphql';
@@ -48,12 +48,7 @@ export function createKumoYoga<C extends object>(
       blockFieldSuggestion: { enabled: true },
     }),
     metricsPlugin(opts.metrics),
-    {
-      onParams: ({ params, setResult }) => {
-        const refusal = nulRefusal(params.query, params.variables);
-        if (refusal) setResult({ errors: [refusal] });
-      },
-    },
+    nulGuard(),
     {
       // Over HTTP a subscription would be a long response outside the WebSocket's bookkeeping.
       onSubscribe: ({ args, setResultAndStopExecution }) => {

@@ -10,7 +10,7 @@ import { type KumoServer, startServer } from '../../src/server/http-server.ts';
 // mutation, a subscription and a field that fails unexpectedly (to check masking).
 function testSchema(): GraphQLSchema {
   const schema = buildSchema(`
-    type Query { hello: String!, whoami: String, boom: String, node: Node }
+    type Query { hello(name: String): String!, whoami: String, boom: String, node: Node }
     type Node { id: ID!, child: Node }
     type Mutation { touch: Int! }
     type Subscription { ticks(count: Int!): Int! }
@@ -168,6 +168,9 @@ describe('the server', () => {
     });
     expect(status).toBe(400);
     expect(body.errors?.[0]?.message).toMatch(/NUL/);
+    const literal = await post(server.url, { query: '{ hello(name: "a\\u0000b") }' });
+    expect(literal.status).toBe(400);
+    expect(literal.body.errors?.[0]?.message).toMatch(/NUL/);
   });
 
   it('serves subscriptions over the WebSocket only', async () => {
