@@ -1,27 +1,24 @@
 // The controller as deployed, for benchmarks: `node src/main.ts` in a child process configured by a
 // file, so that its CPU and memory are its own and not the load generator's. With what benches
 // read of it: its /metrics, its CPU time and its memory.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { postGql } from '../test/api/support.ts';
+import {
+  type ControllerProcess,
+  startControllerProcess as startProcess,
+} from '../test/support/controller-process.ts';
 import { GUEST_NETWORK } from '../test/support/guest-network.ts';
 
-/** ControllerProcess is a controller running in a child process. */
-export interface ControllerProcess {
-  readonly url: string;
-  readonly pid: number;
-  /** stop ends it with SIGTERM (SIGKILL after 30 s). */
-  stop(): Promise<void>;
-}
+export type { ControllerProcess };
 
 /**
- * startControllerProcess writes `config` to dataDir/kumo.json and starts a controller on it;
- * resolves once it listens. BENCH_PROFILE_DIR makes it write a CPU profile there when it stops.
+ * startControllerProcess writes `config` to dataDir/kumo.json and starts a controller on it
+ * with the flags scripts/start uses; resolves once it listens. BENCH_PROFILE_DIR makes it write
+ * a CPU profile there when it stops.
  */
-export async function startControllerProcess(
+export function startControllerProcess(
   config: Record<string, unknown>,
   dataDir: string,
 ): Promise<ControllerProcess> {
@@ -30,32 +27,7 @@ export async function startControllerProcess(
   const profile = process.env.BENCH_PROFILE_DIR
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
     : [];
-  const main = resolve(import.meta.dirname, '../src/main.ts');
-  // The flags scripts/start runs it with.
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--max-semi-space-size=64', ...profile, main],
-    {
-      env: { ...process.env, KUMO_CONFIG: configFile },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await Promise.race([exited, sleep(30_000)]);
-    if (child.exitCode === null) child.kill('SIGKILL');
-  };
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) {
-    const m = /GraphQL and GraphiQL at (\S+),/.exec(line);
-    if (m?.[1]) {
-      lines.on('line', () => undefined);
-      return { url: m[1], pid: child.pid as number, stop };
-    }
-  }
-  throw new Error('the controller stopped before it listened');
+  return startProcess(configFile, ['--max-semi-space-size=64', ...profile]);
 }
 
 /** benchGql posts a GraphQL request and returns its data, throwing on any error. */

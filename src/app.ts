@@ -2,21 +2,21 @@ import { resolve } from 'node:path';
 import type { Config } from './config/config.ts';
 import { Database } from './db/database.ts';
 import { DriverRegistry } from './drivers/registry.ts';
-import { Host } from './entities/host.ts';
 import type { KumoContext } from './schema/context.ts';
 import { buildSchema } from './schema/index.ts';
 import { graphiqlDir } from './server/graphiql-assets.ts';
 import { type KumoServer, startServer } from './server/http-server.ts';
 import { AuditService } from './services/audit/audit-service.ts';
-import { makeAuthSettings } from './services/auth/auth-service.ts';
-import { RateLimiter } from './services/auth/rate-limit.ts';
+import { makeAuthSettings, type SignInLimits } from './services/auth/auth-service.ts';
+import { MemoryRateLimiter } from './services/auth/rate-limit.ts';
+import { RedisRateLimiter } from './services/auth/rate-limit-redis.ts';
 import { createEventBus, type EventBus } from './services/events.ts';
 import { ExecRunner } from './services/exec/exec-runner.ts';
 import { OutputLogs } from './services/exec/output-log.ts';
 import { HostMonitor } from './services/hosts/host-monitor.ts';
 import { HostPools } from './services/hosts/host-pool.ts';
 import { recordHostEvents } from './services/hosts/host-recorder.ts';
-import { monitoredHost } from './services/hosts/host-service.ts';
+import { HostSync } from './services/hosts/host-sync.ts';
 import type { PublisherSettings } from './services/image-lists/list-publisher.ts';
 import { ListRefresher } from './services/image-lists/list-refresher.ts';
 import { PublishedFiles } from './services/image-lists/published-files.ts';
@@ -28,16 +28,22 @@ import { Locks } from './services/locks.ts';
 import { publishMetrics } from './services/metering/live-metrics.ts';
 import { UsageCollector } from './services/metering/usage-collector.ts';
 import { UsageRollup } from './services/metering/usage-rollup.ts';
+import { CancelRelay } from './services/operations/cancel-relay.ts';
 import { OperationRunner } from './services/operations/operation-runner.ts';
 import { OveruseEnforcer } from './services/quotas/overuse-enforcer.ts';
 import { QuotaGuard } from './services/quotas/quota-guard.ts';
 import { quotaLimitsOf } from './services/quotas/quota-service.ts';
-import { recoverInterrupted } from './services/recovery.ts';
+import { recoverAlone, settleOrphans } from './services/recovery.ts';
+import { followHostChanges } from './services/replicas/host-changes.ts';
+import { openRedis, type RedisLink } from './services/replicas/redis.ts';
+import { Replicas } from './services/replicas/replicas.ts';
+import { RowLocks } from './services/replicas/row-locks.ts';
 import { Rounds } from './services/rounds.ts';
 import { SecretBox } from './services/secrets/secret-box.ts';
 import { requestServices, type SharedServices } from './services/services.ts';
 import { ConsoleHub } from './services/vms/console-hub.ts';
-import { ConsoleTickets } from './services/vms/console-tickets.ts';
+import { MemoryConsoleTickets } from './services/vms/console-tickets.ts';
+import { RedisConsoleTickets } from './services/vms/console-tickets-redis.ts';
 import { HostStarts } from './services/vms/host-starts.ts';
 import { VmHost } from './services/vms/vm-host.ts';
 import { VmStateRecorder } from './services/vms/vm-state.ts';
@@ -57,6 +63,13 @@ export interface Kumo {
   readonly metering: UsageCollector;
   /** events is the bus subscriptions listen on (tests wait for a subscription to listen). */
   readonly events: EventBus;
+  /** replicas is this process among the controller's replicas (its leases, its heartbeat). */
+  readonly replicas: Replicas;
+  /**
+   * fenced resolves, after the controller has stopped itself, when the other replicas found
+   * this one dead (or it lost the database): the process should exit.
+   */
+  readonly fenced: Promise<string>;
   /** adminPassword is the first admin's generated password, when this start created it. */
   readonly adminPassword: string | null;
   stop(): Promise<void>;
@@ -76,23 +89,51 @@ export async function startKumo(config: Config): Promise<Kumo> {
   try {
     const db = await Database.open(config);
     stops.push(() => db.close());
+    // Shared by the replicas (events, sign-in limits, console tickets); closed after its users.
+    const redis = config.replicas.redisUrl
+      ? await openRedis(config.replicas.redisUrl, { prefix: config.replicas.redisPrefix })
+      : undefined;
+    if (redis) stops.push(() => redis.close());
+    let fencedWhy: (why: string) => void = () => {};
+    const fenced = new Promise<string>((r) => {
+      fencedWhy = r;
+    });
+    const r = config.replicas;
+    const replicas = new Replicas({
+      fork: () => db.fork(),
+      dialect: db.dialect,
+      timing: { heartbeatMs: r.heartbeatSeconds * 1000, deadAfterMs: r.deadAfterSeconds * 1000 },
+      shared: r.redisUrl !== undefined,
+      orphans: async (ids) => {
+        const resumed = await settleOrphans(db.fork(), store, ids);
+        await execRunner.resume(resumed);
+      },
+      // Another replica holds this one's hosts and operations now: stop before doing harm.
+      fenced: (why) => {
+        process.emitWarning(`kumo: this replica stops: ${why}`);
+        void stop().finally(() => fencedWhy(why));
+      },
+    });
+    const { alone } = await replicas.join(
+      config.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`,
+    );
+    stops.push(() => replicas.leave());
     const a = config.auth;
     const scrypt = { n: 2 ** a.scryptLog2N, r: 8, p: 1 };
-    const limits = {
-      byAccount: new RateLimiter(a.signInAttempts, a.signInWindowSeconds),
-      byAddress: new RateLimiter(a.signInAttempts, a.signInWindowSeconds),
-    };
+    const limits = signInLimits(a, redis);
     const registry = DriverRegistry.withBuiltins();
     await registry.loadPackages(config.drivers.packages);
     const monitor = new HostMonitor(registry);
     stops.push(() => monitor.close());
     const secrets = SecretBox.fromConfig(config);
-    const events = createEventBus();
-    const operations = new OperationRunner(() => db.fork(), events);
+    const events = createEventBus(redis);
+    const operations = new OperationRunner(() => db.fork(), events, replicas.id);
     stops.push(() => operations.close());
+    const cancels = new CancelRelay(events, operations, replicas.id);
+    stops.push(cancels.start());
     const store = new ImageStore(resolve(config.dataDir, config.images.storeDir));
     await store.open();
-    await recoverInterrupted(db.fork(), store);
+    if (alone) await recoverAlone(db.fork(), store);
     const pools = new HostPools({ name: config.storage.poolName, path: config.storage.poolPath });
     const cache = new ImageCache(() => db.fork(), monitor, pools, store);
     const states = new VmStateRecorder(() => db.fork(), events);
@@ -100,6 +141,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
     const vmWatcher = new VmWatcher(
       () => db.fork(),
       monitor,
+      replicas.leases,
       states,
       cache,
       new VmHost(monitor, pools, config.vms.network),
@@ -109,20 +151,24 @@ export async function startKumo(config: Config): Promise<Kumo> {
     vmWatcher.start();
     stops.push(() => vmWatcher.stop());
     const v = config.vms;
-    const quotas = new QuotaGuard(() => db.fork(), config.quotas, events);
+    const lockStore = r.redisUrl ? new RowLocks(() => db.fork(), replicas.id) : null;
+    const locks = <K extends string>(scope: string) =>
+      new Locks<K>(lockStore ? { store: lockStore, scope } : undefined);
+    const quotas = new QuotaGuard(() => db.fork(), config.quotas, events, locks('quota'));
     const rollups = new UsageRollup(() => db.fork(), {
       minuteHours: config.metering.minuteRetentionHours,
       hourDays: config.metering.hourRetentionDays,
     });
     const metering = new UsageCollector({
       monitor,
+      watch: replicas.leases,
       fork: () => db.fork(),
       intervalMs: config.metering.intervalSeconds * 1000,
       rounds,
       onRound: async (usage) => {
         publishMetrics(events, usage);
         await overuse.check(new Set(usage.map((u) => u.ownerId)));
-        await rollups.due();
+        if (replicas.leads()) await rollups.due();
       },
     });
     const policy = new AddressPolicy(config.images.allowedAddresses);
@@ -134,6 +180,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
       events,
       policy,
       maxListBytes: BigInt(config.imageLists.maxListBytes),
+      locks: locks('image-list'),
     });
     const x = config.exec;
     const execLogs = new OutputLogs({
@@ -164,6 +211,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
       },
       events,
       operations,
+      cancels,
       images: {
         store,
         cache,
@@ -179,8 +227,8 @@ export async function startKumo(config: Config): Promise<Kumo> {
         pools,
         cache,
         operations,
-        locks: new Locks(),
-        placement: new Locks(),
+        locks: locks('vm'),
+        placement: locks('placement'),
         starts: new HostStarts(v.startsPerHost),
         quotas,
         states,
@@ -199,7 +247,9 @@ export async function startKumo(config: Config): Promise<Kumo> {
       },
       consoles: {
         hub: new ConsoleHub(),
-        tickets: new ConsoleTickets(v.consoleTicketSeconds),
+        tickets: redis
+          ? new RedisConsoleTickets(redis, v.consoleTicketSeconds)
+          : new MemoryConsoleTickets(v.consoleTicketSeconds),
         accessCheckMs: 5000,
       },
       exec: {
@@ -221,16 +271,19 @@ export async function startKumo(config: Config): Promise<Kumo> {
     });
     metering.start();
     stops.push(() => metering.stop());
-    lists.start(config.imageLists.refreshSeconds * 1000);
+    lists.start(config.imageLists.refreshSeconds * 1000, () => replicas.leads());
     stops.push(() => lists.stop());
     stops.push(
-      recordHostEvents(monitor, shared.fork, (change) =>
+      recordHostEvents(monitor, replicas.leases, shared.fork, (change) =>
         events.publish('hostStateChanged', change),
       ),
     );
-    for (const host of await db.fork().find(Host, {})) monitor.add(monitoredHost(host, secrets));
-    // Once the hosts are known: their commands' agents are reached as the hosts connect.
-    await execRunner.resumeAll();
+    const hostSync = new HostSync(() => db.fork(), monitor, secrets);
+    await hostSync.all();
+    stops.push(followHostChanges(events, hostSync, replicas, config.vms.reconcileIntervalSeconds));
+    // Once the hosts are known: the first beat settles what dead replicas (or this process's
+    // previous run) left under way, follows their commands in guests again, takes hosts.
+    await replicas.start();
     const boot = await requestServices(shared).users.ensureAdmin(
       config.admin.email,
       config.admin.password,
@@ -275,6 +328,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
     });
     listening = server;
     stops.push(() => server.close());
+    await replicas.registry.announce(server.url);
     return {
       server,
       db,
@@ -283,6 +337,8 @@ export async function startKumo(config: Config): Promise<Kumo> {
       vmWatcher,
       metering,
       events,
+      replicas,
+      fenced,
       adminPassword: boot.password,
       stop,
     };
@@ -290,6 +346,15 @@ export async function startKumo(config: Config): Promise<Kumo> {
     await stop();
     throw err;
   }
+}
+
+// Sign-in failures count across replicas through Redis when there is one, else in this process.
+function signInLimits(a: Config['auth'], redis: RedisLink | undefined): SignInLimits {
+  const limiter = (name: string) =>
+    redis
+      ? new RedisRateLimiter(redis, name, a.signInAttempts, a.signInWindowSeconds)
+      : new MemoryRateLimiter(a.signInAttempts, a.signInWindowSeconds);
+  return { byAccount: limiter('sign-in-account'), byAddress: limiter('sign-in-address') };
 }
 
 // Published lists name their files under publicUrl, or else where the controller listens.

@@ -13,6 +13,13 @@ console.log(
   `Kumo is listening: GraphQL and GraphiQL at ${kumo.server.url}, health at /healthz, metrics at /metrics`,
 );
 
+// Found dead by the other replicas: the controller has stopped itself; a supervisor starts
+// a new replica.
+void kumo.fenced.then((why) => {
+  console.error(`stopped: ${why}`);
+  process.exit(1);
+});
+
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

@@ -6,6 +6,9 @@
 // Also one PostgreSQL (test/pg) with a database for this run, `inject('pgUrl')`, from which
 // test files make databases of their own; KUMO_PG=0 skips it (pgUrl is then null and the
 // database tests run on SQLite only). The server is shared and released the same way as the rig.
+//
+// And one Redis (test/redis) with a logical database of this run's own, `inject('redisUrl')`;
+// KUMO_REDIS=0 skips it (redisUrl is then null and the Redis tests skip).
 import type { TestProject } from 'vitest/node';
 import {
   createDatabase,
@@ -16,6 +19,7 @@ import {
   pgUrl,
   runDatabaseName,
 } from './pg/index.ts';
+import { redisAcquire, redisInstall, redisRelease, redisUrl } from './redis/index.ts';
 import { type Rig, rigAcquire, rigInstall, rigRelease } from './rig/index.ts';
 
 declare module 'vitest' {
@@ -23,6 +27,8 @@ declare module 'vitest' {
     rig: Rig;
     /** pgUrl names this run's database on the test PostgreSQL; null when KUMO_PG=0. */
     pgUrl: string | null;
+    /** redisUrl names this run's own database on the test Redis; null when KUMO_REDIS=0. */
+    redisUrl: string | null;
   }
 }
 
@@ -56,6 +62,21 @@ async function setupPg(project: TestProject): Promise<(() => Promise<void>) | un
   };
 }
 
+async function setupRedis(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  if (process.env.KUMO_REDIS === '0') {
+    project.provide('redisUrl', null);
+    return undefined;
+  }
+  const started = performance.now();
+  await redisInstall((line) => console.log(`redis: ${line}`));
+  const lease = await redisAcquire({ keep: process.env.KUMO_REDIS_KEEP === '1' });
+  project.provide('redisUrl', redisUrl(lease.server, lease.db));
+  console.log(
+    `redis: Redis ${lease.server.version} ready, database ${lease.db}, in ${Math.round(performance.now() - started)} ms`,
+  );
+  return () => redisRelease(lease);
+}
+
 async function setupRig(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   if (process.env.KUMO_RIG === '0') return undefined;
   await rigInstall((line) => console.log(`rig: ${line}`));
@@ -67,20 +88,25 @@ async function setupRig(project: TestProject): Promise<(() => Promise<void>) | u
 export default async function setup(
   project: TestProject,
 ): Promise<(() => Promise<void>) | undefined> {
-  const pgDown = await setupPg(project);
-  let rigDown: (() => Promise<void>) | undefined;
+  // Each part set up pushes its teardown; they run newest first, also when a later part fails.
+  const downs: Array<() => Promise<void>> = [];
+  const down = async () => {
+    let failure: unknown = null;
+    for (const step of downs.splice(0).reverse()) {
+      await step().catch((err: unknown) => {
+        failure ??= err;
+      });
+    }
+    if (failure !== null) throw failure;
+  };
   try {
-    rigDown = await setupRig(project);
+    for (const part of [setupPg, setupRedis, setupRig]) {
+      const partDown = await part(project);
+      if (partDown) downs.push(partDown);
+    }
   } catch (err) {
-    await pgDown?.();
+    await down().catch(() => undefined);
     throw err;
   }
-  if (!pgDown && !rigDown) return undefined;
-  return async () => {
-    try {
-      await rigDown?.();
-    } finally {
-      await pgDown?.();
-    }
-  };
+  return downs.length > 0 ? down : undefined;
 }

@@ -283,6 +283,35 @@ export const ConfigSchema = z.object({
       packages: z.array(z.string()).default([]),
     })
     .prefault({}),
+  replicas: z
+    .object({
+      /**
+       * redisUrl (`redis://host:6379/0`) lets several controller processes share one PostgreSQL:
+       * events, sign-in limits and console tickets go through it. Without it the controller runs
+       * alone and refuses to start beside another live one on the same database.
+       */
+      redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+      /**
+       * redisPrefix begins every key and channel of this cloud's, so that several clouds (or
+       * test runs) can share one Redis: channels ignore its database number. @default kumo:
+       */
+      redisPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9:_.-]{1,64}$/)
+        .default('kumo:'),
+      /** heartbeatSeconds is how often a replica says it is alive (and balances hosts). @default 2 */
+      heartbeatSeconds: z.number().min(0.2).max(60).default(2),
+      /**
+       * deadAfterSeconds: a replica not heard of for this long is dead; another takes its hosts
+       * and settles its operations. A replica that cannot reach the database for nearly this
+       * long stops itself first. @default 10
+       */
+      deadAfterSeconds: z.number().min(1).max(600).default(10),
+    })
+    .prefault({})
+    .refine((r) => r.deadAfterSeconds >= 3 * r.heartbeatSeconds, {
+      message: 'deadAfterSeconds must be at least three heartbeats',
+    }),
 });
 
 /** Config is the parsed, defaulted configuration. */
@@ -308,6 +337,7 @@ const ENV: ReadonlyArray<readonly [string, readonly string[], 'string' | 'number
   ['KUMO_ADMIN_PASSWORD', ['admin', 'password'], 'string'],
   ['KUMO_GRAPHIQL', ['graphql', 'graphiql'], 'boolean'],
   ['KUMO_INTROSPECTION', ['graphql', 'introspection'], 'boolean'],
+  ['KUMO_REDIS_URL', ['replicas', 'redisUrl'], 'string'],
 ];
 
 /** loadConfig reads the file, applies the environment and overrides, and validates the result. */

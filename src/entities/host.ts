@@ -1,6 +1,7 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import type { HostFacts } from '../drivers/session.ts';
 import { type HostId, newId } from './ids.ts';
+import { Replica } from './replica.ts';
 
 /**
  * HOST_STATES: ONLINE (reachable, takes VMs), OFFLINE (unreachable), DISABLED (an admin turned
@@ -67,6 +68,11 @@ export const HostSchema = defineEntity({
       .onCreate(() => new Date())
       .onUpdate(() => new Date()),
     lastSeenAt: p.datetime().nullable(),
+    /**
+     * replica holds the host's lease: it alone watches the host's events, sweeps and meters its
+     * VMs and records its state. Null while no live replica has taken it.
+     */
+    replica: () => p.manyToOne(Replica).ref().nullable().deleteRule('set null').index(),
   },
 });
 

@@ -36,6 +36,8 @@ export type PublishedImageListId = Brand<'PublishedImageListId'>;
 
 /** ExecutionId identifies an Execution. */
 export type ExecutionId = Brand<'ExecutionId'>;
+/** ReplicaId identifies a Replica (one run of one controller process). */
+export type ReplicaId = Brand<'ReplicaId'>;
 
 /** newId makes a fresh random (v4) UUID as an id of kind T. */
 export function newId<T extends Brand<string>>(): T {

@@ -11,10 +11,12 @@ import { ImageSchema } from './image.ts';
 import { ImageCopySchema } from './image-copy.ts';
 import { ImageListEntrySchema } from './image-list-entry.ts';
 import { ImageListSubscriptionSchema } from './image-list-subscription.ts';
+import { LockSchema } from './lock.ts';
 import { OperationSchema } from './operation.ts';
 import { PermissionSchema } from './permission.ts';
 import { PublishedImageListSchema } from './published-image-list.ts';
 import { QuotaSchema } from './quota.ts';
+import { ReplicaSchema } from './replica.ts';
 import { SessionSchema } from './session.ts';
 import { SnapshotSchema } from './snapshot.ts';
 import { UsageRecordSchema } from './usage-record.ts';
@@ -30,10 +32,12 @@ export * from './image.ts';
 export * from './image-copy.ts';
 export * from './image-list-entry.ts';
 export * from './image-list-subscription.ts';
+export * from './lock.ts';
 export * from './operation.ts';
 export * from './permission.ts';
 export * from './published-image-list.ts';
 export * from './quota.ts';
+export * from './replica.ts';
 export * from './session.ts';
 export * from './snapshot.ts';
 export * from './usage-record.ts';
@@ -59,4 +63,6 @@ export const ENTITIES = [
   ImageListEntrySchema,
   PublishedImageListSchema,
   ExecutionSchema,
+  ReplicaSchema,
+  LockSchema,
 ] as const;

@@ -1,5 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { newId, type OperationId, type TargetType } from './ids.ts';
+import { Replica } from './replica.ts';
 import { User } from './user.ts';
 
 /** OPERATION_STATUSES: PENDING and RUNNING are live; the other three are final. */
@@ -42,6 +43,11 @@ export const OperationSchema = defineEntity({
     startedAt: p.datetime().nullable(),
     finishedAt: p.datetime().nullable(),
     details: p.json<Record<string, unknown>>().onCreate(() => ({})),
+    /**
+     * replica runs the operation. When it dies its row goes and this turns null: a live
+     * operation without a replica is claimed and settled by another (services/replicas).
+     */
+    replica: () => p.manyToOne(Replica).ref().nullable().deleteRule('set null').index(),
   },
   indexes: [{ name: 'operations_target_index', properties: ['targetType', 'targetId'] }],
 });

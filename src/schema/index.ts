@@ -19,6 +19,7 @@ import './vm-migration.ts';
 import './operation-transfer.ts';
 import './usage.ts';
 import './execution.ts';
+import './replica.ts';
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 

@@ -1,11 +1,14 @@
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSubEventTarget, type Repeater } from 'graphql-yoga';
-import type { UserId } from '../entities/ids.ts';
+import type { HostId, UserId } from '../entities/ids.ts';
 import type { HostStateChange } from './hosts/types.ts';
 import type { ImageListEvent } from './image-lists/list-events.ts';
 import { leavable } from './leavable.ts';
 import type { VmMetrics } from './metering/live-metrics.ts';
+import type { CancelAnswer, CancelAsk } from './operations/cancel-relay.ts';
 import type { OperationUpdate } from './operations/operation-runner.ts';
+import type { RedisLink } from './replicas/redis.ts';
+import { redisEventTarget } from './replicas/redis-event-target.ts';
 import type { VmStateChange } from './vms/vm-state.ts';
 
 type Topics = {
@@ -16,28 +19,44 @@ type Topics = {
   imageListEvent: [ImageListEvent];
   /** quotaUsageTouched: a user's use may have changed (null: anyone's, after a metering round). */
   quotaUsageTouched: [UserId | null];
+  /** hostChanged: a host was added, changed, held or removed (replicas apply it: HostSync). */
+  hostChanged: [HostId];
+  /** operationCancel asks the replica running an operation to cancel it (CancelRelay). */
+  operationCancel: [CancelAsk];
+  /** operationCancelled is that replica's answer. */
+  operationCancelled: [CancelAnswer];
 };
 
-// An EventTarget that knows how many listeners each topic has: one per open subscription.
-class CountingTarget extends EventTarget {
+// Wraps the EventTarget events go through, and knows how many listeners each topic has here:
+// one per open subscription of this process.
+class CountingTarget implements EventTarget {
+  private readonly inner: EventTarget;
   private readonly counts = new Map<string, number>();
 
-  override addEventListener(
+  constructor(inner: EventTarget) {
+    this.inner = inner;
+  }
+
+  addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
     options?: AddEventListenerOptions | boolean,
   ): void {
-    super.addEventListener(type, listener, options);
+    this.inner.addEventListener(type, listener, options);
     this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
   }
 
-  override removeEventListener(
+  removeEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
     options?: EventListenerOptions | boolean,
   ): void {
-    super.removeEventListener(type, listener, options);
+    this.inner.removeEventListener(type, listener, options);
     this.counts.set(type, Math.max(0, (this.counts.get(type) ?? 0) - 1));
+  }
+
+  dispatchEvent(event: Event): boolean {
+    return this.inner.dispatchEvent(event);
   }
 
   listeners(type: string): number {
@@ -45,17 +64,25 @@ class CountingTarget extends EventTarget {
   }
 }
 
-/**
- * EventBus carries what subscriptions stream, from the services that notice to the schema that
- * delivers: one in-process bus per controller (several replicas would need a shared one).
- * `listeners` says how many subscriptions listen to a topic now.
- */
-export function createEventBus() {
-  const target = new CountingTarget();
+function localTarget(): EventTarget {
+  const target = new EventTarget();
   // Each open subscription is a listener: thousands are normal, not a leak.
   setMaxListeners(0, target);
+  return target;
+}
+
+/**
+ * createEventBus makes the bus that carries what subscriptions stream, from the services that
+ * notice to the schema that delivers. Without redis it is in-process (one controller); with it,
+ * an event published on any replica reaches the subscribers of every replica, its own included.
+ * `listeners` says how many subscriptions of this process listen to a topic now.
+ */
+export function createEventBus(redis?: RedisLink) {
+  const target = new CountingTarget(redis ? redisEventTarget(redis) : localTarget());
   const bus = createPubSub<Topics>({ eventTarget: target as PubSubEventTarget<Topics> });
   return Object.assign(bus, {
+    /** shared says other replicas hear what is published here (Redis). */
+    shared: redis !== undefined,
     listeners: (topic: keyof Topics): number => target.listeners(topic),
     /**
      * follow runs `read` over a topic's events as a subscription's stream, which ends (and stops

@@ -6,12 +6,26 @@ interface Held {
 }
 
 /**
+ * LockStore holds keys across the controller's replicas: `take` resolves with the release once
+ * the key is this replica's, or throws CONFLICT naming its holder after `waitMs`.
+ */
+export interface LockStore {
+  take(key: string, what: string, waitMs: number): Promise<() => Promise<void>>;
+}
+
+/**
  * Locks serialize actions on one thing (a VM; the placement of new VMs): each action waits for
  * the one before it (first come, first served), up to a bound, after which it is refused with
- * CONFLICT naming what holds it. In-process: one controller process owns its hosts.
+ * CONFLICT naming what holds it. Within a process the actions queue; among replicas, the one
+ * at the head of its queue also takes the key in a shared store (`scope:key`).
  */
 export class Locks<K extends string> {
   private readonly tails = new Map<K, Held>();
+  private readonly shared: { readonly store: LockStore; readonly scope: string } | null;
+
+  constructor(shared?: { readonly store: LockStore; readonly scope: string }) {
+    this.shared = shared ?? null;
+  }
 
   /** run runs `work` once every earlier action on the same key has finished. */
   async run<T>(key: K, what: string, work: () => Promise<T>, waitMs = 15_000): Promise<T> {
@@ -24,9 +38,19 @@ export class Locks<K extends string> {
     const done = before ? Promise.all([before.done, own]).then(() => undefined) : own;
     const mine: Held = { what, done };
     this.tails.set(key, mine);
+    const started = performance.now();
     try {
       if (before) await waitFor(before, waitMs);
-      return await work();
+      if (!this.shared) return await work();
+      const left = Math.max(0, waitMs - (performance.now() - started));
+      const release = await this.shared.store.take(`${this.shared.scope}:${key}`, what, left);
+      try {
+        return await work();
+      } finally {
+        await release().catch((err: unknown) =>
+          process.emitWarning(`releasing the lock on ${key}: ${String(err)}`),
+        );
+      }
     } finally {
       release();
       void done.then(() => {

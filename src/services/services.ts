@@ -10,10 +10,12 @@ import { type ImageListDeps, ImageListService } from './image-lists/image-list-s
 import { ListPublisher, type PublisherSettings } from './image-lists/list-publisher.ts';
 import { type ImageDeps, ImageService } from './images/image-service.ts';
 import { UsageService } from './metering/usage-service.ts';
+import type { CancelRelay } from './operations/cancel-relay.ts';
 import type { OperationRunner } from './operations/operation-runner.ts';
 import { OperationService } from './operations/operation-service.ts';
 import { PermissionService } from './permissions/permission-service.ts';
 import { type QuotaLimits, QuotaService } from './quotas/quota-service.ts';
+import { ReplicaService } from './replicas/replica-service.ts';
 import { UserService } from './users/user-service.ts';
 import { SnapshotService } from './vms/snapshot-service.ts';
 import { type ConsoleDeps, VmConsoleService } from './vms/vm-console.ts';
@@ -32,6 +34,8 @@ export interface SharedServices {
   readonly hosts: HostDeps;
   readonly events: EventBus;
   readonly operations: OperationRunner;
+  /** cancels cancels operations on whichever replica runs them. */
+  readonly cancels: CancelRelay;
   readonly images: ImageDeps;
   readonly imageLists: ImageListDeps;
   readonly listPublisher: PublisherSettings;
@@ -51,6 +55,7 @@ export interface RequestServices {
   readonly quotas: QuotaService;
   readonly usage: UsageService;
   readonly operations: OperationService;
+  readonly replicas: ReplicaService;
   readonly images: ImageService;
   readonly imageLists: ImageListService;
   readonly listPublisher: ListPublisher;
@@ -81,7 +86,8 @@ export function requestServices(shared: SharedServices): RequestServices {
     permissions,
     quotas: new QuotaService(em, shared.vms.quotas.rules.window),
     usage: new UsageService(em),
-    operations: new OperationService(em, shared.operations),
+    operations: new OperationService(em, shared.operations, shared.cancels),
+    replicas: new ReplicaService(em),
     images,
     imageLists: new ImageListService(em, shared.imageLists),
     listPublisher: new ListPublisher(em, shared.listPublisher),

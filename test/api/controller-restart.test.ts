@@ -1,7 +1,6 @@
 // The controller killed (SIGKILL) in the middle of a migration and of a creation, then started
 // again on the same data: the interrupted operations fail, the migrating VM is found running on
 // exactly one host, and the half-made VM is removed from its host with nothing left behind.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,19 +8,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Kumo, startKumo } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
+import { type ControllerProcess, startControllerProcess } from '../support/controller-process.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { openTls, rig, rigHost } from '../support/rig.ts';
-import { until, within } from '../support/wait.ts';
+import { until } from '../support/wait.ts';
 import { ADMIN, rawId, tlsCredentialsInput, vmOnHost } from './support.ts';
 
 const MiB = 1024n * 1024n;
-const ROOT = join(import.meta.dirname, '../..');
 
 let dataDir: string;
 let configFile: string;
 let files: FileServer;
-let child: ChildProcess | null = null;
+let child: ControllerProcess | null = null;
 let kumo: Kumo | null = null;
 let url = '';
 let token = '';
@@ -45,29 +44,6 @@ async function signIn(): Promise<void> {
     { e: ADMIN.email, p: ADMIN.password },
   );
   token = r.sessionCreate.token;
-}
-
-// Runs the controller as its own process, as `npm start` does, so that it can be killed.
-async function startChild(): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ['src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, KUMO_CONFIG: configFile },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const listening = new Promise<string>((resolve, reject) => {
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /GraphQL and GraphiQL at (\S+),/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    proc.stderr?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    proc.once('exit', (code) => reject(new Error(`the controller exited (${code}):\n${out}`)));
-  });
-  url = await within(listening, 60_000, 'the controller to listen');
-  return proc;
 }
 
 function onHost(host: string, vmId: string) {
@@ -115,7 +91,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await child?.kill();
   await kumo?.stop();
   await files?.close();
   for (const c of conns.values()) await c.close();
@@ -124,7 +100,9 @@ afterAll(async () => {
 
 describe('a controller killed mid-operation and started again', () => {
   it('fails the interrupted operations and settles their VMs on the hosts', async () => {
-    child = await startChild();
+    // Its own process, as `npm start` runs it, so that it can be killed.
+    child = await startControllerProcess(configFile);
+    url = child.url;
     await signIn();
     const hosts = new Map<string, string>();
     for (const name of ['hv1', 'hv2']) {
@@ -199,8 +177,7 @@ describe('a controller killed mid-operation and started again', () => {
       'the creation to be copying its image',
     );
 
-    child.kill('SIGKILL');
-    await new Promise((r) => child?.once('exit', r));
+    await child.kill();
 
     kumo = await startKumo(loadConfig({ file: configFile, env: {} }));
     url = kumo.server.url;

@@ -404,6 +404,7 @@ describe('a host that does not answer', () => {
     // A collector of its own, with a short interval: how long a round waits for a host.
     const quick = new UsageCollector({
       monitor: k.kumo.hosts,
+      watch: k.kumo.replicas.leases,
       fork: () => k.kumo.db.fork(),
       intervalMs: 500,
       onRound: async (usage) => {

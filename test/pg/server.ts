@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { isRunning, run, spawnDetached, waitUntil } from '../rig/processes.ts';
+import { freePort } from '../support/ports.ts';
 import { pgBinDir } from './packages.ts';
 import { type PgServer, pgPaths } from './state.ts';
 
@@ -83,18 +83,6 @@ async function ensureCluster(dir: string, binDir: string): Promise<string> {
   return password;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** postmasterPid is the pid the cluster's postmaster.pid names, or 0. */
 function postmasterPid(dataDir: string): number {
   try {
@@ -144,7 +132,7 @@ export async function startPg(dir: string): Promise<PgServer> {
   const binDir = pgBinDir();
   const password = await ensureCluster(dir, binDir);
   const { dataDir, socketDir, logFile } = pgPaths(dir);
-  const port = await freePort();
+  const port = await freePort(HOST);
   const settings: Record<string, string> = {
     listen_addresses: HOST,
     port: String(port),

@@ -62,7 +62,7 @@ export class AuthService {
       [this.settings.limits.byAddress, `address:${request.address}`],
     ] as const;
     for (const [limiter, key] of keys) {
-      const d = limiter.check(key);
+      const d = await limiter.check(key);
       if (!d.allowed) {
         throw new ServiceError(
           'RATE_LIMITED',
@@ -73,10 +73,10 @@ export class AuthService {
     const user = await this.em.findOne(User, { email: account });
     const ok = await verifyPassword(password, user?.passwordHash ?? this.settings.decoyHash);
     if (!user || !ok) {
-      for (const [limiter, key] of keys) limiter.fail(key);
+      await Promise.all(keys.map(([limiter, key]) => limiter.fail(key)));
       throw new ServiceError('INVALID_CREDENTIALS', 'wrong email or password');
     }
-    this.settings.limits.byAccount.reset(`account:${account}`);
+    await this.settings.limits.byAccount.reset(`account:${account}`);
     const { token, hash } = newToken();
     const session = this.em.create(Session, {
       user,

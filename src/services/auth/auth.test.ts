@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hashPassword, needsRehash, verifyPassword } from './password.ts';
-import { RateLimiter } from './rate-limit.ts';
+import { MemoryRateLimiter } from './rate-limit.ts';
 
 const FAST = { n: 2 ** 10, r: 8, p: 1 };
 
@@ -26,22 +26,22 @@ describe('passwords', () => {
   });
 });
 
-describe('RateLimiter', () => {
-  it('allows the limit of failures per window, then says when to retry, per key', () => {
+describe('MemoryRateLimiter', () => {
+  it('allows the limit of failures per window, then says when to retry, per key', async () => {
     let t = 0;
-    const rl = new RateLimiter(3, 60, () => t);
+    const rl = new MemoryRateLimiter(3, 60, () => t);
     for (let i = 0; i < 3; i++) {
-      expect(rl.check('a').allowed).toBe(true);
-      rl.fail('a');
+      expect((await rl.check('a')).allowed).toBe(true);
+      await rl.fail('a');
     }
-    expect(rl.check('a')).toEqual({ allowed: false, retryAfterSeconds: 60 });
-    expect(rl.check('b').allowed).toBe(true);
+    expect(await rl.check('a')).toEqual({ allowed: false, retryAfterSeconds: 60 });
+    expect((await rl.check('b')).allowed).toBe(true);
     t = 30_000;
-    expect(rl.check('a')).toEqual({ allowed: false, retryAfterSeconds: 30 });
+    expect(await rl.check('a')).toEqual({ allowed: false, retryAfterSeconds: 30 });
     t = 60_001;
-    expect(rl.check('a').allowed).toBe(true);
-    rl.fail('a');
-    rl.reset('a');
-    expect(rl.check('a').allowed).toBe(true);
+    expect((await rl.check('a')).allowed).toBe(true);
+    await rl.fail('a');
+    await rl.reset('a');
+    expect((await rl.check('a')).allowed).toBe(true);
   });
 });

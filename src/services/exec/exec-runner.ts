@@ -5,7 +5,7 @@ import {
   type ExecutionState,
   FINAL_EXECUTION_STATES,
 } from '../../entities/execution.ts';
-import type { ExecutionId, SessionId, UserId, VmId } from '../../entities/ids.ts';
+import type { ExecutionId, OperationId, SessionId, UserId, VmId } from '../../entities/ids.ts';
 import { Operation } from '../../entities/operation.ts';
 import { User } from '../../entities/user.ts';
 import type { Vm } from '../../entities/vm.ts';
@@ -133,13 +133,18 @@ export class ExecRunner {
   }
 
   /**
-   * resumeAll follows again the commands an earlier controller process left running in guests
-   * (recoverInterrupted kept their operations RUNNING): their output is read from the start of
+   * resume follows again the commands left running in guests by a controller that stopped (its
+   * operations `ids`, kept RUNNING by settleOrphans): their output is read from the start of
    * the files in the guest, and their timeouts still count from when they started.
    */
-  async resumeAll(): Promise<void> {
+  async resume(ids: readonly OperationId[]): Promise<void> {
+    if (ids.length === 0) return;
     const em = this.deps.fork();
-    const running = await em.find(Execution, { state: 'RUNNING', guestPid: { $ne: null } });
+    const running = await em.find(Execution, {
+      operation: { $in: [...ids] },
+      state: 'RUNNING',
+      guestPid: { $ne: null },
+    });
     for (const e of running) {
       const log = this.deps.logs.open(e.id);
       log.state(statusOf(e), false);

@@ -144,6 +144,12 @@ export class HostLink {
     return this.session;
   }
 
+  /** spec is the host as the link has it now: its URI, credentials and admin hold. */
+  spec(): MonitoredHost {
+    const { admin: _, ...host } = this.host;
+    return this.admin ? { ...host, admin: this.admin } : host;
+  }
+
   status(): HostStatus {
     return {
       hostId: this.host.id,

@@ -138,6 +138,21 @@ export class HostMonitor {
     this.link(hostId).reconnect();
   }
 
+  /** has says whether the host is monitored. */
+  has(hostId: string): boolean {
+    return this.links.has(hostId);
+  }
+
+  /** ids are the monitored hosts. */
+  ids(): string[] {
+    return [...this.links.keys()];
+  }
+
+  /** spec is a monitored host as the monitor has it now (URI, credentials, admin hold). */
+  spec(hostId: string): MonitoredHost {
+    return this.link(hostId).spec();
+  }
+
   status(hostId: string): HostStatus {
     return this.link(hostId).status();
   }

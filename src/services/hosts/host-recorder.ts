@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { Host } from '../../entities/host.ts';
 import type { HostId } from '../../entities/ids.ts';
 import type { HostMonitor } from './host-monitor.ts';
+import type { HostWatch } from './host-watch.ts';
 import type { HostStateChange } from './types.ts';
 
 /** HostStateListener receives host state changes once they are recorded. */
@@ -9,16 +10,19 @@ export type HostStateListener = (change: HostStateChange) => void;
 
 /**
  * recordHostEvents keeps the hosts table in step with the monitor (state, last error, last
- * seen, facts) and then tells `published` about each change of the recorded state. Each event
- * is written on a unit of work of its own; a failed write is reported, never thrown at the
- * monitor.
+ * seen, facts) for the hosts this process looks after, and then tells `published` about each
+ * change of the recorded state. A host taken over is recorded as this process sees it. Each
+ * event is written on a unit of work of its own; a failed write is reported, never thrown at
+ * the monitor.
  */
 export function recordHostEvents(
   monitor: HostMonitor,
+  watch: HostWatch,
   fork: () => EntityManager,
   published: HostStateListener,
 ): () => void {
-  const offState = monitor.on('stateChanged', (change) => {
+  const record = (change: Omit<HostStateChange, 'previous'>) => {
+    if (!watch.holds(change.hostId)) return;
     void (async () => {
       const em = fork();
       const host = await em.findOne(Host, { id: change.hostId as HostId });
@@ -34,8 +38,16 @@ export function recordHostEvents(
     })().catch((err: unknown) =>
       process.emitWarning(`recording the state of host ${change.hostId}: ${String(err)}`),
     );
+  };
+  const offState = monitor.on('stateChanged', record);
+  // A host not tried yet shows OFFLINE ("not connected yet"): its first attempt reports itself.
+  const offGained = watch.on('gained', (hostId) => {
+    const status = monitor.status(hostId);
+    if (status.connected || status.admin || status.lastError)
+      record({ hostId, state: status.state, reason: status.reason, at: new Date() });
   });
   const offFacts = monitor.on('factsChanged', (change) => {
+    if (!watch.holds(change.hostId)) return;
     void fork()
       .nativeUpdate(
         Host,
@@ -48,6 +60,7 @@ export function recordHostEvents(
   });
   return () => {
     offState();
+    offGained();
     offFacts();
   };
 }

@@ -56,8 +56,11 @@ export function monitoredHost(host: Host, secrets: SecretBox) {
   };
 }
 
-function adminHold(host: Host): AdminHold | null {
+const EVACUATING: AdminHold = { state: 'EVACUATING', reason: 'its VMs are being moved away' };
+
+function adminHold(host: Pick<Host, 'enabled' | 'maintenance' | 'state'>): AdminHold | null {
   if (!host.enabled) return { state: 'DISABLED', reason: 'disabled by an admin' };
+  if (host.maintenance && host.state === 'EVACUATING') return EVACUATING;
   if (host.maintenance) return { state: 'MAINTENANCE', reason: 'in maintenance' };
   return null;
 }
@@ -150,8 +153,12 @@ export class HostService {
           ? null
           : this.deps.secrets.seal(input.credentials, sealContext(host.id));
       await this.em.flush();
-      this.deps.monitor.add(monitoredHost(host, this.deps.secrets), { session, facts });
-      handedOver = true;
+      // A sync of all hosts running meanwhile may have found the new row first.
+      if (!this.deps.monitor.has(host.id)) {
+        this.deps.monitor.add(monitoredHost(host, this.deps.secrets), { session, facts });
+        handedOver = true;
+      }
+      this.deps.events.publish('hostChanged', host.id);
       return host;
     } finally {
       if (!handedOver) await session.close().catch(() => undefined);
@@ -239,7 +246,9 @@ export class HostService {
     host.maintenance = true;
     await this.applyHold(
       host,
-      on ? { state: 'EVACUATING', reason: 'its VMs are being moved away' } : adminHold(host),
+      on
+        ? EVACUATING
+        : adminHold({ enabled: host.enabled, maintenance: true, state: 'MAINTENANCE' }),
     );
     return host;
   }
@@ -251,6 +260,7 @@ export class HostService {
     if (hold) host.state = hold.state;
     await this.em.flush();
     await this.deps.monitor.setAdminState(host.id, hold?.state ?? null, hold?.reason);
+    this.deps.events.publish('hostChanged', host.id);
     if (hold && previous !== hold.state) {
       this.deps.events.publish('hostStateChanged', {
         hostId: host.id,
@@ -276,6 +286,7 @@ export class HostService {
     await this.deps.monitor.remove(id).catch(() => undefined);
     this.em.remove(host);
     await this.em.flush();
+    this.deps.events.publish('hostChanged', id);
   }
 }
 

@@ -13,7 +13,7 @@ import type { EventBus } from '../events.ts';
 import type { AddressPolicy } from '../images/address-policy.ts';
 import { fetchDocument } from '../images/image-fetch.ts';
 import type { ImageService } from '../images/image-service.ts';
-import { Locks } from '../locks.ts';
+import type { Locks } from '../locks.ts';
 import type { OperationRunner } from '../operations/operation-runner.ts';
 import { type ImageList, type ListedImage, parseImageList } from './image-list-format.ts';
 import { listChanges } from './list-changes.ts';
@@ -31,6 +31,8 @@ export interface RefresherDeps {
   readonly policy: AddressPolicy;
   /** maxListBytes bounds a list download. */
   readonly maxListBytes: bigint;
+  /** locks keep two refreshes of one list apart (across replicas when there are several). */
+  readonly locks: Locks<ImageListSubscriptionId>;
 }
 
 /**
@@ -51,7 +53,6 @@ interface Emit {
  */
 export class ListRefresher {
   private readonly deps: RefresherDeps;
-  private readonly locks = new Locks<ImageListSubscriptionId>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private running: Promise<void> | null = null;
 
@@ -59,10 +60,13 @@ export class ListRefresher {
     this.deps = deps;
   }
 
-  /** start refreshes every subscription every `intervalMs`. */
-  start(intervalMs: number): void {
+  /**
+   * start refreshes every subscription every `intervalMs`, when `due` says so (among replicas,
+   * only the leading one refreshes).
+   */
+  start(intervalMs: number, due: () => boolean = () => true): void {
     this.timer = setInterval(() => {
-      if (this.running) return;
+      if (this.running || !due()) return;
       this.running = this.refreshAll()
         .catch((err: unknown) => process.emitWarning(`image lists: ${String(err)}`))
         .finally(() => {
@@ -90,7 +94,7 @@ export class ListRefresher {
 
   // One change to a subscription at a time: refreshes, imports started, imports settled.
   private locked<T>(id: ImageListSubscriptionId, work: () => Promise<T>): Promise<T> {
-    return this.locks.run(id, 'a refresh of the list', work, 120_000);
+    return this.deps.locks.run(id, 'a refresh of the list', work, 120_000);
   }
 
   /** importEntry imports the listed version of one image now (an admin's choice). */

@@ -10,6 +10,7 @@ import {
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import { UNBOUNDED } from '../../libvirt/rpc/caller.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
+import type { HostWatch } from '../hosts/host-watch.ts';
 import { Limiter } from '../limiter.ts';
 import { ROUND_HOSTS, Rounds } from '../rounds.ts';
 import { type Counters, countersOf, type Reading, usedBetween } from './counters.ts';
@@ -44,6 +45,7 @@ export interface VmUsage {
  */
 export class UsageCollector {
   private readonly monitor: HostMonitor;
+  private readonly watch: HostWatch;
   private readonly fork: () => EntityManager;
   private readonly intervalMs: number;
   private readonly onRound: (usage: readonly VmUsage[]) => Promise<void>;
@@ -59,6 +61,8 @@ export class UsageCollector {
 
   constructor(opts: {
     monitor: HostMonitor;
+    /** watch names the hosts this process meters (the others are other replicas'). */
+    watch: HostWatch;
     fork: () => EntityManager;
     intervalMs: number;
     /** onRound hears what every VM read in a round used, once recorded; the round waits for it. */
@@ -67,6 +71,7 @@ export class UsageCollector {
     rounds?: Rounds;
   }) {
     this.monitor = opts.monitor;
+    this.watch = opts.watch;
     this.fork = opts.fork;
     this.intervalMs = opts.intervalMs;
     this.onRound = opts.onRound ?? (async () => {});
@@ -91,7 +96,7 @@ export class UsageCollector {
     await this.running;
   }
 
-  /** collect reads every connected host once and records what its VMs used. */
+  /** collect reads every connected host this process looks after once and records what its VMs used. */
   collect(now: Date = new Date()): Promise<void> {
     return this.inTurn(() => this.rounds.time('metering', () => this.round(now)));
   }
@@ -115,7 +120,7 @@ export class UsageCollector {
   }
 
   private async round(now: Date): Promise<void> {
-    const hosts = this.monitor.statuses().filter((s) => s.connected);
+    const hosts = this.monitor.statuses().filter((s) => s.connected && this.watch.holds(s.hostId));
     const usage = await Promise.all(
       hosts.map((h) => this.slots.run(() => this.collectHost(h.hostId, now))),
     );

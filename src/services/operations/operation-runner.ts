@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { OperationId, TargetType, UserId } from '../../entities/ids.ts';
+import type { OperationId, ReplicaId, TargetType, UserId } from '../../entities/ids.ts';
 import { Operation, type OperationStatus } from '../../entities/operation.ts';
+import { Replica } from '../../entities/replica.ts';
 import { User } from '../../entities/user.ts';
 import { isServiceError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
@@ -79,16 +80,20 @@ const PROGRESS_INTERVAL_MS = 250;
  * OperationRunner runs long actions in the background as Operation rows: RUNNING while the
  * work runs, then SUCCEEDED, FAILED (with the error's message) or CANCELLED. Every change is
  * written on a fresh unit of work and published as operationUpdated. It keeps the abort
- * controller of each running operation so it can be cancelled. One per controller process.
+ * controller of each running operation so it can be cancelled. One per controller process:
+ * its operations name its replica, and once another replica has taken them over (this one
+ * was found dead) nothing more of them is written here.
  */
 export class OperationRunner {
   private readonly fork: () => EntityManager;
   private readonly events: EventBus;
+  private readonly replica: ReplicaId;
   private readonly running = new Map<OperationId, Running>();
 
-  constructor(fork: () => EntityManager, events: EventBus) {
+  constructor(fork: () => EntityManager, events: EventBus, replica: ReplicaId) {
     this.fork = fork;
     this.events = events;
+    this.replica = replica;
   }
 
   /** start records the operation and runs its work without waiting for it. */
@@ -101,6 +106,7 @@ export class OperationRunner {
       targetType: req.targetType,
       targetId: req.targetId ?? null,
       actor: req.actorId ? em.getReference(User, req.actorId) : null,
+      replica: em.getReference(Replica, this.replica),
       ...(req.details ? { details: { ...req.details } } : {}),
     });
     await em.flush();
@@ -220,7 +226,8 @@ export class OperationRunner {
     >,
   ): Promise<void> {
     const em = this.fork();
-    const op = await em.findOneOrFail(Operation, { id });
+    const op = await em.findOne(Operation, { id, replica: this.replica });
+    if (!op) return;
     em.assign(op, changes);
     await em.flush();
     this.publish(op);

@@ -3,7 +3,7 @@ import type { UserId } from '../../entities/ids.ts';
 import { Quota } from '../../entities/quota.ts';
 import { ServiceError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
-import { Locks } from '../locks.ts';
+import type { Locks } from '../locks.ts';
 import { type Allocation, type AllocationLimit, allocationOf } from './allocation.ts';
 import {
   CONSUMPTION_LIMITS,
@@ -39,17 +39,22 @@ export interface ConsumptionBreach {
  * checked and recorded (a VM row, a state, an image's size) under that user's lock, so two
  * requests can never both take the last of a limit: the second one counts what the first
  * recorded. A user who has consumed up to a consumption limit in this window may reserve
- * nothing new. One per controller process, like the other locks (a replica set will need a
- * database lock here instead).
+ * nothing new. The lock is shared by the replicas when there are several.
  */
 export class QuotaGuard {
   readonly rules: ConsumptionRules;
   private readonly fork: () => EntityManager;
   private readonly events: EventBus;
-  private readonly locks = new Locks<UserId>();
+  private readonly locks: Locks<UserId>;
 
-  constructor(fork: () => EntityManager, rules: ConsumptionRules, events: EventBus) {
+  constructor(
+    fork: () => EntityManager,
+    rules: ConsumptionRules,
+    events: EventBus,
+    locks: Locks<UserId>,
+  ) {
     this.fork = fork;
+    this.locks = locks;
     this.rules = rules;
     this.events = events;
   }

@@ -8,14 +8,28 @@ export interface ConsoleGrant {
   readonly actor: Actor;
 }
 
+/** IssuedTicket is a ticket as its holder gets it: shown once, never stored. */
+export interface IssuedTicket {
+  readonly ticket: string;
+  readonly expiresAt: Date;
+}
+
 /**
  * ConsoleTickets hands out short-lived, single-use tickets for the interactive console: a
  * browser cannot put a bearer token on a WebSocket, and a ticket in a URL that works once, for
- * one VM, for seconds, leaks nothing worth having. Kept in the controller's memory (like the
- * event bus): a restart voids open tickets, which only means asking for a new one. Only their
- * hashes are kept.
+ * one VM, for seconds, leaks nothing worth having. Only their hashes are kept.
+ * MemoryConsoleTickets keeps them in this process (a restart voids open tickets, which only
+ * means asking for a new one); RedisConsoleTickets lets any replica redeem what another issued.
  */
-export class ConsoleTickets {
+export interface ConsoleTickets {
+  /** issue makes a ticket for the actor to the VM's console. */
+  issue(grant: ConsoleGrant): Promise<IssuedTicket>;
+  /** redeem uses a ticket up: its grant, or null when it is unknown, used or expired. */
+  redeem(ticket: string): Promise<ConsoleGrant | null>;
+}
+
+/** MemoryConsoleTickets are the ConsoleTickets of one process. */
+export class MemoryConsoleTickets implements ConsoleTickets {
   private readonly grants = new Map<string, ConsoleGrant & { readonly expiresAt: number }>();
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -25,8 +39,7 @@ export class ConsoleTickets {
     this.now = now;
   }
 
-  /** issue makes a ticket for the actor to the VM's console. */
-  issue(grant: ConsoleGrant): { ticket: string; expiresAt: Date } {
+  async issue(grant: ConsoleGrant): Promise<IssuedTicket> {
     const now = this.now();
     for (const [hash, g] of this.grants) if (g.expiresAt <= now) this.grants.delete(hash);
     const { token, hash } = newToken();
@@ -35,8 +48,7 @@ export class ConsoleTickets {
     return { ticket: token, expiresAt: new Date(expiresAt) };
   }
 
-  /** redeem uses a ticket up: its grant, or null when it is unknown, used or expired. */
-  redeem(ticket: string): ConsoleGrant | null {
+  async redeem(ticket: string): Promise<ConsoleGrant | null> {
     const hash = hashToken(ticket);
     const grant = this.grants.get(hash);
     this.grants.delete(hash);

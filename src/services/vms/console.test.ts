@@ -2,7 +2,7 @@ import { Duplex, PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { SessionId, UserId, VmId } from '../../entities/ids.ts';
 import { ConsoleHub } from './console-hub.ts';
-import { ConsoleTickets } from './console-tickets.ts';
+import { MemoryConsoleTickets } from './console-tickets.ts';
 import { domainTypeOf } from './vm-domain.ts';
 
 const vmId = 'vm-1' as VmId;
@@ -30,18 +30,18 @@ function consoleStream() {
 }
 
 describe('console tickets', () => {
-  it('work once, for their VM and actor, until they expire', () => {
+  it('work once, for their VM and actor, until they expire', async () => {
     let now = 1_000_000;
-    const tickets = new ConsoleTickets(30, () => now);
-    const { ticket, expiresAt } = tickets.issue({ vmId, actor });
+    const tickets = new MemoryConsoleTickets(30, () => now);
+    const { ticket, expiresAt } = await tickets.issue({ vmId, actor });
     expect(ticket).toMatch(/^kumo_[A-Za-z0-9_-]{43}$/);
     expect(expiresAt.getTime()).toBe(now + 30_000);
-    expect(tickets.redeem(ticket)).toEqual({ vmId, actor });
-    expect(tickets.redeem(ticket)).toBeNull();
-    const late = tickets.issue({ vmId, actor }).ticket;
+    expect(await tickets.redeem(ticket)).toEqual({ vmId, actor });
+    expect(await tickets.redeem(ticket)).toBeNull();
+    const late = (await tickets.issue({ vmId, actor })).ticket;
     now += 30_000;
-    expect(tickets.redeem(late)).toBeNull();
-    expect(tickets.redeem('kumo_made-up')).toBeNull();
+    expect(await tickets.redeem(late)).toBeNull();
+    expect(await tickets.redeem('kumo_made-up')).toBeNull();
   });
 });
 

@@ -61,7 +61,7 @@ export class VmConsoleService {
 
   /** connect redeems a ticket: the console of the VM it was for, for whom it was issued. */
   async connect(ticket: string): Promise<{ vmId: VmId; tap: ConsoleTap }> {
-    const grant = this.deps.tickets.redeem(ticket);
+    const grant = await this.deps.tickets.redeem(ticket);
     const actor = grant && (await this.auth.current(grant.actor));
     if (!grant || !actor)
       throw new ServiceError('UNAUTHENTICATED', 'the console ticket is unknown, used or expired');

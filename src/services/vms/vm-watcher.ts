@@ -6,6 +6,7 @@ import { type DomainState, domainState, StatsGroups } from '../../libvirt/api/do
 import type { Subscription } from '../../libvirt/api/events.ts';
 import type { LibvirtConnection } from '../../libvirt/connection.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
+import type { HostWatch } from '../hosts/host-watch.ts';
 import { storagePeers } from '../hosts/storage-peers.ts';
 import type { ImageCache } from '../images/image-cache.ts';
 import { Limiter } from '../limiter.ts';
@@ -30,6 +31,7 @@ interface Attached {
 export class VmWatcher {
   private readonly fork: () => EntityManager;
   private readonly monitor: HostMonitor;
+  private readonly watch: HostWatch;
   private readonly states: VmStateRecorder;
   private readonly cache: ImageCache;
   private readonly host: VmHost;
@@ -42,12 +44,13 @@ export class VmWatcher {
   // Per host, the chain of work in order (events, sweeps), so a later state never loses to an earlier one.
   private readonly queues = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
-  private unsubscribe: (() => void) | null = null;
+  private readonly unsubscribe: Array<() => void> = [];
   private stopped = false;
 
   constructor(
     fork: () => EntityManager,
     monitor: HostMonitor,
+    watch: HostWatch,
     states: VmStateRecorder,
     cache: ImageCache,
     host: VmHost,
@@ -58,6 +61,7 @@ export class VmWatcher {
     this.rounds = rounds;
     this.fork = fork;
     this.monitor = monitor;
+    this.watch = watch;
     this.states = states;
     this.cache = cache;
     this.intervalMs = intervalMs;
@@ -65,10 +69,17 @@ export class VmWatcher {
 
   /** start listens to the monitor and begins the periodic sweeps. */
   start(): void {
-    this.unsubscribe = this.monitor.on('stateChanged', (change) => {
-      if (this.monitor.session(change.hostId)) void this.sweepHost(change.hostId);
-      else this.enqueue(change.hostId, () => this.lost(change.hostId, change.reason));
-    });
+    this.unsubscribe.push(
+      this.monitor.on('stateChanged', (change) => {
+        if (!this.watch.holds(change.hostId)) return;
+        if (this.monitor.session(change.hostId)) void this.sweepHost(change.hostId);
+        else this.enqueue(change.hostId, () => this.lost(change.hostId, change.reason));
+      }),
+      this.watch.on('gained', (hostId) => {
+        if (this.monitor.session(hostId)) void this.sweepHost(hostId);
+      }),
+      this.watch.on('lost', (hostId) => void this.enqueue(hostId, () => this.detach(hostId))),
+    );
     // A sweep still running when the next is due (a big fleet, slow hosts) is not doubled.
     this.timer = setInterval(() => {
       if (!this.sweeping) void this.sweepAll();
@@ -76,14 +87,14 @@ export class VmWatcher {
     this.timer.unref();
   }
 
-  /** sweepAll sweeps every connected host now and resolves when done (tests, and the timer). */
+  /** sweepAll sweeps every connected host it looks after, now (tests, and the timer). */
   sweepAll(): Promise<void> {
     const round = this.rounds
       .time('reconcile', () =>
         Promise.all(
           this.monitor
             .statuses()
-            .filter((s) => s.connected)
+            .filter((s) => s.connected && this.watch.holds(s.hostId))
             .map((s) => this.sweepHost(s.hostId)),
         ),
       )
@@ -98,7 +109,7 @@ export class VmWatcher {
   /** stop ends the sweeps and the event subscriptions. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.unsubscribe?.();
+    for (const off of this.unsubscribe.splice(0)) off();
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled([...this.queues.values()]);
     await Promise.allSettled([...this.attached.values()].map((a) => a.subscription.close()));
@@ -130,7 +141,7 @@ export class VmWatcher {
   // its domain.
   private async sweep(hostId: string): Promise<void> {
     const session = this.monitor.session(hostId);
-    if (!session) return;
+    if (!session || !this.watch.holds(hostId)) return;
     const conn = session.connection;
     if (this.attached.get(hostId)?.session !== session) {
       const subscription = await conn.events.onLifecycle((e) =>
@@ -276,6 +287,13 @@ export class VmWatcher {
   private async adopt(hostId: HostId, vm: Vm, state: DomainState, reason: string) {
     await this.fork().nativeUpdate(Vm, { id: vm.id }, { host: hostId });
     await this.states.record(vm.id, vmStateOf(state), reason, true);
+  }
+
+  // Another replica looks after the host now: its events are no longer this one's to record.
+  private async detach(hostId: string): Promise<void> {
+    const attached = this.attached.get(hostId);
+    this.attached.delete(hostId);
+    await attached?.subscription.close().catch(() => undefined);
   }
 
   private async lost(hostId: string, reason: string): Promise<void> {
