@@ -13,6 +13,7 @@ import { RedisRateLimiter } from './services/auth/rate-limit-redis.ts';
 import { createEventBus, type EventBus } from './services/events.ts';
 import { ExecRunner } from './services/exec/exec-runner.ts';
 import { OutputLogs } from './services/exec/output-log.ts';
+import { relayOutput } from './services/exec/output-relay.ts';
 import { HostMonitor } from './services/hosts/host-monitor.ts';
 import { HostPools } from './services/hosts/host-pool.ts';
 import { recordHostEvents } from './services/hosts/host-recorder.ts';
@@ -188,6 +189,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
       totalBytes: x.totalOutputBytes,
       retentionMs: x.outputRetentionSeconds * 1000,
     });
+    if (events.shared) stops.push(relayOutput(events, execLogs, replicas.id));
     const execRunner = new ExecRunner({
       fork: () => db.fork(),
       operations,

@@ -149,6 +149,22 @@ export class Database {
 
 type Orm = MikroORM<AbstractSqlDriver, EntityManager>;
 
+// Any fixed number: the advisory lock replicas starting together take around their migrations.
+const MIGRATION_LOCK = 0x6b756d6f;
+
+/**
+ * migratePostgres applies pending migrations in one transaction that first takes an advisory
+ * lock: replicas starting at once queue there, and each finds what the one before applied.
+ */
+async function migratePostgres(orm: Orm): Promise<string[]> {
+  const conn = orm.em.getConnection();
+  return conn.transactional(async (trx) => {
+    await conn.execute(`select pg_advisory_xact_lock(${MIGRATION_LOCK})`, [], 'all', trx);
+    const applied = await orm.migrator.up({ transaction: trx });
+    return applied.map((m) => m.name);
+  });
+}
+
 /**
  * migrateUp applies pending migrations in one transaction and names them. On SQLite it turns
  * foreign keys off around that transaction: MikroORM changes a column there by rebuilding the
@@ -158,7 +174,7 @@ type Orm = MikroORM<AbstractSqlDriver, EntityManager>;
  * pragma is not enough. Before committing, `pragma foreign_key_check` must come back clean.
  */
 async function migrateUp(orm: Orm, dialect: Dialect): Promise<string[]> {
-  if (dialect !== 'sqlite') return (await orm.migrator.up()).map((m) => m.name);
+  if (dialect !== 'sqlite') return migratePostgres(orm);
   if ((await orm.migrator.getPending()).length === 0) return [];
   const conn = orm.em.getConnection();
   await conn.execute('pragma foreign_keys = off', [], 'run');

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSubEventTarget, type Repeater } from 'graphql-yoga';
 import type { HostId, UserId } from '../entities/ids.ts';
+import type { OutputRelayed } from './exec/output-relay.ts';
 import type { HostStateChange } from './hosts/types.ts';
 import type { ImageListEvent } from './image-lists/list-events.ts';
 import { leavable } from './leavable.ts';
@@ -25,6 +26,8 @@ type Topics = {
   operationCancel: [CancelAsk];
   /** operationCancelled is that replica's answer. */
   operationCancelled: [CancelAnswer];
+  /** executionOutput carries a command's output to the other replicas (relayOutput). */
+  executionOutput: [OutputRelayed];
 };
 
 // Wraps the EventTarget events go through, and knows how many listeners each topic has here:

@@ -165,7 +165,12 @@ export async function openConsole(t: TestKumo, vmId: string, token: string): Pro
 
 /** connectConsole opens a WebSocket to a console path (`/console?ticket=...`). */
 export function connectConsole(t: TestKumo, path: string): Promise<WebSocket> {
-  const url = new URL(path, t.url);
+  return consoleSocket(path, t.url);
+}
+
+/** consoleSocket opens a WebSocket to a console path on the controller at `base`. */
+export function consoleSocket(path: string, base: string): Promise<WebSocket> {
+  const url = new URL(path, base);
   url.protocol = 'ws:';
   const ws = new WebSocket(url);
   return new Promise((resolve, reject) => {

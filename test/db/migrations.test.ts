@@ -74,6 +74,26 @@ describe.each(DIALECTS_UNDER_TEST)('migrations on %s', (dialect) => {
   });
 });
 
+describe.skipIf(!pgUrl())('migrations on postgresql, for replicas', () => {
+  it('are applied once when several controllers start on one database at the same time', async () => {
+    const target = await freshTarget('postgresql');
+    const opened: Database[] = [];
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: 3 }, () => Database.open(target.config)),
+      );
+      for (const r of results) if (r.status === 'fulfilled') opened.push(r.value);
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      const applied = opened.map((d) => d.applied.length);
+      expect(applied.filter((a) => a > 0)).toEqual([MIGRATIONS.postgresql.length]);
+      expect(await opened[0]?.pending()).toEqual([]);
+    } finally {
+      for (const d of opened) await d.close();
+      await target.cleanup();
+    }
+  });
+});
+
 describe('migration files', () => {
   const dirs: string[] = [];
   afterAll(() => {

@@ -3,6 +3,7 @@
 // one stops an operation running on the other; one killed mid-operation is found dead, the
 // other takes its hosts and settles its operations, and a replica that joins gets hosts back.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'graphql-ws';
@@ -17,28 +18,33 @@ import {
   it,
   onTestFailed,
 } from 'vitest';
-import { WebSocket } from 'ws';
+import { createWebSocketStream, WebSocket } from 'ws';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
 import {
   ADMIN,
+  consoleSocket,
   type GqlResult,
   postGql,
   rawId,
+  sshPublicKey,
   tlsCredentialsInput,
   vmOnHost,
 } from '../api/support.ts';
+import { GuestConsole, guestImage } from '../guest/index.ts';
 import { createTestDatabase, type TestDatabase } from '../pg/index.ts';
 import { type ControllerProcess, startControllerProcess } from '../support/controller-process.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { openTls, rig, rigHost } from '../support/rig.ts';
-import { until } from '../support/wait.ts';
+import { until, within } from '../support/wait.ts';
 
 const pgUrl = inject('pgUrl');
 const redisUrl = inject('redisUrl');
 const MiB = 1024 * 1024;
 const HEARTBEAT_S = 0.5;
 const DEAD_AFTER_S = 3;
+const BUILD_MS = 600_000;
+const BOOT_MS = 180_000;
 
 let db: TestDatabase;
 let dataDir: string;
@@ -115,6 +121,11 @@ async function imageNames(at: string): Promise<string[]> {
   );
   return r.images.edges.map((e) => e.node.name);
 }
+
+type OutputEvent =
+  | { __typename: 'ExecLine'; seq: number; stream: string; text: string }
+  | { __typename: 'ExecStateChange'; seq: number; state: string; exitCode: number | null }
+  | { __typename: 'ExecGap'; seq: number };
 
 type ReplicaRow = { replica: { id: string; name: string }; hosts: number; leads: boolean };
 
@@ -353,4 +364,105 @@ describe.skipIf(!ready)('controller replicas', () => {
     const lone = startReplica('lone', { replicas: {} });
     await expect(lone).rejects.toThrow(/another controller is running on this database/);
   });
+
+  it(
+    'follow a command in a guest to its end when the replica running it dies',
+    async () => {
+      const built = await within(guestImage(), BUILD_MS, 'building the guest image');
+      files.route('/guest.img', bytes(await readFile(built.path)));
+      const imported = await gql<{
+        imageImport: { image: { id: string }; operation: { id: string } };
+      }>(
+        'b',
+        'mutation($url: String!) { imageImport(input: {url: $url, name: "guest"}) { image { id } operation { id } } }',
+        { url: `${files.base}/guest.img` },
+      );
+      expect((await ended('b', imported.imageImport.operation.id)).status).toBe('SUCCEEDED');
+      const created = await gql<{ vmCreate: { vm: { id: string }; operation: { id: string } } }>(
+        'c',
+        'mutation($input: VmCreateInput!) { vmCreate(input: $input) { vm { id } operation { id } } }',
+        {
+          input: {
+            image: imported.imageImport.image.id,
+            name: 'guest',
+            vcpus: 1,
+            memoryBytes: String(128 * MiB),
+            host: hosts.get('hv2'),
+            sshKeys: [sshPublicKey('guest@kumo')],
+            start: false,
+          },
+        },
+      );
+      const guest = created.vmCreate.vm.id;
+      expect((await ended('c', created.vmCreate.operation.id)).status).toBe('SUCCEEDED');
+      await gql('c', 'mutation($id: ID!) { vmStart(input: {id: $id}) { vm { state } } }', {
+      id: guest,
+    });
+    // The console ticket asked of C opens the console on B (tickets are in Redis).
+    const ticket = await gql<{ vmConsoleOpen: { console: { path: string } } }>(
+      'c',
+      'mutation($id: ID!) { vmConsoleOpen(input: {id: $id}) { console { path } } }',
+      { id: guest },
+    );
+    const socket = await consoleSocket(ticket.vmConsoleOpen.console.path, on('b'));
+    const con = new GuestConsole(createWebSocketStream(socket));
+    try {
+      await con.waitFor('KUMO-GUEST READY', BOOT_MS);
+    } finally {
+      con.close();
+    }
+    const launched = await gql<{
+        vmExec: { results: Array<{ execution: { id: string; operation: { id: string } } }> };
+      }>(
+        'c',
+        'mutation($input: VmExecInput!) { vmExec(input: $input) { results { execution { id operation { id } } } } }',
+        {
+          input: {
+            vms: [guest],
+            command: '/bin/sh',
+            args: ['-c', 'echo start; sleep 6; echo end; exit 3'],
+            timeoutSeconds: 60,
+          },
+        },
+      );
+      const execution = launched.vmExec.results[0]?.execution;
+      if (!execution) throw new Error('no execution');
+      // Followed through B while C runs it.
+      const seen: OutputEvent[] = [];
+      let heardStart: () => void = () => undefined;
+      const started = new Promise<void>((r) => {
+        heardStart = r;
+      });
+      const following = (async () => {
+        for await (const r of subscriber('b').iterate<{ execOutput: OutputEvent }>({
+          query: `subscription($e: ID!) { execOutput(execution: $e) {
+          __typename
+          ... on ExecLine { seq stream text }
+          ... on ExecStateChange { seq state exitCode }
+          ... on ExecGap { seq } } }`,
+          variables: { e: execution.id },
+        })) {
+          if (r.errors) throw new Error(JSON.stringify(r.errors));
+          if (!r.data) continue;
+          seen.push(r.data.execOutput);
+          if (r.data.execOutput.__typename === 'ExecLine') heardStart();
+        }
+      })();
+      await within(started, 30_000, 'the first line through B');
+      await replicas.get('c')?.kill();
+      replicas.delete('c');
+      await within(following, 60_000, 'the output to end');
+      expect(seen.filter((e) => e.__typename === 'ExecLine').map((e) => e.text)).toEqual([
+        'start',
+        'end',
+      ]);
+      expect(seen.map((e) => e.seq)).toEqual(seen.map((_, i) => i + 1));
+      expect(seen.at(-1)).toMatchObject({ state: 'FINISHED', exitCode: 3 });
+      expect(await ended('b', execution.operation.id)).toMatchObject({
+        status: 'FAILED',
+        error: expect.stringMatching(/status 3/),
+      });
+    },
+    BUILD_MS + BOOT_MS + 120_000,
+  );
 });

@@ -146,8 +146,8 @@ export class ExecRunner {
       guestPid: { $ne: null },
     });
     for (const e of running) {
-      const log = this.deps.logs.open(e.id);
-      log.state(statusOf(e), false);
+      const log = this.deps.logs.resume(e.id);
+      if (log.lastState() !== e.state) log.state(statusOf(e), false);
       const actor = e.actor ? resumedActor(e.actor.id) : null;
       const vmId = e.vm?.id ?? null;
       const pid = e.guestPid as number;

@@ -159,7 +159,9 @@ export class ExecService {
    */
   async *output(actor: Actor, id: ExecutionId, after = 0): AsyncGenerator<OutputEvent> {
     const e = await this.get(actor, id);
-    const log = this.deps.logs.get(id);
+    // One running on another replica is followed in this replica's mirror of its output.
+    const live = e.finishedAt === null;
+    const log = this.deps.logs.get(id) ?? (live ? this.deps.logs.mirrored(id) : undefined);
     if (log) {
       yield* log.follow(after);
       return;

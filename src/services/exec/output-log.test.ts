@@ -55,6 +55,60 @@ describe('OutputLog', () => {
   });
 });
 
+describe('a mirrored OutputLog', () => {
+  it('holds what another replica wrote with its numbers, skips repeats, and shows a hole as a gap', async () => {
+    const heard: Array<{ e: OutputEvent; final: boolean }> = [];
+    const source = new OutputLog(1 << 20, (e) =>
+      heard.push({ e, final: e.kind === 'state' && e.state === 'FINISHED' }),
+    );
+    const mirror = new OutputLog(1 << 20);
+    source.state(RUNNING, false);
+    source.line('STDOUT', 'one');
+    source.line('STDOUT', 'two');
+    source.line('STDOUT', 'three');
+    source.state(DONE, true);
+    const [first, , second, third, last] = heard;
+    // It came in after the first event, hears the second twice and misses it once.
+    const following = all(mirror.follow());
+    for (const h of [second, second, third, last]) {
+      if (h && h.e.kind !== 'gap') mirror.mirror(h.e, h.final);
+    }
+    expect(first).toBeDefined();
+    expect(brief(await following)).toEqual(['gap 3 2', '3 two', '4 three', '5 FINISHED']);
+    expect(mirror.endedAt).not.toBeNull();
+  });
+});
+
+describe('a mirrored OutputLog taken over', () => {
+  it('passes over the lines it held when the output is read again from the start', async () => {
+    const source = new OutputLog(1 << 20);
+    source.state(RUNNING, false);
+    source.line('STDOUT', 'one');
+    source.line('STDERR', 'warn');
+    const mirror = new OutputLog(1 << 20);
+    for await (const e of source.follow()) {
+      if (e.kind !== 'gap') mirror.mirror(e, false);
+      if (e.seq === 3) break;
+    }
+    const passed: OutputEvent[] = [];
+    mirror.takeOver((e) => passed.push(e));
+    expect(mirror.lastState()).toBe('RUNNING');
+    // The command's files read again from the start, then what it printed since.
+    mirror.line('STDOUT', 'one');
+    mirror.line('STDERR', 'warn');
+    mirror.line('STDOUT', 'two');
+    mirror.state(DONE, true);
+    expect(brief(await all(mirror.follow()))).toEqual([
+      '1 RUNNING',
+      '2 one',
+      '3 warn',
+      '4 two',
+      '5 FINISHED',
+    ]);
+    expect(brief(passed)).toEqual(['4 two', '5 FINISHED']);
+  });
+});
+
 describe('OutputLogs', () => {
   it('drops ended logs, oldest first, to stay under the total; running ones stay', () => {
     const logs = new OutputLogs({

@@ -28,7 +28,9 @@ export type OutputEvent =
   | ({ readonly kind: 'state'; readonly seq: number; readonly at: Date } & ExecStatus)
   | { readonly kind: 'gap'; readonly seq: number; readonly missed: number | null };
 
-type Held = Exclude<OutputEvent, { kind: 'gap' }>;
+/** HeldEvent is an event a log holds: a line or a state. */
+export type HeldEvent = Exclude<OutputEvent, { kind: 'gap' }>;
+type Held = HeldEvent;
 
 // What an event costs against the bounds: its text plus a fixed overhead.
 const EVENT_OVERHEAD = 64;
@@ -48,9 +50,15 @@ export class OutputLog {
   private woken: Promise<void>;
   /** endedAt is when the final state was recorded; null while the execution runs. */
   endedAt: number | null = null;
+  private pushed: ((e: HeldEvent) => void) | null;
+  // Lines of each stream already held, to pass over when a taken-over command's output is read
+  // again from its start (takeOver).
+  private readonly skip: Record<ExecStream, number> = { STDOUT: 0, STDERR: 0 };
 
-  constructor(maxBytes: number) {
+  /** `pushed` hears each event written here (not mirrored), to pass on to other replicas. */
+  constructor(maxBytes: number, pushed: ((e: HeldEvent) => void) | null = null) {
     this.maxBytes = maxBytes;
+    this.pushed = pushed;
     this.woken = this.sleep();
   }
 
@@ -59,12 +67,59 @@ export class OutputLog {
   }
 
   line(stream: ExecStream, text: string): void {
-    this.push({ kind: 'line', seq: this.next++, at: new Date(), stream, text });
+    if (this.skip[stream] > 0) {
+      this.skip[stream]--;
+      return;
+    }
+    this.write({ kind: 'line', seq: this.next++, at: new Date(), stream, text });
   }
 
   state(status: ExecStatus, final: boolean): void {
-    this.push({ kind: 'state', seq: this.next++, at: new Date(), ...status });
+    this.write({ kind: 'state', seq: this.next++, at: new Date(), ...status }, final);
+  }
+
+  /**
+   * mirror holds an event written on another replica, with its number: one already held is
+   * ignored, and one past a hole (events this replica never heard) starts the log afresh
+   * from it, so that followers see a gap rather than a jump.
+   */
+  mirror(e: HeldEvent, final: boolean): void {
+    if (e.seq < this.next) return;
+    if (e.seq > this.next) {
+      this.events.length = 0;
+      this.bytesHeld = 0;
+      this.next = e.seq;
+    }
+    this.next++;
+    this.push(e);
     if (final) this.endedAt = Date.now();
+  }
+
+  /**
+   * takeOver makes a mirrored log this replica's own, its command taken over from a replica
+   * that died: what it writes now is passed on with `pushed`, and the lines it held already
+   * are not held twice when the command's output is read again from the start. A log that
+   * missed or dropped events cannot tell which lines those were: they then come again.
+   */
+  takeOver(pushed: ((e: HeldEvent) => void) | null): void {
+    this.pushed = pushed;
+    if (this.events[0]?.seq !== 1) return;
+    for (const e of this.events) if (e.kind === 'line') this.skip[e.stream]++;
+  }
+
+  /** lastState is the state of the last state event held, or null. */
+  lastState(): ExecStatus['state'] | null {
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const e = this.events[i];
+      if (e?.kind === 'state') return e.state;
+    }
+    return null;
+  }
+
+  private write(e: HeldEvent, final = false): void {
+    this.push(e);
+    if (final) this.endedAt = Date.now();
+    this.pushed?.(e);
   }
 
   /**
@@ -127,17 +182,49 @@ export interface OutputLimits {
 export class OutputLogs {
   private readonly logs = new Map<ExecutionId, OutputLog>();
   private readonly limits: OutputLimits;
+  private relay: ((id: ExecutionId, e: HeldEvent, final: boolean) => void) | null = null;
 
   constructor(limits: OutputLimits) {
     this.limits = limits;
   }
 
+  /** relayTo passes every event written here on (to the other replicas: ExecOutputRelay). */
+  relayTo(relay: (id: ExecutionId, e: HeldEvent, final: boolean) => void): void {
+    this.relay = relay;
+  }
+
   /** open makes the log of a new execution. */
   open(id: ExecutionId): OutputLog {
     this.prune();
-    const log = new OutputLog(this.limits.perExecutionBytes);
+    const relay = this.relay;
+    const log = new OutputLog(
+      this.limits.perExecutionBytes,
+      relay ? (e) => relay(id, e, log.endedAt !== null) : null,
+    );
     this.logs.set(id, log);
     return log;
+  }
+
+  /**
+   * resume is the log of an execution whose command is followed again: the mirror of it this
+   * replica held (taken over), or a new one.
+   */
+  resume(id: ExecutionId): OutputLog {
+    const held = this.logs.get(id);
+    if (!held) return this.open(id);
+    const relay = this.relay;
+    held.takeOver(relay ? (e) => relay(id, e, held.endedAt !== null) : null);
+    return held;
+  }
+
+  /** mirrored is the log of an execution that runs on another replica, made when first asked. */
+  mirrored(id: ExecutionId): OutputLog {
+    const log = this.logs.get(id);
+    if (log) return log;
+    this.prune();
+    const made = new OutputLog(this.limits.perExecutionBytes);
+    this.logs.set(id, made);
+    return made;
   }
 
   get(id: ExecutionId): OutputLog | undefined {

@@ -47,7 +47,7 @@ export function monitoredHost(host: Host, secrets: SecretBox) {
   const credentials = host.credentials
     ? (secrets.open(host.credentials, sealContext(host.id)) as unknown as HostCredentials)
     : ({ kind: 'none' } as const);
-  const hold = adminHold(host);
+  const hold = adminHoldOf(host);
   return {
     id: host.id,
     uri: host.uri,
@@ -58,7 +58,10 @@ export function monitoredHost(host: Host, secrets: SecretBox) {
 
 const EVACUATING: AdminHold = { state: 'EVACUATING', reason: 'its VMs are being moved away' };
 
-function adminHold(host: Pick<Host, 'enabled' | 'maintenance' | 'state'>): AdminHold | null {
+/** adminHoldOf is the admin's hold a Host row says the host is under, or null. */
+export function adminHoldOf(
+  host: Pick<Host, 'enabled' | 'maintenance' | 'state'>,
+): AdminHold | null {
   if (!host.enabled) return { state: 'DISABLED', reason: 'disabled by an admin' };
   if (host.maintenance && host.state === 'EVACUATING') return EVACUATING;
   if (host.maintenance) return { state: 'MAINTENANCE', reason: 'in maintenance' };
@@ -233,7 +236,7 @@ export class HostService {
     }
     if (changes.enabled !== undefined) host.enabled = changes.enabled;
     if (changes.maintenance !== undefined) host.maintenance = changes.maintenance;
-    await this.applyHold(host, adminHold(host));
+    await this.applyHold(host, adminHoldOf(host));
     return host;
   }
 
@@ -248,7 +251,7 @@ export class HostService {
       host,
       on
         ? EVACUATING
-        : adminHold({ enabled: host.enabled, maintenance: true, state: 'MAINTENANCE' }),
+        : adminHoldOf({ enabled: host.enabled, maintenance: true, state: 'MAINTENANCE' }),
     );
     return host;
   }

@@ -3,7 +3,7 @@ import { Host } from '../../entities/host.ts';
 import type { HostId } from '../../entities/ids.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { HostMonitor } from './host-monitor.ts';
-import { monitoredHost } from './host-service.ts';
+import { adminHoldOf, monitoredHost } from './host-service.ts';
 import type { AdminHold, MonitoredHost } from './types.ts';
 
 /**
@@ -16,6 +16,7 @@ export class HostSync {
   private readonly fork: () => EntityManager;
   private readonly monitor: HostMonitor;
   private readonly secrets: SecretBox;
+  private readonly seen = new Map<string, string>();
 
   constructor(fork: () => EntityManager, monitor: HostMonitor, secrets: SecretBox) {
     this.fork = fork;
@@ -27,7 +28,7 @@ export class HostSync {
   async host(id: HostId): Promise<void> {
     const row = await this.fork().findOne(Host, { id });
     if (row) await this.apply(row);
-    else if (this.monitor.has(id)) await this.monitor.remove(id);
+    else await this.forget(id);
   }
 
   /** all applies every row and forgets the hosts that have none. */
@@ -35,21 +36,37 @@ export class HostSync {
     const rows = await this.fork().find(Host, {});
     const ids = new Set<string>(rows.map((h) => h.id));
     for (const row of rows) await this.apply(row);
-    for (const id of this.monitor.ids()) if (!ids.has(id)) await this.monitor.remove(id);
+    for (const id of this.monitor.ids()) if (!ids.has(id)) await this.forget(id);
+  }
+
+  private async forget(id: string): Promise<void> {
+    this.seen.delete(id);
+    if (this.monitor.has(id)) await this.monitor.remove(id);
   }
 
   private async apply(row: Host): Promise<void> {
-    const want = monitoredHost(row, this.secrets);
+    const hold = adminHoldOf(row);
     if (!this.monitor.has(row.id)) {
-      this.monitor.add(want);
+      this.monitor.add(monitoredHost(row, this.secrets));
+      this.seen.set(row.id, connectionOf(row));
       return;
     }
-    const have = this.monitor.spec(row.id);
-    if (have.uri !== want.uri || !sameJson(have.credentials, want.credentials))
-      await this.monitor.update(want);
-    if (!sameHold(have.admin, want.admin))
-      await this.monitor.setAdminState(row.id, want.admin?.state ?? null, want.admin?.reason);
+    // Credentials are opened (decrypted) only when the row's sealed text changed.
+    if (this.seen.get(row.id) !== connectionOf(row)) {
+      const want = monitoredHost(row, this.secrets);
+      const have = this.monitor.spec(row.id);
+      if (have.uri !== want.uri || !sameJson(have.credentials, want.credentials))
+        await this.monitor.update(want);
+      this.seen.set(row.id, connectionOf(row));
+    }
+    if (!sameHold(this.monitor.spec(row.id).admin, hold ?? undefined))
+      await this.monitor.setAdminState(row.id, hold?.state ?? null, hold?.reason);
   }
+}
+
+// What the monitor's connection to a host depends on, as the row has it.
+function connectionOf(row: Host): string {
+  return `${row.uri}\n${row.credentials ?? ''}`;
 }
 
 function sameHold(a: AdminHold | undefined, b: AdminHold | undefined): boolean {
