@@ -1,114 +1,55 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dropLease, isAutoDown, leaseHolders, setAutoDown, takeLease } from '../rig/leases.ts';
-import { isRunning, waitUntil } from '../rig/processes.ts';
+import { isRunning } from '../rig/processes.ts';
+import {
+  acquireServer,
+  downServer,
+  releaseServer,
+  type ServerSpec,
+  serverStatus,
+  upServer,
+} from '../support/shared-server.ts';
 import { pgBinDir } from './packages.ts';
 import { pgHealthy, psql, startPg, stopPg } from './server.ts';
-import { loadPg, type PgServer, pgPaths, pgUrl, readPgConfig, savePg } from './state.ts';
+import { type PgServer, pgPaths, pgUrl, readPgConfig } from './state.ts';
 
-const LOCK_TIMEOUT_MS = 120_000;
-
-function tryLock(file: string): boolean {
-  try {
-    writeFileSync(file, String(process.pid), { flag: 'wx' });
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    // A holder that died mid-start leaves its lock behind; take it over.
-    const holder = Number(readFileSync(file, 'utf8').trim() || '0');
-    if (!isRunning(holder)) rmSync(file, { force: true });
-    return false;
-  }
-}
-
-/** withPgLock runs fn while holding the directory's lock: one process starts or stops at a time. */
-async function withPgLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const file = pgPaths(dir).lockFile;
-  await waitUntil(`the PostgreSQL lock ${file}`, () => tryLock(file), LOCK_TIMEOUT_MS, 50);
-  try {
-    return await fn();
-  } finally {
-    rmSync(file, { force: true });
-  }
-}
-
-/** upLocked reuses the running server when it is healthy, else (re)starts it; call under the lock. */
-async function upLocked(dir: string): Promise<{ server: PgServer; reused: boolean }> {
-  const existing = loadPg(dir);
-  if (existing && (await pgHealthy(existing))) return { server: existing, reused: true };
-  if (existing) await stopPg(existing);
-  const server = await startPg(dir);
-  savePg(server);
-  return { server, reused: false };
-}
+const PG: ServerSpec<PgServer> = {
+  title: 'PostgreSQL',
+  dir: () => readPgConfig().dir,
+  files: pgPaths,
+  lockTimeoutMs: 120_000,
+  healthy: pgHealthy,
+  start: startPg,
+  stop: stopPg,
+};
 
 /**
  * pgUpDetailed starts the test PostgreSQL (or reuses a healthy one) and says which; it then
  * stays up until pgDown, whoever started it.
  */
-export async function pgUpDetailed(): Promise<{ server: PgServer; reused: boolean }> {
-  const { dir } = readPgConfig();
-  return withPgLock(dir, async () => {
-    const result = await upLocked(dir);
-    setAutoDown(dir, false);
-    return result;
-  });
+export function pgUpDetailed(): Promise<{ server: PgServer; reused: boolean }> {
+  return upServer(PG);
 }
 
 /**
  * pgAcquire is pgUp for a test run: it holds a lease until pgRelease, and a server it had to
  * start is stopped by the last run to release it, unless keep is set.
  */
-export async function pgAcquire(opts: { keep?: boolean } = {}): Promise<PgServer> {
-  const { dir } = readPgConfig();
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  takeLease(dir);
-  try {
-    return await withPgLock(dir, async () => {
-      const { server, reused } = await upLocked(dir);
-      if (opts.keep) setAutoDown(dir, false);
-      else if (!reused) setAutoDown(dir, true);
-      return server;
-    });
-  } catch (err) {
-    dropLease(dir);
-    throw err;
-  }
+export function pgAcquire(opts: { keep?: boolean } = {}): Promise<PgServer> {
+  return acquireServer(PG, opts, async (server) => server);
 }
 
 /** pgRelease drops this process's lease; the last one out stops a server a test run started. */
-export async function pgRelease(): Promise<void> {
-  const { dir } = readPgConfig();
-  await withPgLock(dir, async () => {
-    dropLease(dir);
-    if (leaseHolders(dir).length === 0 && isAutoDown(dir)) {
-      const server = loadPg(dir);
-      if (server) await stopPg(server);
-      setAutoDown(dir, false);
-    }
-  });
+export function pgRelease(): Promise<void> {
+  return releaseServer(PG);
 }
 
 /** pgDown stops the test PostgreSQL by pid; refused while a test run holds it, unless force. */
-export async function pgDown(opts: { force?: boolean } = {}): Promise<void> {
-  const { dir } = readPgConfig();
-  await withPgLock(dir, async () => {
-    const users = leaseHolders(dir);
-    if (users.length > 0 && !opts.force) {
-      throw new Error(
-        `the test PostgreSQL is in use by pid ${users.join(', ')}; wait for it, or use \`down --force\``,
-      );
-    }
-    const server = loadPg(dir);
-    if (server) await stopPg(server);
-    setAutoDown(dir, false);
-  });
+export function pgDown(opts: { force?: boolean } = {}): Promise<void> {
+  return downServer(PG, opts);
 }
 
 /** pgStatus is the descriptor and whether the server is healthy, or null when none was started. */
-export async function pgStatus(): Promise<{ server: PgServer; healthy: boolean } | null> {
-  const server = loadPg();
-  return server ? { server, healthy: await pgHealthy(server) } : null;
+export function pgStatus(): Promise<{ server: PgServer; healthy: boolean } | null> {
+  return serverStatus(PG);
 }
 
 // Database names are spliced into SQL (CREATE DATABASE takes no parameters): only these pass.

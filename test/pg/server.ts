@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isRunning, run, spawnDetached, waitUntil } from '../rig/processes.ts';
+import { isRunning, run, spawnDetached } from '../rig/processes.ts';
 import { freePort } from '../support/ports.ts';
+import { awaitStart, stopByPid } from '../support/shared-server.ts';
 import { pgBinDir } from './packages.ts';
 import { type PgServer, pgPaths } from './state.ts';
 
@@ -13,7 +14,6 @@ const PG_USER = 'postgres';
 const SUPERUSER = 'kumo';
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 30_000;
-const STOP_GRACE_MS = 10_000;
 
 function asPostgres(cmd: string, args: readonly string[]): [string, string[]] {
   return [
@@ -115,14 +115,6 @@ export async function pgHealthy(server: PgServer): Promise<boolean> {
   return ownsPid(server) && (await acceptsConnections(server));
 }
 
-function logTail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-10).join('\n');
-  } catch {
-    return '';
-  }
-}
-
 /**
  * startPg initialises the cluster if needed and starts a postmaster on a free port of
  * 127.0.0.1, tuned for tests (no fsync: a crash may lose the cluster, which is then remade).
@@ -162,44 +154,17 @@ export async function startPg(dir: string): Promise<PgServer> {
     pid,
     logFile,
   };
-  try {
-    await waitUntil(
-      `PostgreSQL on ${HOST}:${port}`,
-      async () => {
-        if (!isRunning(pid)) throw new Error(`PostgreSQL exited at start:\n${logTail(logFile)}`);
-        return ownsPid(server) && (await acceptsConnections(server));
-      },
-      START_TIMEOUT_MS,
-      50,
-    );
-  } catch (err) {
-    await stopPg(server);
-    throw err;
-  }
+  await awaitStart('PostgreSQL', server, START_TIMEOUT_MS, pgHealthy, stopPg);
   return server;
 }
 
 /** stopPg stops server's postmaster by pid: fast shutdown, then immediate, then SIGKILL. */
-export async function stopPg(server: PgServer): Promise<void> {
-  if (!ownsPid(server)) return;
-  for (const signal of ['SIGINT', 'SIGQUIT', 'SIGKILL'] as const) {
-    if (!isRunning(server.pid)) return;
-    try {
-      process.kill(server.pid, signal);
-    } catch {
-      return;
-    }
-    try {
-      await waitUntil(
-        `PostgreSQL pid ${server.pid} to exit on ${signal}`,
-        () => !isRunning(server.pid),
-        STOP_GRACE_MS,
-      );
-      return;
-    } catch {
-      // escalate to the next signal
-    }
-  }
+export function stopPg(server: PgServer): Promise<void> {
+  return stopByPid('PostgreSQL', server.pid, () => ownsPid(server), [
+    'SIGINT',
+    'SIGQUIT',
+    'SIGKILL',
+  ]);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadDescriptor } from '../support/shared-server.ts';
 
 /** PgConfig is what the environment decides about the test PostgreSQL before it runs. */
 export interface PgConfig {
@@ -46,21 +46,9 @@ export function pgPaths(dir: string) {
   };
 }
 
-/** savePg writes the descriptor atomically and readable by root only (it holds the password). */
-export function savePg(server: PgServer): void {
-  const file = pgPaths(server.dir).stateFile;
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(server, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(`${file}.tmp`, 0o600);
-  renameSync(`${file}.tmp`, file);
-}
-
 /** loadPg reads the descriptor of the test PostgreSQL in dir, or null when there is none. */
 export function loadPg(dir: string = readPgConfig().dir): PgServer | null {
-  try {
-    return JSON.parse(readFileSync(pgPaths(dir).stateFile, 'utf8')) as PgServer;
-  } catch {
-    return null;
-  }
+  return loadDescriptor<PgServer>(pgPaths(dir).stateFile);
 }
 
 /** pgUrl is a connection URL for database db on server. */

@@ -1,36 +1,31 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { dropLease, isAutoDown, leaseHolders, setAutoDown, takeLease } from '../rig/leases.ts';
-import { acquireLock } from '../rig/lock.ts';
 import { isRunning } from '../rig/processes.ts';
 import { readPidFile } from '../rig/state.ts';
+import {
+  acquireServer,
+  downServer,
+  releaseServer,
+  type ServerSpec,
+  serverStatus,
+  upServer,
+} from '../support/shared-server.ts';
 import { redisCommand, redisHealthy, startRedis, stopRedis } from './server.ts';
-import { loadRedis, type RedisServer, readRedisConfig, redisPaths, saveRedis } from './state.ts';
+import { type RedisServer, readRedisConfig, redisPaths } from './state.ts';
 
-const LOCK_TIMEOUT_MS = 60_000;
-
-/** withRedisLock runs fn while holding the directory's lock: one process changes things at a time. */
-async function withRedisLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const release = await acquireLock(redisPaths(dir).lockFile, LOCK_TIMEOUT_MS);
-  try {
-    return await fn();
-  } finally {
-    release();
-  }
-}
-
-/** upLocked reuses the running server when it is healthy, else (re)starts it; call under the lock. */
-async function upLocked(dir: string): Promise<{ server: RedisServer; reused: boolean }> {
-  const existing = loadRedis(dir);
-  if (existing && (await redisHealthy(existing))) return { server: existing, reused: true };
-  if (existing) await stopRedis(existing);
-  // A new server starts empty: claims on the old one's databases mean nothing.
-  rmSync(redisPaths(dir).claimDir, { recursive: true, force: true });
-  const server = await startRedis(dir);
-  saveRedis(server);
-  return { server, reused: false };
-}
+const REDIS: ServerSpec<RedisServer> = {
+  title: 'Redis',
+  dir: () => readRedisConfig().dir,
+  files: redisPaths,
+  lockTimeoutMs: 60_000,
+  healthy: redisHealthy,
+  start: (dir) => {
+    // A new server starts empty: claims on the old one's databases mean nothing.
+    rmSync(redisPaths(dir).claimDir, { recursive: true, force: true });
+    return startRedis(dir);
+  },
+  stop: stopRedis,
+};
 
 // Each run owns one logical database, claimed by a file `dbs/<n>` holding its pid; a claim whose
 // process is gone is free again. Database 0 is left to people (`cli url`).
@@ -64,13 +59,8 @@ export interface RedisLease {
  * redisUpDetailed starts the test Redis (or reuses a healthy one) and says which; it then stays
  * up until redisDown, whoever started it.
  */
-export async function redisUpDetailed(): Promise<{ server: RedisServer; reused: boolean }> {
-  const { dir } = readRedisConfig();
-  return withRedisLock(dir, async () => {
-    const result = await upLocked(dir);
-    setAutoDown(dir, false);
-    return result;
-  });
+export function redisUpDetailed(): Promise<{ server: RedisServer; reused: boolean }> {
+  return upServer(REDIS);
 }
 
 /**
@@ -78,30 +68,19 @@ export async function redisUpDetailed(): Promise<{ server: RedisServer; reused: 
  * redisRelease, and a server it had to start is stopped by the last run to release it, unless
  * keep is set.
  */
-export async function redisAcquire(opts: { keep?: boolean } = {}): Promise<RedisLease> {
-  const { dir } = readRedisConfig();
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  takeLease(dir);
-  try {
-    return await withRedisLock(dir, async () => {
-      const { server, reused } = await upLocked(dir);
-      if (opts.keep) setAutoDown(dir, false);
-      else if (!reused) setAutoDown(dir, true);
-      return { server, db: await claimDatabase(server) };
-    });
-  } catch (err) {
-    dropLease(dir);
-    throw err;
-  }
+export function redisAcquire(opts: { keep?: boolean } = {}): Promise<RedisLease> {
+  return acquireServer(REDIS, opts, async (server) => ({
+    server,
+    db: await claimDatabase(server),
+  }));
 }
 
 /**
  * redisRelease empties and frees the run's database and drops its lease; the last one out stops
  * a server a test run started.
  */
-export async function redisRelease(lease: RedisLease): Promise<void> {
-  const { dir } = readRedisConfig();
-  await withRedisLock(dir, async () => {
+export function redisRelease(lease: RedisLease): Promise<void> {
+  return releaseServer(REDIS, async (dir) => {
     // A server restarted meanwhile dropped every claim: the database may be another run's now.
     const file = claimFile(dir, lease.db);
     try {
@@ -110,34 +89,16 @@ export async function redisRelease(lease: RedisLease): Promise<void> {
       }
     } finally {
       if (readPidFile(file) === process.pid) rmSync(file, { force: true });
-      dropLease(dir);
-    }
-    if (leaseHolders(dir).length === 0 && isAutoDown(dir)) {
-      const server = loadRedis(dir);
-      if (server) await stopRedis(server);
-      setAutoDown(dir, false);
     }
   });
 }
 
 /** redisDown stops the test Redis by pid; refused while a test run holds it, unless force. */
-export async function redisDown(opts: { force?: boolean } = {}): Promise<void> {
-  const { dir } = readRedisConfig();
-  await withRedisLock(dir, async () => {
-    const users = leaseHolders(dir);
-    if (users.length > 0 && !opts.force) {
-      throw new Error(
-        `the test Redis is in use by pid ${users.join(', ')}; wait for it, or use \`down --force\``,
-      );
-    }
-    const server = loadRedis(dir);
-    if (server) await stopRedis(server);
-    setAutoDown(dir, false);
-  });
+export function redisDown(opts: { force?: boolean } = {}): Promise<void> {
+  return downServer(REDIS, opts);
 }
 
 /** redisStatus is the descriptor and whether the server is healthy, or null when none was started. */
-export async function redisStatus(): Promise<{ server: RedisServer; healthy: boolean } | null> {
-  const server = loadRedis();
-  return server ? { server, healthy: await redisHealthy(server) } : null;
+export function redisStatus(): Promise<{ server: RedisServer; healthy: boolean } | null> {
+  return serverStatus(REDIS);
 }

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { isRunning, run, spawnDetached, waitUntil } from '../rig/processes.ts';
+import { isRunning, run, spawnDetached } from '../rig/processes.ts';
 import { readPidFile } from '../rig/state.ts';
 import { freePort } from '../support/ports.ts';
+import { awaitStart, stopByPid } from '../support/shared-server.ts';
 import { REDIS_SERVER } from './packages.ts';
 import { type RedisServer, redisPaths } from './state.ts';
 
 const HOST = '127.0.0.1';
 const DATABASES = 64;
 const START_TIMEOUT_MS = 15_000;
-const STOP_GRACE_MS = 10_000;
 
 /**
  * ownsPid says whether server.pid is this server's live redis-server (its pid file names it).
@@ -56,14 +56,6 @@ export async function redisHealthy(server: RedisServer): Promise<boolean> {
   return (await redisCommand(server, 0, 'PING').catch(() => null)) === 'PONG';
 }
 
-function logTail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-10).join('\n');
-  } catch {
-    return '';
-  }
-}
-
 // The config goes in a root-only file rather than on the command line, where any local user
 // would read the password in /proc. Nothing is persisted: the data is every run's scratch.
 function writeConfig(server: RedisServer): void {
@@ -105,41 +97,11 @@ export async function startRedis(dir: string): Promise<RedisServer> {
   };
   writeConfig(server);
   server.pid = spawnDetached(REDIS_SERVER, [configFile], logFile);
-  try {
-    await waitUntil(
-      `Redis on ${HOST}:${server.port}`,
-      async () => {
-        if (!isRunning(server.pid)) throw new Error(`Redis exited at start:\n${logTail(logFile)}`);
-        return redisHealthy(server);
-      },
-      START_TIMEOUT_MS,
-      50,
-    );
-  } catch (err) {
-    await stopRedis(server);
-    throw err;
-  }
+  await awaitStart('Redis', server, START_TIMEOUT_MS, redisHealthy, stopRedis);
   return server;
 }
 
 /** stopRedis stops server by pid: SIGTERM (Redis shuts down, saving nothing), then SIGKILL. */
-export async function stopRedis(server: RedisServer): Promise<void> {
-  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
-    if (!ownsPid(server)) return;
-    try {
-      process.kill(server.pid, signal);
-    } catch {
-      return;
-    }
-    try {
-      await waitUntil(
-        `Redis pid ${server.pid} to exit on ${signal}`,
-        () => !isRunning(server.pid),
-        STOP_GRACE_MS,
-      );
-      return;
-    } catch {
-      // escalate to SIGKILL
-    }
-  }
+export function stopRedis(server: RedisServer): Promise<void> {
+  return stopByPid('Redis', server.pid, () => ownsPid(server), ['SIGTERM', 'SIGKILL']);
 }

@@ -1,5 +1,5 @@
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadDescriptor } from '../support/shared-server.ts';
 
 /** RedisConfig is what the environment decides about the test Redis before it runs. */
 export interface RedisConfig {
@@ -45,21 +45,9 @@ export function redisPaths(dir: string) {
   };
 }
 
-/** saveRedis writes the descriptor atomically and readable by root only (it holds the password). */
-export function saveRedis(server: RedisServer): void {
-  const file = redisPaths(server.dir).stateFile;
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(server, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(`${file}.tmp`, 0o600);
-  renameSync(`${file}.tmp`, file);
-}
-
 /** loadRedis reads the descriptor of the test Redis in dir, or null when there is none. */
 export function loadRedis(dir: string = readRedisConfig().dir): RedisServer | null {
-  try {
-    return JSON.parse(readFileSync(redisPaths(dir).stateFile, 'utf8')) as RedisServer;
-  } catch {
-    return null;
-  }
+  return loadDescriptor<RedisServer>(redisPaths(dir).stateFile);
 }
 
 /** redisUrl is a connection URL for logical database db on server. */
