@@ -246,6 +246,11 @@ async function run(): Promise<void> {
 
 try {
   await run();
+} catch (err) {
+  console.log(
+    `the bench failed; the controller's last words:\n${controller?.output().slice(-4000)}`,
+  );
+  throw err;
 } finally {
   await controller?.stop();
   removeFleet(rig.dir, fleet);

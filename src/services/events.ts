@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import { createPubSub, type PubSubEventTarget, type Repeater } from 'graphql-yoga';
 import type { HostId, UserId } from '../entities/ids.ts';
 import type { OutputRelayed } from './exec/output-relay.ts';
 import type { HostStateChange } from './hosts/types.ts';
@@ -10,6 +9,7 @@ import type { CancelAnswer, CancelAsk } from './operations/cancel-relay.ts';
 import type { OperationUpdate } from './operations/operation-runner.ts';
 import type { RedisLink } from './replicas/redis.ts';
 import { redisEventTarget } from './replicas/redis-event-target.ts';
+import { TopicReader } from './topic-reader.ts';
 import type { VmStateChange } from './vms/vm-state.ts';
 
 type Topics = {
@@ -74,6 +74,9 @@ function localTarget(): EventTarget {
   return target;
 }
 
+type Topic = keyof Topics;
+type Payload<K extends Topic> = Topics[K][0];
+
 /**
  * createEventBus makes the bus that carries what subscriptions stream, from the services that
  * notice to the schema that delivers. Without redis it is in-process (one controller); with it,
@@ -82,24 +85,44 @@ function localTarget(): EventTarget {
  */
 export function createEventBus(redis?: RedisLink) {
   const target = new CountingTarget(redis ? redisEventTarget(redis) : localTarget());
-  const bus = createPubSub<Topics>({ eventTarget: target as PubSubEventTarget<Topics> });
-  return Object.assign(bus, {
+  const listen = <K extends Topic>(topic: K, handler: (value: Payload<K>) => void) => {
+    const listener = (e: Event) => handler((e as CustomEvent<Payload<K>>).detail);
+    target.addEventListener(topic, listener);
+    return () => target.removeEventListener(topic, listener);
+  };
+  const subscribe = <K extends Topic>(topic: K): TopicReader<Payload<K>> => {
+    let off: () => void = () => undefined;
+    const reader = new TopicReader<Payload<K>>(() => off());
+    off = listen(topic, (value) => reader.push(value));
+    return reader;
+  };
+  return {
     /** shared says other replicas hear what is published here (Redis). */
     shared: redis !== undefined,
-    listeners: (topic: keyof Topics): number => target.listeners(topic),
+    publish<K extends Topic>(topic: K, value: Payload<K>): void {
+      target.dispatchEvent(new CustomEvent(topic, { detail: value }));
+    },
+    /**
+     * listen calls `handler` with each of a topic's events as it is published, until the
+     * returned function is called. The handler must be quick and must not throw: the
+     * controller's own listeners (replicas' chores) use it, subscriptions use follow.
+     */
+    listen,
+    /** subscribe reads a topic's events in order (ended if it falls far behind: TopicReader). */
+    subscribe,
+    listeners: (topic: Topic): number => target.listeners(topic),
     /**
      * follow runs `read` over a topic's events as a subscription's stream, which ends (and stops
      * listening) as soon as its reader leaves, even between two events.
      */
-    follow<K extends keyof Topics, T>(
+    follow<K extends Topic, T>(
       topic: K,
-      read: (events: AsyncIterable<Topics[K][0]>) => AsyncGenerator<T>,
+      read: (events: AsyncIterable<Payload<K>>) => AsyncGenerator<T>,
     ): AsyncGenerator<T> {
-      // Every topic carries one value and no routing id, which the generic signature cannot see.
-      const events: Repeater<Topics[K][0]> = bus.subscribe(topic as never);
+      const events = subscribe(topic);
       return leavable(read(events), () => events.return());
     },
-  });
+  };
 }
 
 /** EventBus is the controller's event bus. */

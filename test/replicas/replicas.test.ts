@@ -396,22 +396,22 @@ describe.skipIf(!ready)('controller replicas', () => {
       const guest = created.vmCreate.vm.id;
       expect((await ended('c', created.vmCreate.operation.id)).status).toBe('SUCCEEDED');
       await gql('c', 'mutation($id: ID!) { vmStart(input: {id: $id}) { vm { state } } }', {
-      id: guest,
-    });
-    // The console ticket asked of C opens the console on B (tickets are in Redis).
-    const ticket = await gql<{ vmConsoleOpen: { console: { path: string } } }>(
-      'c',
-      'mutation($id: ID!) { vmConsoleOpen(input: {id: $id}) { console { path } } }',
-      { id: guest },
-    );
-    const socket = await consoleSocket(ticket.vmConsoleOpen.console.path, on('b'));
-    const con = new GuestConsole(createWebSocketStream(socket));
-    try {
-      await con.waitFor('KUMO-GUEST READY', BOOT_MS);
-    } finally {
-      con.close();
-    }
-    const launched = await gql<{
+        id: guest,
+      });
+      // The console ticket asked of C opens the console on B (tickets are in Redis).
+      const ticket = await gql<{ vmConsoleOpen: { console: { path: string } } }>(
+        'c',
+        'mutation($id: ID!) { vmConsoleOpen(input: {id: $id}) { console { path } } }',
+        { id: guest },
+      );
+      const socket = await consoleSocket(ticket.vmConsoleOpen.console.path, on('b'));
+      const con = new GuestConsole(createWebSocketStream(socket));
+      try {
+        await con.waitFor('KUMO-GUEST READY', BOOT_MS);
+      } finally {
+        con.close();
+      }
+      const launched = await gql<{
         vmExec: { results: Array<{ execution: { id: string; operation: { id: string } } }> };
       }>(
         'c',

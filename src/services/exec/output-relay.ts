@@ -15,22 +15,11 @@ export interface OutputRelayed {
  * published, and what other replicas publish is mirrored here with its numbers, so a client
  * follows (and resumes after a given event) through any replica. Returns how to stop.
  */
-export function relayOutput(
-  events: EventBus,
-  logs: OutputLogs,
-  replica: ReplicaId,
-): () => Promise<void> {
+export function relayOutput(events: EventBus, logs: OutputLogs, replica: ReplicaId): () => void {
   logs.relayTo((id, event, final) =>
     events.publish('executionOutput', { replica, id, event, final }),
   );
-  const heard = events.subscribe('executionOutput');
-  const mirroring = (async () => {
-    for await (const r of heard) {
-      if (r.replica !== replica) logs.mirrored(r.id).mirror(r.event, r.final);
-    }
-  })();
-  return async () => {
-    await heard.return();
-    await mirroring;
-  };
+  return events.listen('executionOutput', (r) => {
+    if (r.replica !== replica) logs.mirrored(r.id).mirror(r.event, r.final);
+  });
 }

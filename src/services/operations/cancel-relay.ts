@@ -23,8 +23,8 @@ const ANSWER_MS = 5000;
 /**
  * CancelRelay cancels an operation wherever it runs: here through the runner, on another
  * replica by asking it over the event bus and waiting for its answer. Each replica answers
- * the asks addressed to it. Both topics are followed for the relay's whole life: a
- * subscription opened per ask could miss an answer that comes back before it is in place.
+ * the asks addressed to it. Both topics are listened to for the relay's whole life: a
+ * listener added per ask could miss an answer that comes back before it is in place.
  */
 export class CancelRelay {
   private readonly events: EventBus;
@@ -39,24 +39,17 @@ export class CancelRelay {
   }
 
   /** start answers the asks addressed to this replica and hears the answers to its own. */
-  start(): () => Promise<void> {
-    const asks = this.events.subscribe('operationCancel');
-    const answers = this.events.subscribe('operationCancelled');
-    const serving = (async () => {
-      for await (const a of asks) {
-        if (a.replica !== this.replica) continue;
-        this.events.publish('operationCancelled', {
-          ask: a.ask,
-          outcome: this.runner.cancel(a.id),
-        });
-      }
-    })();
-    const hearing = (async () => {
-      for await (const a of answers) this.waiting.get(a.ask)?.(a.outcome);
-    })();
-    return async () => {
-      await Promise.all([asks.return(), answers.return()]);
-      await Promise.all([serving, hearing]);
+  start(): () => void {
+    const offAsks = this.events.listen('operationCancel', (a) => {
+      if (a.replica !== this.replica) return;
+      this.events.publish('operationCancelled', { ask: a.ask, outcome: this.runner.cancel(a.id) });
+    });
+    const offAnswers = this.events.listen('operationCancelled', (a) =>
+      this.waiting.get(a.ask)?.(a.outcome),
+    );
+    return () => {
+      offAsks();
+      offAnswers();
     };
   }
 

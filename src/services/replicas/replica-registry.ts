@@ -57,13 +57,15 @@ export class ReplicaRegistry {
   }
 
   /**
-   * removeDead deletes the rows of replicas silent for longer than deadAfter: their hosts turn
-   * free and their live operations orphaned (foreign keys), for the live ones to take.
+   * removeDead deletes the rows of other replicas silent for longer than deadAfter: their hosts
+   * turn free and their live operations orphaned (foreign keys), for the live ones to take.
+   * Never this one's: a replica whose own beats were late (a busy event loop) is judged by the
+   * others, and alone it has no successor to give way to.
    */
   async removeDead(): Promise<number> {
     const em = this.fork();
     const before = new Date((await this.now(em)).getTime() - this.timing.deadAfterMs);
-    return em.nativeDelete(Replica, { seenAt: { $lt: before } });
+    return em.nativeDelete(Replica, { seenAt: { $lt: before }, id: { $ne: this.id } });
   }
 
   /** live are the replicas not yet found dead, this one among them, oldest first. */
