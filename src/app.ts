@@ -316,6 +316,11 @@ export async function startKumo(config: Config): Promise<Kumo> {
         }
       },
       graphiqlDir: graphiqlDir(),
+      // A subscription's results depend on the event and on who is signed in, nothing else.
+      viewerOf: (context) => {
+        const actor = (context as Partial<KumoContext>).actor;
+        return actor ? `${actor.userId}:${actor.isAdmin}` : null;
+      },
       uploads: {
         limits: {
           dir: store.dir,

@@ -11,6 +11,7 @@ import { type ContextFactory, type RequestInfo, requestInfo } from './context.ts
 import { ServerMetrics } from './metrics.ts';
 import { originAllowed } from './origin.ts';
 import { type PublishedLists, servePublished } from './published-lists.ts';
+import type { ViewerOf } from './shared-executions.ts';
 import { parseMultipart, UploadError, type UploadLimits } from './uploads.ts';
 import { serveSubscriptions } from './websocket.ts';
 import { createKumoYoga, GRAPHQL_PATH } from './yoga.ts';
@@ -55,6 +56,8 @@ export interface ServerOptions<C extends object> {
   readonly publishedLists?: PublishedLists;
   /** rounds are the background rounds whose durations /metrics shows. */
   readonly rounds?: Rounds;
+  /** viewerOf says whom a context's results are for, so subscriptions can share executions. */
+  readonly viewerOf?: ViewerOf;
 }
 
 /** KumoServer is a listening server. */
@@ -82,6 +85,7 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
     context: opts.context,
     metrics,
     graphiqlAssets: opts.graphiqlDir ? GRAPHIQL_ASSETS : null,
+    ...(opts.viewerOf ? { viewerOf: opts.viewerOf } : {}),
   });
   const limit = opts.config.graphql.bodyLimitBytes;
   // Requests being answered, so that closing lets them finish before the database goes.

@@ -10,6 +10,7 @@ import type { Config } from '../config/config.ts';
 import type { ContextFactory, RequestInfo } from './context.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { nulGuard } from './nul-characters.ts';
+import { sharedExecutions, type ViewerOf } from './shared-executions.ts';
 
 /** GRAPHQL_PATH is where the API (HTTP and WebSocket) and GraphiQL live. */
 export const GRAPHQL_PATH = '/graphql';
@@ -27,6 +28,8 @@ export interface YogaOptions<C extends object> {
   readonly metrics: ServerMetrics;
   /** graphiqlAssets is the URL prefix of the locally served GraphiQL bundle, or null. */
   readonly graphiqlAssets: string | null;
+  /** viewerOf lets subscriptions of one viewer share each event's execution (sharedExecutions). */
+  readonly viewerOf?: ViewerOf;
 }
 
 /**
@@ -49,6 +52,7 @@ export function createKumoYoga<C extends object>(
     }),
     metricsPlugin(opts.metrics),
     nulGuard(),
+    ...(opts.viewerOf ? [sharedExecutions(opts.viewerOf)] : []),
     {
       // Over HTTP a subscription would be a long response outside the WebSocket's bookkeeping.
       onSubscribe: ({ args, setResultAndStopExecution }) => {
