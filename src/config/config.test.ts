@@ -39,5 +39,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { KUMO_CONFIG: '/nonexistent.json' } })).toThrow(
       /cannot read the configuration file/,
     );
+    expect(() => loadConfig({ env: { KUMO_REDIS_URL: 'redis://127.0.0.1:6379/0' } })).toThrow(
+      /replicas .* share a PostgreSQL database/,
+    );
   });
 });
