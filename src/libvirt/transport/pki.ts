@@ -61,10 +61,15 @@ export async function loadPki(files: PkiFiles): Promise<TlsCredentials> {
       );
     }
   };
-  const [ca, cert, key] = await Promise.all([
+  // Read together, but a failure is named in the files' order, not in the order reads fail.
+  const settled = await Promise.allSettled([
     read('CA certificate', files.ca),
     read('client certificate', files.cert),
     read('client key', files.key),
   ]);
+  const [ca, cert, key] = settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  }) as [string, string, string];
   return { ca, cert, key };
 }
