@@ -167,7 +167,9 @@ export async function startKumo(config: Config): Promise<Kumo> {
       intervalMs: config.metering.intervalSeconds * 1000,
       rounds,
       onRound: async (usage) => {
-        publishMetrics(events, usage);
+        await publishMetrics(events, usage).catch((err: unknown) =>
+          process.emitWarning(`publishing metrics: ${String(err)}`),
+        );
         await overuse.check(new Set(usage.map((u) => u.ownerId)));
         if (replicas.leads()) await rollups.due();
       },

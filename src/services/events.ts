@@ -112,6 +112,16 @@ export function createEventBus(redis?: RedisLink) {
     subscribe,
     listeners: (topic: Topic): number => target.listeners(topic),
     /**
+     * heardAnywhere says whether any replica has a subscription to the topic now (Redis counts
+     * the replicas subscribed to its channel), so that costly events need not be made for none.
+     */
+    async heardAnywhere(topic: Topic): Promise<boolean> {
+      if (target.listeners(topic) > 0) return true;
+      if (!redis) return false;
+      const reply = (await redis.commands.pubsub('NUMSUB', redis.prefix + topic)) as unknown[];
+      return Number(reply[1] ?? 0) > 0;
+    },
+    /**
      * follow runs `read` over a topic's events as a subscription's stream, which ends (and stops
      * listening) as soon as its reader leaves, even between two events.
      */

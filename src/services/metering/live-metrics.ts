@@ -34,12 +34,11 @@ export function metricsOf(u: VmUsage): VmMetrics {
 }
 
 /**
- * publishMetrics streams a round's rates to vmMetrics subscribers (when there are any: this
- * process cannot count those of other replicas) and tells quotaUsageChanged subscribers that
- * consumption may have moved.
+ * publishMetrics streams a round's rates to vmMetrics subscribers (when any replica has one) and
+ * tells quotaUsageChanged subscribers that consumption may have moved.
  */
-export function publishMetrics(events: EventBus, usage: readonly VmUsage[]): void {
-  if (events.shared || events.listeners('vmMetrics') > 0)
+export async function publishMetrics(events: EventBus, usage: readonly VmUsage[]): Promise<void> {
+  if (await events.heardAnywhere('vmMetrics'))
     for (const u of usage) if (u.seconds > 0) events.publish('vmMetrics', metricsOf(u));
   events.publish('quotaUsageTouched', null);
 }
