@@ -43,6 +43,7 @@ import { Rounds } from './services/rounds.ts';
 import { SecretBox } from './services/secrets/secret-box.ts';
 import { requestServices, type SharedServices } from './services/services.ts';
 import { ConsoleHub } from './services/vms/console-hub.ts';
+import { ConsoleShare } from './services/vms/console-share.ts';
 import { MemoryConsoleTickets } from './services/vms/console-tickets.ts';
 import { RedisConsoleTickets } from './services/vms/console-tickets-redis.ts';
 import { HostStarts } from './services/vms/host-starts.ts';
@@ -155,6 +156,8 @@ export async function startKumo(config: Config): Promise<Kumo> {
     const lockStore = r.redisUrl ? new RowLocks(() => db.fork(), replicas.id) : null;
     const locks = <K extends string>(scope: string) =>
       new Locks<K>(lockStore ? { store: lockStore, scope } : undefined);
+    const consoleShare = lockStore ? new ConsoleShare(events, lockStore, replicas.id) : null;
+    if (consoleShare) stops.push(consoleShare.start());
     const quotas = new QuotaGuard(() => db.fork(), config.quotas, events, locks('quota'));
     const rollups = new UsageRollup(() => db.fork(), {
       minuteHours: config.metering.minuteRetentionHours,
@@ -255,6 +258,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
           ? new RedisConsoleTickets(redis, v.consoleTicketSeconds)
           : new MemoryConsoleTickets(v.consoleTicketSeconds),
         accessCheckMs: 5000,
+        share: consoleShare,
       },
       exec: {
         runner: execRunner,

@@ -10,6 +10,7 @@ import type { OperationUpdate } from './operations/operation-runner.ts';
 import type { RedisLink } from './replicas/redis.ts';
 import { redisEventTarget } from './replicas/redis-event-target.ts';
 import { TopicReader } from './topic-reader.ts';
+import type { ConsoleBytes, ConsoleNotice } from './vms/console-share.ts';
 import type { VmStateChange } from './vms/vm-state.ts';
 
 type Topics = {
@@ -28,6 +29,11 @@ type Topics = {
   operationCancelled: [CancelAnswer];
   /** executionOutput carries a command's output to the other replicas (relayOutput). */
   executionOutput: [OutputRelayed];
+  /** consoleOutput, consoleInput, consoleKeep, consoleEnded share consoles (ConsoleShare). */
+  consoleOutput: [ConsoleBytes];
+  consoleInput: [ConsoleBytes];
+  consoleKeep: [ConsoleNotice];
+  consoleEnded: [ConsoleNotice];
 };
 
 // Wraps the EventTarget events go through, and knows how many listeners each topic has here:

@@ -11,6 +11,8 @@ interface Held {
  */
 export interface LockStore {
   take(key: string, what: string, waitMs: number): Promise<() => Promise<void>>;
+  /** held says whether any replica holds the key now. */
+  held(key: string): Promise<boolean>;
 }
 
 /**

@@ -406,10 +406,24 @@ describe.skipIf(!ready)('controller replicas', () => {
       );
       const socket = await consoleSocket(ticket.vmConsoleOpen.console.path, on('b'));
       const con = new GuestConsole(createWebSocketStream(socket));
+      // A second reader through C: libvirt gives the console to one client; B holds it and C
+      // reads it through B, and neither takes it from the other.
+      const second = await gql<{ vmConsoleOpen: { console: { path: string } } }>(
+        'c',
+        'mutation($id: ID!) { vmConsoleOpen(input: {id: $id}) { console { path } } }',
+        { id: guest },
+      );
+      const con2 = new GuestConsole(
+        createWebSocketStream(await consoleSocket(second.vmConsoleOpen.console.path, on('c'))),
+      );
       try {
-        await con.waitFor('KUMO-GUEST READY', BOOT_MS);
+        await Promise.all([
+          con.waitFor('KUMO-GUEST READY', BOOT_MS),
+          con2.waitFor('KUMO-GUEST READY', BOOT_MS),
+        ]);
       } finally {
         con.close();
+        con2.close();
       }
       const launched = await gql<{
         vmExec: { results: Array<{ execution: { id: string; operation: { id: string } } }> };

@@ -42,6 +42,10 @@ export class RowLocks implements LockStore {
     }
   }
 
+  async held(key: string): Promise<boolean> {
+    return (await this.fork().count(Lock, { key })) > 0;
+  }
+
   private async insert(key: string, what: string): Promise<boolean> {
     const em = this.fork();
     const result = await em

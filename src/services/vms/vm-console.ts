@@ -7,6 +7,7 @@ import { ServiceError } from '../errors.ts';
 import { leavable } from '../leavable.ts';
 import { PermissionService } from '../permissions/permission-service.ts';
 import type { ConsoleHub, ConsoleTap } from './console-hub.ts';
+import type { ConsoleShare } from './console-share.ts';
 import type { ConsoleTickets } from './console-tickets.ts';
 import { hostFailure } from './vm-host.ts';
 import type { VmService } from './vm-service.ts';
@@ -17,6 +18,8 @@ export interface ConsoleDeps {
   readonly tickets: ConsoleTickets;
   /** accessCheckMs is how often an open console checks its holder may still use it. */
   readonly accessCheckMs: number;
+  /** share shares each console among replicas; null when this process runs alone. */
+  readonly share: ConsoleShare | null;
 }
 
 /**
@@ -70,12 +73,16 @@ export class VmConsoleService {
 
   private async open(actor: Actor, id: VmId): Promise<ConsoleTap> {
     const vm = await this.vms.get(actor, id, 'use');
-    const tap = await this.deps.hub.tap(id, async () => {
+    const openLocal = async () => {
       const { conn, dom } = await this.vms.domainOf(vm);
       return conn.domains.openConsole(dom, null, ConsoleFlags.FORCE).catch((err: unknown) => {
         throw hostFailure(err, 'the console cannot be opened');
       });
-    });
+    };
+    const share = this.deps.share;
+    const tap = await this.deps.hub.tap(id, () =>
+      share ? share.open(id, openLocal) : openLocal(),
+    );
     const timer = setInterval(() => {
       this.allowed(actor, id).then(
         (ok) => {
