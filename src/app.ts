@@ -236,7 +236,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
         operations,
         locks: locks('vm'),
         placement: locks('placement'),
-        starts: new HostStarts(v.startsPerHost),
+        starts: new HostStarts(v.startsPerHost, lockStore),
         quotas,
         states,
         metering,

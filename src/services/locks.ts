@@ -11,6 +11,8 @@ interface Held {
  */
 export interface LockStore {
   take(key: string, what: string, waitMs: number): Promise<() => Promise<void>>;
+  /** tryTake takes the key if it is free, at once: its release, or null when it is held. */
+  tryTake(key: string, what: string): Promise<(() => Promise<void>) | null>;
   /** held says whether any replica holds the key now. */
   held(key: string): Promise<boolean>;
 }

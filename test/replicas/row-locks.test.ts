@@ -1,11 +1,12 @@
 // Locks shared by replicas, as rows: one holder per key across processes' Locks, a waiter
 // refused with what holds it, and a dead replica's locks gone with its row. On each dialect.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ReplicaId } from '../../src/entities/ids.ts';
+import type { HostId, ReplicaId } from '../../src/entities/ids.ts';
 import { Replica } from '../../src/entities/replica.ts';
 import { isServiceError } from '../../src/services/errors.ts';
 import { Locks } from '../../src/services/locks.ts';
 import { RowLocks } from '../../src/services/replicas/row-locks.ts';
+import { HostStarts } from '../../src/services/vms/host-starts.ts';
 import { DIALECTS_UNDER_TEST, type Opened, openFresh } from '../db/support.ts';
 import { rejection } from '../support/wait.ts';
 
@@ -52,6 +53,29 @@ describe.each(DIALECTS_UNDER_TEST)('row locks on %s', (dialect) => {
     );
     expect(most).toBe(1);
     expect(order.sort()).toEqual([0, 0, 1, 1, 2, 2]);
+    expect(await db.fork().getConnection().execute('select * from locks')).toEqual([]);
+  });
+
+  it('bound the domain starts of a host across replicas, not per replica', async () => {
+    const { db, ids } = await replicasOn(dialect, 2);
+    const starts = ids.map((id) => new HostStarts(2, new RowLocks(() => db.fork(), id)));
+    const host = 'host-1' as HostId;
+    let running = 0;
+    let most = 0;
+    await Promise.all(
+      starts.flatMap((s) =>
+        [1, 2, 3, 4].map(() =>
+          s.run(host, async () => {
+            running++;
+            most = Math.max(most, running);
+            await new Promise((r) => setTimeout(r, 40));
+            running--;
+          }),
+        ),
+      ),
+    );
+    // Each replica alone would allow 2, together 4: the host's bound holds across them.
+    expect(most).toBe(2);
     expect(await db.fork().getConnection().execute('select * from locks')).toEqual([]);
   });
 

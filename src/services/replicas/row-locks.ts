@@ -25,11 +25,8 @@ export class RowLocks implements LockStore {
   async take(key: string, what: string, waitMs: number): Promise<() => Promise<void>> {
     const deadline = performance.now() + waitMs;
     for (;;) {
-      if (await this.insert(key, what)) {
-        return async () => {
-          await this.fork().nativeDelete(Lock, { key, replica: this.replica });
-        };
-      }
+      const release = await this.tryTake(key, what);
+      if (release) return release;
       if (performance.now() >= deadline) {
         const holder = await this.fork().findOne(Lock, { key });
         throw new ServiceError(
@@ -40,6 +37,13 @@ export class RowLocks implements LockStore {
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
+  }
+
+  async tryTake(key: string, what: string): Promise<(() => Promise<void>) | null> {
+    if (!(await this.insert(key, what))) return null;
+    return async () => {
+      await this.fork().nativeDelete(Lock, { key, replica: this.replica });
+    };
   }
 
   async held(key: string): Promise<boolean> {
