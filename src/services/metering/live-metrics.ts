@@ -24,7 +24,12 @@ export function metricsOf(u: VmUsage): VmMetrics {
     vmId: u.vmId,
     at: u.at,
     seconds: u.seconds,
-    cpuPercent: (Number(u.used.cpuNs) / (u.seconds * 1e9 * Math.max(1, u.vcpus))) * 100,
+    // The counters are read a little after the round's clock: over a short interval that skew
+    // can show more than every vCPU's time, which no guest can use.
+    cpuPercent: Math.min(
+      100,
+      (Number(u.used.cpuNs) / (u.seconds * 1e9 * Math.max(1, u.vcpus))) * 100,
+    ),
     memoryBytes: u.memoryBytes,
     diskReadBytesPerSecond: rate(u.used.diskReadBytes),
     diskWriteBytesPerSecond: rate(u.used.diskWriteBytes),
