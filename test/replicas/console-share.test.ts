@@ -1,7 +1,7 @@
 // One VM console shared by two replicas on one bus and one database: the first holds it, the
 // other reads and types through it; the end of the console ends both. (The bus is in-process
 // here, standing for Redis; the console a stream the test writes the guest's side of.)
-import { Duplex, PassThrough } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReplicaId, VmId } from '../../src/entities/ids.ts';
 import { Replica } from '../../src/entities/replica.ts';
@@ -9,6 +9,7 @@ import { createEventBus } from '../../src/services/events.ts';
 import { RowLocks } from '../../src/services/replicas/row-locks.ts';
 import { ConsoleShare } from '../../src/services/vms/console-share.ts';
 import { type Opened, openFresh } from '../db/support.ts';
+import { consoleStream } from '../support/console-stream.ts';
 import { until } from '../support/wait.ts';
 
 let opened: Opened | null = null;
@@ -19,21 +20,6 @@ afterEach(async () => {
   await opened?.cleanup();
   opened = null;
 });
-
-function consoleStream() {
-  const guest = new PassThrough();
-  const typed: Buffer[] = [];
-  const stream = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, done) {
-      typed.push(chunk);
-      done();
-    },
-  });
-  guest.on('data', (d: Buffer) => stream.push(d));
-  guest.on('end', () => stream.push(null));
-  return { stream, guest, typed };
-}
 
 function collect(d: Duplex): { text: () => string; ended: Promise<void> } {
   let text = '';

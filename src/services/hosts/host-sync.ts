@@ -51,15 +51,15 @@ export class HostSync {
       this.seen.set(row.id, connectionOf(row));
       return;
     }
+    const have = this.monitor.spec(row.id);
     // Credentials are opened (decrypted) only when the row's sealed text changed.
     if (this.seen.get(row.id) !== connectionOf(row)) {
       const want = monitoredHost(row, this.secrets);
-      const have = this.monitor.spec(row.id);
       if (have.uri !== want.uri || !sameJson(have.credentials, want.credentials))
         await this.monitor.update(want);
       this.seen.set(row.id, connectionOf(row));
     }
-    if (!sameHold(this.monitor.spec(row.id).admin, hold ?? undefined))
+    if (!sameHold(have.admin, hold ?? undefined))
       await this.monitor.setAdminState(row.id, hold?.state ?? null, hold?.reason);
   }
 }

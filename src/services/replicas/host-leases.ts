@@ -47,11 +47,6 @@ export class HostLeases implements HostWatch {
     return this.held.has(hostId as HostId);
   }
 
-  /** count is how many hosts this replica holds. */
-  get count(): number {
-    return this.held.size;
-  }
-
   /** balance takes or lets go of hosts towards this replica's share among the live replicas. */
   balance(): Promise<void> {
     const next = this.balancing.then(() => this.balanceNow());

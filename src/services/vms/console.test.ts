@@ -1,5 +1,5 @@
-import { Duplex, PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { consoleStream } from '../../../test/support/console-stream.ts';
 import type { SessionId, UserId, VmId } from '../../entities/ids.ts';
 import { ConsoleHub } from './console-hub.ts';
 import { MemoryConsoleTickets } from './console-tickets.ts';
@@ -12,22 +12,6 @@ const actor = {
   isAdmin: false,
   address: '127.0.0.1',
 };
-
-// A console stream: what the guest prints is pushed into `guest`, what is typed lands in `typed`.
-function consoleStream() {
-  const guest = new PassThrough();
-  const typed: Buffer[] = [];
-  const stream = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, done) {
-      typed.push(chunk);
-      done();
-    },
-  });
-  guest.on('data', (d: Buffer) => stream.push(d));
-  guest.on('end', () => stream.push(null));
-  return { stream, guest, typed };
-}
 
 describe('console tickets', () => {
   it('work once, for their VM and actor, until they expire', async () => {
