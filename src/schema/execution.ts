@@ -47,7 +47,7 @@ export const ExecutionType = builder.node(Execution, {
       type: VmType,
       nullable: true,
       description: 'The VM it ran in; null once the VM is removed (vmName stays).',
-      resolve: (e) => e.vm?.load() ?? null,
+      resolve: (e, _a, ctx) => (e.vm ? ctx.services.vms.view(e.vm.id as VmId) : null),
     }),
     vmName: t.exposeString('vmName'),
     user: t.field({

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { HostCredentials } from '../drivers/credentials.ts';
 import type { HostFacts } from '../drivers/session.ts';
-import { ACCELERATIONS, HOST_STATES, Host } from '../entities/host.ts';
+import { ACCELERATIONS, HOST_STATES, type Host } from '../entities/host.ts';
 import type { HostId } from '../entities/ids.ts';
 import type { Operation } from '../entities/operation.ts';
+import { HostView } from '../services/hosts/host-view.ts';
 import type { HostMetricsSample, HostStateChange } from '../services/hosts/types.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
@@ -42,11 +43,11 @@ const HostFactsType = builder.objectRef<HostFacts>('HostFacts').implement({
 });
 
 /** HostType is a hypervisor host: every signed-in user may see it, admins change it. */
-export const HostType = builder.node(Host, {
+export const HostType = builder.node(HostView, {
   name: 'Host',
   id: { resolve: (h) => h.id },
   authScopes: { signedIn: true },
-  loadOne: (id, ctx) => ctx.services.em.findOne(Host, { id: id as HostId }),
+  loadOne: (id, ctx) => ctx.services.hosts.view(id as HostId),
   fields: (t) => ({
     name: t.exposeString('name'),
     uri: t.exposeString('uri'),
@@ -172,7 +173,11 @@ const HostPayload = builder
   .objectRef<{ host: Host | null; userErrors: UserErrorShape[] }>('HostPayload')
   .implement({
     fields: (t) => ({
-      host: t.field({ type: HostType, nullable: true, resolve: (p) => p.host }),
+      host: t.field({
+        type: HostType,
+        nullable: true,
+        resolve: (p) => p.host && HostView.of(p.host),
+      }),
       userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
     }),
   });
@@ -261,7 +266,11 @@ const HostMaintenancePayload = builder
   )
   .implement({
     fields: (t) => ({
-      host: t.field({ type: HostType, nullable: true, resolve: (p) => p.host }),
+      host: t.field({
+        type: HostType,
+        nullable: true,
+        resolve: (p) => p.host && HostView.of(p.host),
+      }),
       operation: t.field({
         type: OperationType,
         nullable: true,
@@ -364,7 +373,7 @@ const HostStateEvent = builder.objectRef<HostStateChange>('HostStateEvent').impl
     host: t.field({
       type: HostType,
       nullable: true,
-      resolve: (e, _a, ctx) => ctx.services.em.fork().findOne(Host, { id: e.hostId as HostId }),
+      resolve: (e, _a, ctx) => ctx.services.hosts.view(e.hostId as HostId),
     }),
     state: t.field({ type: HostStateEnum, resolve: (e) => e.state }),
     previous: t.field({ type: HostStateEnum, resolve: (e) => e.previous }),
@@ -379,7 +388,7 @@ const HostMetricsEvent = builder.objectRef<HostMetricsSample>('HostMetrics').imp
     host: t.field({
       type: HostType,
       nullable: true,
-      resolve: (s, _a, ctx) => ctx.services.em.fork().findOne(Host, { id: s.hostId as HostId }),
+      resolve: (s, _a, ctx) => ctx.services.hosts.view(s.hostId as HostId),
     }),
     at: t.field({ type: 'DateTime', resolve: (s) => new Date(s.metrics.at) }),
     cpuUsage: t.float({

@@ -1,6 +1,5 @@
-import type { Host } from '../entities/host.ts';
 import type { Operation } from '../entities/operation.ts';
-import type { Replica } from '../entities/replica.ts';
+import { Replica } from '../entities/replica.ts';
 import type { ReplicaView } from '../services/replicas/replica-service.ts';
 import { builder } from './builder.ts';
 import { HostType } from './host.ts';
@@ -44,7 +43,8 @@ builder.objectField(HostType, 'replica', (t) =>
     nullable: true,
     authScopes: { admin: true },
     description: 'The replica looking after this host; null while none has taken it.',
-    resolve: (h: Host) => (h.replica ? h.replica.loadOrFail() : null),
+    resolve: (h, _a, ctx) =>
+      h.replicaId ? ctx.services.em.findOne(Replica, { id: h.replicaId }) : null,
   }),
 );
 

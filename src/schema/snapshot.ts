@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { SnapshotId, VmId } from '../entities/ids.ts';
 import { Snapshot } from '../entities/snapshot.ts';
 import type { Vm } from '../entities/vm.ts';
+import { VmView } from '../services/vms/vm-view.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { actorOf } from './context.ts';
@@ -22,7 +23,7 @@ export const SnapshotType = builder.node(Snapshot, {
     withMemory: t.exposeBoolean('withMemory', {
       description: 'Taken while the VM ran: reverting resumes the guest where it was.',
     }),
-    vm: t.field({ type: VmType, resolve: (s) => s.vm.loadOrFail() }),
+    vm: t.field({ type: VmType, resolve: async (s) => VmView.of(await s.vm.loadOrFail()) }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
@@ -48,7 +49,7 @@ const SnapshotRevertPayload = builder
   .objectRef<{ vm: Vm | null; userErrors: UserErrorShape[] }>('SnapshotRevertPayload')
   .implement({
     fields: (t) => ({
-      vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm }),
+      vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm && VmView.of(p.vm) }),
       userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
     }),
   });

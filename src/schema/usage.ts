@@ -1,7 +1,6 @@
 import { GraphQLError } from 'graphql';
 import type { UserId, VmId } from '../entities/ids.ts';
 import { USAGE_GRANULARITIES } from '../entities/usage-record.ts';
-import { Vm } from '../entities/vm.ts';
 import type { VmMetrics } from '../services/metering/live-metrics.ts';
 import type { UsageAmounts } from '../services/metering/usage-records.ts';
 import type { UsagePoint, UsageReport, VmUsageSeries } from '../services/metering/usage-service.ts';
@@ -78,7 +77,7 @@ const VmMetricsType = builder.objectRef<VmMetrics>('VmMetrics').implement({
     vm: t.field({
       type: VmType,
       nullable: true,
-      resolve: (m, _a, ctx) => ctx.services.em.findOne(Vm, { id: m.vmId }),
+      resolve: (m, _a, ctx) => ctx.services.vms.view(m.vmId),
     }),
     at: t.field({ type: 'DateTime', resolve: (m) => m.at }),
     seconds: t.float({

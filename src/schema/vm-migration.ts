@@ -1,4 +1,3 @@
-import { Host } from '../entities/host.ts';
 import type { HostId, VmId } from '../entities/ids.ts';
 import type { Operation } from '../entities/operation.ts';
 import type { OperationUpdate } from '../services/operations/operation-runner.ts';
@@ -23,12 +22,12 @@ const MigrationProgressType = builder.objectRef<MigrationProgress>('MigrationPro
     from: t.field({
       type: HostType,
       nullable: true,
-      resolve: (p, _a, ctx) => ctx.services.em.findOne(Host, { id: p.fromHostId as HostId }),
+      resolve: (p, _a, ctx) => ctx.services.hosts.view(p.fromHostId as HostId),
     }),
     to: t.field({
       type: HostType,
       nullable: true,
-      resolve: (p, _a, ctx) => ctx.services.em.findOne(Host, { id: p.toHostId as HostId }),
+      resolve: (p, _a, ctx) => ctx.services.hosts.view(p.toHostId as HostId),
     }),
     diskTotalBytes: t.exposeFloat('diskTotalBytes'),
     diskProcessedBytes: t.exposeFloat('diskProcessedBytes'),

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import type { HostId, ImageId, UserId, VmId } from '../entities/ids.ts';
+import { Image } from '../entities/image.ts';
 import type { Operation } from '../entities/operation.ts';
-import { VM_STATES, Vm } from '../entities/vm.ts';
+import { User } from '../entities/user.ts';
+import { VM_STATES, type Vm } from '../entities/vm.ts';
 import type { Actor } from '../services/actor.ts';
 import type { VmStateChange } from '../services/vms/vm-state.ts';
+import { VmView } from '../services/vms/vm-view.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { connectionOf, decodeCursor, pageSize } from './connection.ts';
@@ -22,33 +25,37 @@ const VmStateEnum = builder.enumType('VmState', {
 });
 
 /** VmType is a virtual machine, seen by those with a role on it (and admins). */
-export const VmType = builder.node(Vm, {
+export const VmType = builder.node(VmView, {
   name: 'Vm',
   id: { resolve: (v) => v.id },
   authScopes: async (vm, ctx) =>
     ctx.actor !== null &&
     (await ctx.services.permissions.can(ctx.actor, { type: 'VM', id: vm.id }, 'view')),
-  loadOne: (id, ctx) => ctx.services.em.findOne(Vm, { id: id as VmId }),
+  loadOne: (id, ctx) => ctx.services.vms.view(id as VmId),
   fields: (t) => ({
     name: t.exposeString('name'),
     description: t.exposeString('description'),
     owner: t.field({
       type: UserType,
-      resolve: async (v, _a, ctx) => revealOwner(ctx, await v.owner.loadOrFail()),
+      resolve: async (v, _a, ctx) =>
+        revealOwner(
+          ctx,
+          await ctx.services.em.getReference(User, v.ownerId, { wrapped: true }).loadOrFail(),
+        ),
     }),
     host: t.field({
       type: HostType,
       nullable: true,
-      resolve: (v) => (v.host ? v.host.load() : null),
+      resolve: (v, _a, ctx) => (v.hostId ? ctx.services.hosts.view(v.hostId) : null),
     }),
     image: t.field({
       type: ImageType,
       nullable: true,
       description: 'The image it was made from; null once that image was removed.',
       resolve: async (v, _a, ctx) => {
-        if (!v.image) return null;
-        ctx.revealed.add(v.image.id);
-        return v.image.load();
+        if (!v.imageId) return null;
+        ctx.revealed.add(v.imageId);
+        return ctx.services.em.getReference(Image, v.imageId, { wrapped: true }).load();
       },
     }),
     state: t.field({ type: VmStateEnum, resolve: (v) => v.state }),
@@ -128,7 +135,7 @@ type VmOperationResult = VmResult & { operation: Operation | null };
 
 const VmPayload = builder.objectRef<VmResult>('VmPayload').implement({
   fields: (t) => ({
-    vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm }),
+    vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm && VmView.of(p.vm) }),
     userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
   }),
 });
@@ -138,7 +145,7 @@ export const VmOperationPayload = builder
   .implement({
     description: 'A VM and the operation that works on it in the background.',
     fields: (t) => ({
-      vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm }),
+      vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm && VmView.of(p.vm) }),
       operation: t.field({ type: OperationType, nullable: true, resolve: (p) => p.operation }),
       userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
     }),
@@ -154,7 +161,7 @@ const VmResizePayload = builder
   .objectRef<VmResult & { appliedAt: 'LIVE' | 'NEXT_BOOT' | null }>('VmResizePayload')
   .implement({
     fields: (t) => ({
-      vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm }),
+      vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm && VmView.of(p.vm) }),
       appliedAt: t.field({ type: ResizeAppliedEnum, nullable: true, resolve: (p) => p.appliedAt }),
       userErrors: t.field({ type: [UserError], resolve: (p) => p.userErrors }),
     }),
@@ -227,7 +234,7 @@ const VmClonePayload = builder
   .objectRef<VmOperationResult & { sourcePaused: boolean | null }>('VmClonePayload')
   .implement({
     fields: (t) => ({
-      vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm }),
+      vm: t.field({ type: VmType, nullable: true, resolve: (p) => p.vm && VmView.of(p.vm) }),
       operation: t.field({ type: OperationType, nullable: true, resolve: (p) => p.operation }),
       sourcePaused: t.boolean({
         nullable: true,
@@ -507,7 +514,7 @@ const VmStateEvent = builder.objectRef<VmStateChange>('VmStateEvent').implement(
     vm: t.field({
       type: VmType,
       nullable: true,
-      resolve: (e, _a, ctx) => ctx.services.em.fork().findOne(Vm, { id: e.vmId }),
+      resolve: (e, _a, ctx) => ctx.services.vms.view(e.vmId),
     }),
     vmId: t.globalID({ resolve: (e) => ({ type: 'Vm', id: e.vmId }) }),
     state: t.field({ type: VmStateEnum, resolve: (e) => e.state }),

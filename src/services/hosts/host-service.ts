@@ -1,4 +1,5 @@
-import type { EntityManager } from '@mikro-orm/core';
+import DataLoader from 'dataloader';
+import type { EntityManager } from '../../db/database.ts';
 import type { HostCredentials } from '../../drivers/credentials.ts';
 import { type DriverError, isDriverError } from '../../drivers/errors.ts';
 import type { DriverRegistry } from '../../drivers/registry.ts';
@@ -8,8 +9,10 @@ import { Vm } from '../../entities/vm.ts';
 import { type Actor, requireAdmin } from '../actor.ts';
 import { ServiceError, type ServiceErrorCode } from '../errors.ts';
 import type { EventBus } from '../events.ts';
+import type { Row } from '../rows.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { HostMonitor } from './host-monitor.ts';
+import { HOST_VIEW_COLUMNS, HostView } from './host-view.ts';
 import type { AdminHold } from './types.ts';
 
 /** HostChanges are what hostUpdate may change. */
@@ -76,22 +79,35 @@ export function adminHoldOf(
 export class HostService {
   private readonly em: EntityManager;
   private readonly deps: HostDeps;
+  private readonly views: DataLoader<HostId, HostView | null>;
 
   constructor(em: EntityManager, deps: HostDeps) {
     this.em = em;
     this.deps = deps;
+    this.views = new DataLoader((ids) => this.readViews(ids), { cache: false });
   }
 
   /** list returns hosts by name; any signed-in caller may list them (the schema checks that). */
   async list(q: {
     first: number;
     after?: string;
-  }): Promise<{ hosts: Host[]; hasNextPage: boolean }> {
-    const hosts = await this.em.find(Host, q.after ? { name: { $gt: q.after } } : {}, {
-      orderBy: { name: 'asc' },
-      limit: q.first + 1,
-    });
-    return { hosts: hosts.slice(0, q.first), hasNextPage: hosts.length > q.first };
+  }): Promise<{ hosts: HostView[]; hasNextPage: boolean }> {
+    const rows = await this.em
+      .createQueryBuilder(Host)
+      .select([...HOST_VIEW_COLUMNS])
+      .where(q.after ? { name: { $gt: q.after } } : {})
+      .orderBy({ name: 'asc' })
+      .limit(q.first + 1)
+      .execute<Row[]>('all');
+    return {
+      hosts: rows.slice(0, q.first).map(HostView.ofRow),
+      hasNextPage: rows.length > q.first,
+    };
+  }
+
+  /** view reads a host as the API shows it, or null; the hosts of one tick share a query. */
+  view(id: HostId): Promise<HostView | null> {
+    return this.views.load(id);
   }
 
   async get(id: HostId): Promise<Host> {
@@ -290,6 +306,17 @@ export class HostService {
     this.em.remove(host);
     await this.em.flush();
     this.deps.events.publish('hostChanged', id);
+  }
+
+  // Batches only: a subscription's services live long, and a cached view would go stale.
+  private async readViews(ids: readonly HostId[]): Promise<Array<HostView | null>> {
+    const rows = await this.em
+      .createQueryBuilder(Host)
+      .select([...HOST_VIEW_COLUMNS])
+      .where({ id: { $in: [...ids] } })
+      .execute<Row[]>('all');
+    const byId = new Map(rows.map((r) => [r.id as HostId, HostView.ofRow(r)]));
+    return ids.map((id) => byId.get(id) ?? null);
   }
 }
 

@@ -169,13 +169,13 @@ export class VmHost {
   }
 
   /** diskAllocation is what the VM's disk overlay takes on its host, or null when unknown now. */
-  async diskAllocation(hostId: HostId, vm: Vm): Promise<bigint | null> {
+  async diskAllocation(hostId: HostId, vmId: VmId): Promise<bigint | null> {
     const session = this.monitor.session(hostId);
     if (!session) return null;
     try {
       const conn = session.connection;
       const pool = await this.pools.ensure(conn);
-      const vol = await conn.storage.lookupVolume(pool, diskVolume(vm.id));
+      const vol = await conn.storage.lookupVolume(pool, diskVolume(vmId));
       return (await conn.storage.volumeInfo(vol)).allocation;
     } catch {
       return null;

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { FilterQuery } from '@mikro-orm/core';
+import DataLoader from 'dataloader';
+import type { EntityManager } from '../../db/database.ts';
 import { Host } from '../../entities/host.ts';
 import { type HostId, type ImageId, newId, type UserId, type VmId } from '../../entities/ids.ts';
 import type { Image } from '../../entities/image.ts';
@@ -18,11 +20,12 @@ import { type ImageCache, volumeOfImage } from '../images/image-cache.ts';
 import type { ImageService } from '../images/image-service.ts';
 import type { Locks } from '../locks.ts';
 import type { UsageCollector } from '../metering/usage-collector.ts';
-import { namedPage } from '../named-page.ts';
+import { namedRows } from '../named-page.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
 import { transferDetails } from '../operations/transfer-progress.ts';
 import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
 import type { QuotaGuard } from '../quotas/quota-guard.ts';
+import type { Row } from '../rows.ts';
 import { checkDescription, checkLabel } from '../text.ts';
 import { HostRooms } from './host-rooms.ts';
 import type { HostStarts } from './host-starts.ts';
@@ -32,6 +35,7 @@ import { hostFailure, VmHost } from './vm-host.ts';
 import { forgetVm, ownerOf } from './vm-rows.ts';
 import { checkSeed, type SeedInput, seedImage } from './vm-seed.ts';
 import { type VmStateRecorder, vmStateOf } from './vm-state.ts';
+import { VM_VIEW_COLUMNS, VmView } from './vm-view.ts';
 
 /** VmSettings are the configuration's `vms` section, as the services use it. */
 export interface VmSettings {
@@ -143,6 +147,7 @@ export class VmService {
   private readonly deps: VmDeps;
   private readonly host: VmHost;
   private readonly rooms: HostRooms;
+  private readonly views: DataLoader<VmId, VmView | null>;
 
   constructor(
     em: EntityManager,
@@ -156,6 +161,7 @@ export class VmService {
     this.deps = deps;
     this.host = new VmHost(deps.monitor, deps.pools, deps.settings.network);
     this.rooms = new HostRooms(em, deps.monitor, deps.settings.placement);
+    this.views = new DataLoader((ids) => this.readViews(ids), { cache: false });
   }
 
   /** get returns a VM the actor may act on as `access` asks. */
@@ -166,22 +172,27 @@ export class VmService {
     return vm;
   }
 
-  /** list returns the VMs the actor may see, by name, filtered in SQL. */
+  /** list returns the VMs the actor may see, by name, filtered in SQL and read as views. */
   async list(
     actor: Actor,
     q: { first: number; after?: { name: string; id: VmId }; filter?: VmFilter },
-  ): Promise<{ vms: Vm[]; hasNextPage: boolean }> {
+  ): Promise<{ vms: VmView[]; hasNextPage: boolean }> {
     const and: FilterQuery<Vm>[] = [await this.permissions.visibleIds<Vm>(actor, 'VM')];
     const f = q.filter ?? {};
     if (f.owner) and.push({ owner: f.owner });
     if (f.state) and.push({ state: f.state });
     if (f.host) and.push({ host: f.host });
-    const { rows, hasNextPage } = await namedPage(this.em, Vm, and, {
+    const { rows, hasNextPage } = await namedRows(this.em, Vm, VM_VIEW_COLUMNS, and, {
       first: q.first,
       ...(q.after ? { after: q.after } : {}),
       ...(f.text ? { text: f.text } : {}),
     });
-    return { vms: rows, hasNextPage };
+    return { vms: rows.map(VmView.ofRow), hasNextPage };
+  }
+
+  /** view reads a VM as the API shows it, or null (who may see it is the caller's to check). */
+  view(id: VmId): Promise<VmView | null> {
+    return this.views.load(id);
   }
 
   /**
@@ -633,13 +644,24 @@ export class VmService {
   }
 
   /** diskUsed is what the VM's disk takes on its host now, or null when the host cannot say. */
-  diskUsed(vm: Vm): Promise<bigint | null> {
-    return vm.host ? this.host.diskAllocation(vm.host.id, vm) : Promise.resolve(null);
+  diskUsed(vm: VmView): Promise<bigint | null> {
+    return vm.hostId ? this.host.diskAllocation(vm.hostId, vm.id) : Promise.resolve(null);
   }
 
   /** roleOf is the actor's role on the VM (admins without one: null). */
   roleOf(actor: Actor, id: VmId): Promise<Role | null> {
     return this.permissions.roleOf(actor, { type: 'VM', id });
+  }
+
+  // Batches only: a subscription's services live long, and a cached view would go stale.
+  private async readViews(ids: readonly VmId[]): Promise<Array<VmView | null>> {
+    const rows = await this.em
+      .createQueryBuilder(Vm)
+      .select([...VM_VIEW_COLUMNS])
+      .where({ id: { $in: [...ids] } })
+      .execute<Row[]>('all');
+    const byId = new Map(rows.map((r) => [r.id as VmId, VmView.ofRow(r)]));
+    return ids.map((id) => byId.get(id) ?? null);
   }
 
   private async provision(
