@@ -1,4 +1,4 @@
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { EntityManager } from '../../db/database.ts';
 import type { HostCredentials } from '../../drivers/credentials.ts';
 import { type DriverError, isDriverError } from '../../drivers/errors.ts';
@@ -9,8 +9,8 @@ import { Vm } from '../../entities/vm.ts';
 import { type Actor, requireAdmin } from '../actor.ts';
 import { ServiceError, type ServiceErrorCode } from '../errors.ts';
 import type { EventBus } from '../events.ts';
-import type { Row } from '../rows.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
+import { type Row, viewLoader } from '../views.ts';
 import type { HostMonitor } from './host-monitor.ts';
 import { HOST_VIEW_COLUMNS, HostView } from './host-view.ts';
 import type { AdminHold } from './types.ts';
@@ -84,7 +84,7 @@ export class HostService {
   constructor(em: EntityManager, deps: HostDeps) {
     this.em = em;
     this.deps = deps;
-    this.views = new DataLoader((ids) => this.readViews(ids), { cache: false });
+    this.views = viewLoader(em, Host, HOST_VIEW_COLUMNS, HostView.ofRow);
   }
 
   /** list returns hosts by name; any signed-in caller may list them (the schema checks that). */
@@ -306,17 +306,6 @@ export class HostService {
     this.em.remove(host);
     await this.em.flush();
     this.deps.events.publish('hostChanged', id);
-  }
-
-  // Batches only: a subscription's services live long, and a cached view would go stale.
-  private async readViews(ids: readonly HostId[]): Promise<Array<HostView | null>> {
-    const rows = await this.em
-      .createQueryBuilder(Host)
-      .select([...HOST_VIEW_COLUMNS])
-      .where({ id: { $in: [...ids] } })
-      .execute<Row[]>('all');
-    const byId = new Map(rows.map((r) => [r.id as HostId, HostView.ofRow(r)]));
-    return ids.map((id) => byId.get(id) ?? null);
   }
 }
 

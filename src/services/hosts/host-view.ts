@@ -1,6 +1,6 @@
 import type { Acceleration, Host, HostFacts, HostState } from '../../entities/host.ts';
 import type { HostId, ReplicaId } from '../../entities/ids.ts';
-import { dateOf, dateOrNull, type Row } from '../rows.ts';
+import { dateOf, dateOrNull, type Row } from '../views.ts';
 
 /**
  * HostView is a host as the API shows it: plain values, no unit of work behind it. Pages of

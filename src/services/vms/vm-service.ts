@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { FilterQuery } from '@mikro-orm/core';
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { EntityManager } from '../../db/database.ts';
 import { Host } from '../../entities/host.ts';
 import { type HostId, type ImageId, newId, type UserId, type VmId } from '../../entities/ids.ts';
@@ -25,8 +25,8 @@ import type { OperationContext, OperationRunner } from '../operations/operation-
 import { transferDetails } from '../operations/transfer-progress.ts';
 import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
 import type { QuotaGuard } from '../quotas/quota-guard.ts';
-import type { Row } from '../rows.ts';
 import { checkDescription, checkLabel } from '../text.ts';
+import { viewLoader } from '../views.ts';
 import { HostRooms } from './host-rooms.ts';
 import type { HostStarts } from './host-starts.ts';
 import { type PlacementPolicy, place } from './scheduler.ts';
@@ -161,7 +161,7 @@ export class VmService {
     this.deps = deps;
     this.host = new VmHost(deps.monitor, deps.pools, deps.settings.network);
     this.rooms = new HostRooms(em, deps.monitor, deps.settings.placement);
-    this.views = new DataLoader((ids) => this.readViews(ids), { cache: false });
+    this.views = viewLoader(em, Vm, VM_VIEW_COLUMNS, VmView.ofRow);
   }
 
   /** get returns a VM the actor may act on as `access` asks. */
@@ -651,17 +651,6 @@ export class VmService {
   /** roleOf is the actor's role on the VM (admins without one: null). */
   roleOf(actor: Actor, id: VmId): Promise<Role | null> {
     return this.permissions.roleOf(actor, { type: 'VM', id });
-  }
-
-  // Batches only: a subscription's services live long, and a cached view would go stale.
-  private async readViews(ids: readonly VmId[]): Promise<Array<VmView | null>> {
-    const rows = await this.em
-      .createQueryBuilder(Vm)
-      .select([...VM_VIEW_COLUMNS])
-      .where({ id: { $in: [...ids] } })
-      .execute<Row[]>('all');
-    const byId = new Map(rows.map((r) => [r.id as VmId, VmView.ofRow(r)]));
-    return ids.map((id) => byId.get(id) ?? null);
   }
 
   private async provision(

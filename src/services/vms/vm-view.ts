@@ -1,6 +1,6 @@
 import type { HostId, ImageId, UserId, VmId } from '../../entities/ids.ts';
 import type { Vm, VmState } from '../../entities/vm.ts';
-import { bigintOf, dateOf, dateOrNull, type Row } from '../rows.ts';
+import { bigintOf, dateOf, dateOrNull, type Row } from '../views.ts';
 
 /**
  * VmView is a VM as the API shows it: plain values, no unit of work behind it. Lists read
