@@ -1,6 +1,6 @@
-import type { EntityManager, EntityName, FilterQuery, QueryOrderMap } from '@mikro-orm/core';
+import type { EntityName, FilterQuery, QueryOrderMap } from '@mikro-orm/core';
 import type { QBFilterQuery } from '@mikro-orm/sql';
-import type { EntityManager as SqlEntityManager } from '../db/database.ts';
+import type { EntityManager } from '../db/database.ts';
 import { containsPattern } from './text.ts';
 
 /** Named is a row listed by name (images, VMs): its name, description and id. */
@@ -41,7 +41,7 @@ export async function namedPage<T extends Named>(
  * ids), for lists that show what they read without a unit of work.
  */
 export async function namedRows<T extends Named>(
-  em: SqlEntityManager,
+  em: EntityManager,
   entity: EntityName<T>,
   columns: readonly string[],
   where: FilterQuery<T>[],

@@ -1,5 +1,6 @@
 import { rename, rm } from 'node:fs/promises';
-import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { FilterQuery } from '@mikro-orm/core';
+import type { EntityManager } from '../../db/database.ts';
 import type { ImageId, UserId } from '../../entities/ids.ts';
 import { Image, type ImageState } from '../../entities/image.ts';
 import type { Operation } from '../../entities/operation.ts';

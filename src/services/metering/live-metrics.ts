@@ -24,8 +24,9 @@ export function metricsOf(u: VmUsage): VmMetrics {
     vmId: u.vmId,
     at: u.at,
     seconds: u.seconds,
-    // The counters are read a little after the round's clock: over a short interval that skew
-    // can show more than every vCPU's time, which no guest can use.
+    // No guest uses more than all its vCPUs' time. A reading is timed when its reply is read,
+    // a little after the daemon sampled it; over a very short interval that delay's jitter can
+    // show a busy guest above 100.
     cpuPercent: Math.min(
       100,
       (Number(u.used.cpuNs) / (u.seconds * 1e9 * Math.max(1, u.vcpus))) * 100,

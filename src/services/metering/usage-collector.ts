@@ -27,10 +27,16 @@ const STALE_READINGS = 30;
 // rather than two per host (2,500 hosts made 5,000 a round, most of its time).
 const WRITE_DOMAINS = 2000;
 
-/** HostRecords are one host's running domains as its stats call returned them. */
+/**
+ * HostRecords are one host's running domains as its stats call returned them, and when the
+ * reply came: the counters are the daemon's at about that moment, not at the round's start (a
+ * round over many hosts reads the last ones seconds later, and rates over the round's clock
+ * were off by that much).
+ */
 interface HostRecords {
   readonly hostId: string;
   readonly records: readonly DomainStats[];
+  readonly at: Date;
 }
 
 /** VmUsage is what one VM used between two readings, and how fast. */
@@ -119,7 +125,8 @@ export class UsageCollector {
   settle(hostId: string, conn: LibvirtConnection, dom: DomainRef): Promise<void> {
     return this.inTurn(async () => {
       const records = await conn.domains.stats([dom], GROUPS);
-      await this.meter([{ hostId, records }], new Date());
+      const at = new Date();
+      await this.meter([{ hostId, records, at }], at);
     });
   }
 
@@ -150,10 +157,10 @@ export class UsageCollector {
     await Promise.all(
       hosts.map((h) =>
         this.slots.run(async () => {
-          const records = await this.read(h.hostId);
-          if (records.length === 0) return;
-          batch.push({ hostId: h.hostId, records });
-          domains += records.length;
+          const read = await this.read(h.hostId);
+          if (!read) return;
+          batch.push(read);
+          domains += read.records.length;
           if (domains >= WRITE_DOMAINS) await write();
         }),
       ),
@@ -171,9 +178,9 @@ export class UsageCollector {
   // migration coming in to finish): the round goes on without it, and no second call is sent
   // while the first is unanswered, so calls never pile up in its daemon. Its VMs' readings
   // stay as they were, so what they use meanwhile is counted at the next reading.
-  private async read(hostId: string): Promise<readonly DomainStats[]> {
+  private async read(hostId: string): Promise<HostRecords | null> {
     const conn = this.monitor.session(hostId)?.connection;
-    if (!conn || this.unanswered.has(hostId)) return [];
+    if (!conn || this.unanswered.has(hostId)) return null;
     this.unanswered.add(hostId);
     const call = conn.domains
       .stats([], GROUPS, ListFlags.ACTIVE, UNBOUNDED)
@@ -183,10 +190,11 @@ export class UsageCollector {
       timer = setTimeout(() => resolve(null), this.intervalMs);
     });
     try {
-      return (await Promise.race([call, late])) ?? [];
+      const records = await Promise.race([call, late]);
+      return records?.length ? { hostId, records, at: new Date() } : null;
     } catch (err) {
       process.emitWarning(`metering ${hostId}: ${String(err)}`);
-      return [];
+      return null;
     } finally {
       clearTimeout(timer);
       call.catch(() => undefined);
@@ -207,7 +215,7 @@ export class UsageCollector {
   // Turns hosts' stats records into usage, recorded against the VMs' owners. A domain on a
   // host other than its VM's (a migration's destination, until the move is finished) is not
   // read: the source's run is the one counted until then, and the destination's counts from
-  // zero afterwards, so nothing is counted twice.
+  // zero afterwards, so nothing is counted twice. The use goes to the minute `now` falls in.
   private async meter(read: readonly HostRecords[], now: Date): Promise<VmUsage[]> {
     const em = this.fork();
     const vms = await vmsOf(
@@ -215,20 +223,20 @@ export class UsageCollector {
       read.flatMap((h) => h.records),
     );
     const usage: VmUsage[] = [];
-    for (const { hostId, records } of read)
+    for (const { hostId, records, at } of read)
       for (const { domain, stats } of records) {
         const vm = vms.get(domain.uuid);
         if (!vm || vm.hostId !== hostId) continue;
         const { counters, memoryBytes } = countersOf(stats);
-        const reading: Reading = { hostId, run: domain.id, at: now, counters, memoryBytes };
+        const reading: Reading = { hostId, run: domain.id, at, counters, memoryBytes };
         const before = this.readings.get(domain.uuid);
         this.readings.set(domain.uuid, reading);
         usage.push({
           vmId: vm.id,
           ownerId: vm.ownerId,
           hostId,
-          at: now,
-          seconds: before ? (now.getTime() - before.at.getTime()) / 1000 : 0,
+          at,
+          seconds: before ? (at.getTime() - before.at.getTime()) / 1000 : 0,
           used: usedBetween(before, reading),
           memoryBytes,
           vcpus: vm.vcpus,
