@@ -1,6 +1,6 @@
 import type { EntityManager } from '../../db/database.ts';
 import type { HypervisorSession } from '../../drivers/session.ts';
-import type { HostId } from '../../entities/ids.ts';
+import type { HostId, VmId } from '../../entities/ids.ts';
 import { Vm, type VmState } from '../../entities/vm.ts';
 import { type DomainState, domainState, StatsGroups } from '../../libvirt/api/domains.ts';
 import type { Subscription } from '../../libvirt/api/events.ts';
@@ -173,13 +173,19 @@ export class VmWatcher {
       );
       this.attached.set(hostId, { session, subscription });
     }
-    await this.removeInterrupted(hostId as HostId);
     const settled = { $nin: ['CREATING', 'MIGRATING'] as VmState[] };
-    const vms = await this.fork()
+    const rows = await this.fork()
       .createQueryBuilder(Vm, 'v')
-      .select(['id', 'state', 'domainUuid'])
+      .select(['id', 'state', 'domainUuid', 'stateReason'])
       .where({ host: hostId as HostId, state: settled })
-      .execute<Array<Pick<Vm, 'id' | 'state' | 'domainUuid'>>>('all');
+      .execute<Array<Pick<Vm, 'id' | 'state' | 'domainUuid' | 'stateReason'>>>('all');
+    const interrupted = (v: Pick<Vm, 'state' | 'stateReason'>) =>
+      v.state === 'ERROR' && v.stateReason === CREATION_INTERRUPTED;
+    await this.removeInterrupted(
+      hostId as HostId,
+      rows.filter(interrupted).map((v) => v.id),
+    );
+    const vms = rows.filter((v) => !interrupted(v));
     const stats = await conn.domains.stats([], StatsGroups.STATE);
     const byUuid = new Map(
       stats.map((s) => [s.domain.uuid, domainState(Number(s.stats['state.state'] ?? 0))]),
@@ -202,21 +208,31 @@ export class VmWatcher {
           'found so on the host',
         );
     }
-    const elsewhere = await this.fork().find(Vm, {
-      domainUuid: { $in: [...byUuid.keys()] },
-      host: { $ne: hostId as HostId },
-      state: settled,
-    });
-    // On shared storage the files of the peers' VMs are in this pool too, and theirs here.
-    const peers = await storagePeers(this.fork(), hostId as HostId);
-    for (const vm of elsewhere)
-      await this.foundElsewhere(
-        hostId as HostId,
-        vm,
-        byUuid.get(vm.domainUuid) ?? 'shutoff',
-        peers.includes(vm.host?.id as HostId),
-      );
-    await this.strayVolumes(hostId as HostId, conn, byUuid, peers);
+    // Only what is not the host's own needs the database again: in a settled fleet, nothing.
+    const mine = new Set<string>(rows.map((v) => v.domainUuid));
+    const foreign = [...byUuid.keys()].filter((uuid) => !mine.has(uuid));
+    let peerList: Promise<HostId[]> | null = null;
+    const peers = () => {
+      peerList ??= storagePeers(this.fork(), hostId as HostId);
+      return peerList;
+    };
+    if (foreign.length > 0) {
+      const elsewhere = await this.fork().find(Vm, {
+        domainUuid: { $in: foreign },
+        host: { $ne: hostId as HostId },
+        state: settled,
+      });
+      // On shared storage the files of the peers' VMs are in this pool too, and theirs here.
+      for (const vm of elsewhere)
+        await this.foundElsewhere(
+          hostId as HostId,
+          vm,
+          byUuid.get(vm.domainUuid) ?? 'shutoff',
+          (await peers()).includes(vm.host?.id as HostId),
+        );
+    }
+    const own = new Set<string>(rows.map((v) => v.id));
+    await this.strayVolumes(hostId as HostId, conn, byUuid, own, peers);
     // Copies of images removed while this host was away go now.
     await this.cache.pruneOrphans(hostId as HostId);
   }
@@ -252,32 +268,30 @@ export class VmWatcher {
   }
 
   // VMs whose creation a controller restart cut short go, with whatever was made of them.
-  private async removeInterrupted(hostId: HostId): Promise<void> {
+  private async removeInterrupted(hostId: HostId, ids: readonly VmId[]): Promise<void> {
+    if (ids.length === 0) return;
     const em = this.fork();
-    const vms = await em.find(Vm, {
-      host: hostId,
-      state: 'ERROR',
-      stateReason: CREATION_INTERRUPTED,
-    });
-    for (const vm of vms) {
+    for (const vm of await em.find(Vm, { id: { $in: [...ids] } })) {
       await this.host.teardown(hostId, vm);
       await forgetVm(em, vm.id);
     }
   }
 
   // Volumes of a VM that lives on another host and has no domain here are what a migration
-  // that failed while this host was unreachable left behind.
+  // that failed while this host was unreachable left behind. The host's own VMs' volumes are
+  // where they belong.
   private async strayVolumes(
     hostId: HostId,
     conn: LibvirtConnection,
     domains: ReadonlyMap<string, DomainState>,
-    peers: readonly HostId[],
+    own: ReadonlySet<string>,
+    peers: () => Promise<HostId[]>,
   ): Promise<void> {
-    const owners = await this.host.vmVolumeOwners(conn);
+    const owners = (await this.host.vmVolumeOwners(conn)).filter((id) => !own.has(id));
     if (owners.length === 0) return;
     const strays = await this.fork().find(Vm, {
       id: { $in: owners },
-      host: { $nin: peers },
+      host: { $nin: await peers() },
       state: { $nin: ['CREATING', 'MIGRATING'] },
     });
     for (const vm of strays)
