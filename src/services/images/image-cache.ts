@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform, Writable } from 'node:stream';
-import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { FilterQuery } from '@mikro-orm/core';
+import type { EntityManager } from '../../db/database.ts';
 import { Host } from '../../entities/host.ts';
 import type { HostId, ImageId } from '../../entities/ids.ts';
 import { Image, type ImageFormat } from '../../entities/image.ts';
@@ -97,15 +98,24 @@ export class ImageCache {
    */
   async pruneOrphans(hostId: HostId): Promise<void> {
     const em = this.fork();
-    const copies = await em.find(ImageCopy, { host: hostId }, { fields: ['imageId', 'state'] });
-    if (copies.length === 0) return;
-    const ids = [...new Set(copies.map((c) => c.imageId))];
-    const known = await em.find(Image, { id: { $in: ids } }, { fields: ['id'] });
-    const gone = ids.filter((id) => !known.some((i) => i.id === id));
-    const cut = copies
-      .filter((c) => c.state === 'UPLOADING' && !this.inflight.has(`${hostId}/${c.imageId}`))
-      .map((c) => c.imageId);
-    const stale = [...new Set([...gone, ...cut])];
+    const candidates = await em
+      .createQueryBuilder(ImageCopy, 'c')
+      .select(['imageId', 'state'])
+      .where({
+        host: hostId,
+        $or: [
+          { state: 'UPLOADING' },
+          { imageId: { $nin: em.createQueryBuilder(Image, 'i').select('i.id') } },
+        ],
+      })
+      .execute<Array<Pick<ImageCopy, 'imageId' | 'state'>>>('all');
+    const stale = [
+      ...new Set(
+        candidates
+          .filter((c) => c.state !== 'UPLOADING' || !this.inflight.has(`${hostId}/${c.imageId}`))
+          .map((c) => c.imageId),
+      ),
+    ];
     if (stale.length > 0) await this.pruneWhere({ host: hostId, imageId: { $in: stale } });
   }
 
