@@ -21,12 +21,20 @@ export async function pgSource(flag: string | undefined): Promise<PgSource> {
   return { url: pg.pgUrl(server, 'postgres'), release: () => pg.pgRelease() };
 }
 
-/** parseMigrationArgs reads `[name] [--pg-url URL]`. */
-export function parseMigrationArgs(argv: string[]): { name?: string; pgUrl?: string } {
+/** MigrationArgs are a migration script's arguments. */
+export interface MigrationArgs {
+  readonly name?: string;
+  readonly pgUrl?: string;
+  /** data are statements to run after the schema change (each valid on both dialects). */
+  readonly data: readonly string[];
+}
+
+/** parseMigrationArgs reads `[name] [--pg-url URL] [--data SQL]...`. */
+export function parseMigrationArgs(argv: string[]): MigrationArgs {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { 'pg-url': { type: 'string' } },
+    options: { 'pg-url': { type: 'string' }, data: { type: 'string', multiple: true } },
     allowPositionals: true,
   });
-  return { name: positionals[0], pgUrl: values['pg-url'] };
+  return { name: positionals[0], pgUrl: values['pg-url'], data: values.data ?? [] };
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// `node src/db/migrations-create.ts <name> [--pg-url URL]`: diffs the entities against a
-// scratch database of each dialect with every committed migration applied, and writes the
-// difference as a new migration per dialect (src/db/migrations/<dialect>/<timestamp>_<name>.ts)
+// `node src/db/migrations-create.ts <name> [--pg-url URL] [--data SQL]...`: diffs the entities
+// against a scratch database of each dialect with every committed migration applied, and writes
+// the difference as a new migration per dialect (src/db/migrations/<dialect>/<timestamp>_<name>.ts)
 // plus that dialect's index.ts. Nothing is written when the entities and migrations agree.
+// `--data` adds a statement after the schema change (filling a new column from others),
+// written in SQL both dialects run.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +18,7 @@ async function main(): Promise<number> {
   const args = parseMigrationArgs(process.argv.slice(2));
   if (!args.name) {
     process.stderr.write(
-      'usage: node src/db/migrations-create.ts <snake_case_name> [--pg-url URL]\n',
+      'usage: node src/db/migrations-create.ts <snake_case_name> [--pg-url URL] [--data SQL]...\n',
     );
     return 2;
   }
@@ -30,7 +32,7 @@ async function main(): Promise<number> {
         process.stderr.write(`${dialect}: the migrations match the entities; nothing to add\n`);
         continue;
       }
-      written.push(...writeMigration(dialect, id, diff));
+      written.push(...writeMigration(dialect, id, { ...diff, up: [...diff.up, ...args.data] }));
       process.stderr.write(`${dialect}: ${diff.up.length} statements in ${id}.ts\n`);
     }
   } finally {

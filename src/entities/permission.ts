@@ -30,6 +30,13 @@ export const PermissionSchema = defineEntity({
     resourceType: p.enum(RESOURCE_TYPES),
     /** resourceId is the id of a Vm or an Image (by resourceType); no foreign key. */
     resourceId: p.uuid().$type<VmId | ImageId>(),
+    /**
+     * resourceName is the resource's name, kept here so that a user's list is a walk of the
+     * listing index in name order, one page long, however many resources the table holds.
+     * Renames change it too. The default only lets the column be added to existing rows, which
+     * its migration then fills.
+     */
+    resourceName: p.string().length(128).default(''),
     role: p.enum(ROLES),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
@@ -44,6 +51,11 @@ export const PermissionSchema = defineEntity({
   indexes: [
     // "who may do what on this resource" (sharing, and cleanup when a resource goes).
     { name: 'permissions_resource_index', properties: ['resourceType', 'resourceId'] },
+    // A user's resources of one type by name, as their lists are ordered.
+    {
+      name: 'permissions_listing_index',
+      properties: ['user', 'resourceType', 'resourceName', 'resourceId'],
+    },
   ],
 });
 

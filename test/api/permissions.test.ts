@@ -9,8 +9,8 @@ import { User } from '../../src/entities/user.ts';
 import { Vm } from '../../src/entities/vm.ts';
 import type { Actor } from '../../src/services/actor.ts';
 import {
+  type NamedResource,
   PermissionService,
-  type Resource,
 } from '../../src/services/permissions/permission-service.ts';
 import { makeVm } from '../db/fixtures.ts';
 
@@ -18,8 +18,8 @@ describe('permissions', () => {
   let dir: string;
   let db: Database;
   const actors: Record<string, Actor> = {};
-  let vm: Resource;
-  let other: Resource;
+  let vm: NamedResource;
+  let other: NamedResource;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kumo-perm-'));
@@ -42,8 +42,9 @@ describe('permissions', () => {
     const perms = new PermissionService(em);
     const mk = (owner: UserId) => {
       const v = makeVm(em, em.getReference(User, owner), { name: 'vm' });
-      perms.grantOwner(owner, { type: 'VM', id: v.id });
-      return { type: 'VM' as const, id: v.id };
+      const r = { type: 'VM' as const, id: v.id, name: v.name };
+      perms.grantOwner(owner, r);
+      return r;
     };
     vm = mk(actors.owner?.userId as UserId);
     other = mk(actors.outsider?.userId as UserId);

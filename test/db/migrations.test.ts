@@ -67,6 +67,50 @@ describe.each(DIALECTS_UNDER_TEST)('migrations on %s', (dialect) => {
     }
   });
 
+  it('name the grants that exist when they start keeping resource names (permission_names)', async () => {
+    const target = await freshTarget(dialect);
+    try {
+      const all = MIGRATIONS[dialect];
+      const at = all.findIndex((m) => m.name.endsWith('_permission_names'));
+      const before = await Database.open(target.config, { migrations: all.slice(0, at) });
+      const user = '00000000-0000-4000-8000-000000000001';
+      const vm = '00000000-0000-4000-8000-000000000002';
+      const image = '00000000-0000-4000-8000-000000000003';
+      const gone = '00000000-0000-4000-8000-000000000004';
+      const t = "'2026-01-01'";
+      for (const sql of [
+        `insert into users (id, email, name, password_hash, created_at, updated_at) values ('${user}', 'a@kumo.test', 'A', 'x', ${t}, ${t})`,
+        `insert into vms (id, name, owner_id, base_volume, vcpus, max_vcpus, memory_bytes, max_memory_bytes, disk_bytes, mac, domain_uuid, created_at, updated_at) values ('${vm}', 'web', '${user}', 'b', 1, 1, 1, 1, 1, '52:54:00:00:00:01', '${vm}', ${t}, ${t})`,
+        `insert into images (id, name, owner_id, created_at, updated_at) values ('${image}', 'debian', '${user}', ${t}, ${t})`,
+        ...[
+          ['10', 'VM', vm],
+          ['11', 'IMAGE', image],
+          ['12', 'VM', gone],
+        ].map(
+          ([n, type, id]) =>
+            `insert into permissions (id, user_id, resource_type, resource_id, role, created_at) values ('00000000-0000-4000-8000-0000000000${n}', '${user}', '${type}', '${id}', 'OWNER', ${t})`,
+        ),
+      ])
+        await before.orm.em.getConnection().execute(sql);
+      await before.close();
+      const after = await Database.open(target.config);
+      try {
+        const rows = await after.orm.em
+          .getConnection()
+          .execute('select resource_id, resource_name from permissions order by id');
+        expect(rows).toEqual([
+          { resource_id: vm, resource_name: 'web' },
+          { resource_id: image, resource_name: 'debian' },
+          { resource_id: gone, resource_name: '' },
+        ]);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await target.cleanup();
+    }
+  });
+
   it('are all listed in the index, in order', () => {
     const onDisk = migrationFiles(dialect).map((f) => f.replace(/\.ts$/, ''));
     expect(MIGRATIONS[dialect].map((m) => m.name)).toEqual(onDisk);

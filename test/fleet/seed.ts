@@ -39,6 +39,7 @@ export async function seedFleetVms(
         user: owner,
         resourceType: 'VM',
         resourceId: id,
+        resourceName: d.name,
         role: 'OWNER',
         createdAt: now,
       });

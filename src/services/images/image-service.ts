@@ -12,7 +12,12 @@ import { ServiceError } from '../errors.ts';
 import { namedPage } from '../named-page.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
 import { transferDetails } from '../operations/transfer-progress.ts';
-import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
+import {
+  type Access,
+  type PermissionService,
+  renameGrants,
+  type Share,
+} from '../permissions/permission-service.ts';
 import type { QuotaGuard } from '../quotas/quota-guard.ts';
 import { checkDescription, checkLabel } from '../text.ts';
 import type { AddressPolicy } from './address-policy.ts';
@@ -197,7 +202,11 @@ export class ImageService {
     if (changes.description !== undefined)
       image.description = checkDescription(changes.description);
     if (changes.public !== undefined) image.public = changes.public;
-    await this.em.flush();
+    // The transaction's unit of work writes the changes above with the grants' new name.
+    await this.em.transactional(async (tx) => {
+      if (changes.name !== undefined)
+        await renameGrants(tx, { type: 'IMAGE', id, name: image.name });
+    });
     return image;
   }
 
@@ -230,8 +239,9 @@ export class ImageService {
     await this.deps.cache.prune(id);
   }
 
-  share(actor: Actor, id: ImageId, userId: UserId, role: Role): Promise<Permission> {
-    return this.permissions.share(actor, { type: 'IMAGE', id }, userId, role);
+  async share(actor: Actor, id: ImageId, userId: UserId, role: Role): Promise<Permission> {
+    const { name } = await this.get(actor, id, 'manage');
+    return this.permissions.share(actor, { type: 'IMAGE', id, name }, userId, role);
   }
 
   unshare(actor: Actor, id: ImageId, userId: UserId): Promise<void> {
@@ -261,7 +271,7 @@ export class ImageService {
         sourceUrl,
         sizeBytes,
       });
-      this.permissions.grantOwner(actor.userId, { type: 'IMAGE', id: image.id });
+      this.permissions.grantOwner(actor.userId, { type: 'IMAGE', id: image.id, name });
       await this.em.flush();
       return image;
     });

@@ -13,6 +13,11 @@ export interface Resource {
   readonly id: VmId | ImageId;
 }
 
+/** NamedResource is a resource with its name, which a grant on it keeps for listing by name. */
+export interface NamedResource extends Resource {
+  readonly name: string;
+}
+
 /**
  * Access is what an operation needs: `view` (read it; VIEWER), `use` (start, stop, console;
  * create VMs from an image; OPERATOR), `manage` (change, share, delete; OWNER).
@@ -50,6 +55,11 @@ export class PermissionService {
     return this.roles.load(`${actor.userId}|${r.type}|${r.id}`);
   }
 
+  /** prime keeps a role the caller has read with the resource, so checks on it ask nothing. */
+  prime(actor: Actor, r: Resource, role: Role): void {
+    this.roles.prime(`${actor.userId}|${r.type}|${r.id}`, role);
+  }
+
   /** can says whether the actor may act on the resource. */
   async can(actor: Actor, r: Resource, access: Access): Promise<boolean> {
     if (actor.isAdmin) return true;
@@ -73,17 +83,18 @@ export class PermissionService {
   }
 
   /** grantOwner gives a resource's creator OWNER (in the caller's unit of work). */
-  grantOwner(userId: UserId, r: Resource): Permission {
+  grantOwner(userId: UserId, r: NamedResource): Permission {
     return this.em.create(Permission, {
       user: this.em.getReference(User, userId),
       resourceType: r.type,
       resourceId: r.id,
+      resourceName: r.name,
       role: 'OWNER',
     });
   }
 
   /** share gives a user a role on the resource, or changes it; owners and admins only. */
-  async share(actor: Actor, r: Resource, userId: UserId, role: Role): Promise<Permission> {
+  async share(actor: Actor, r: NamedResource, userId: UserId, role: Role): Promise<Permission> {
     await this.require(actor, r, 'manage');
     const user = await this.em.findOne(User, { id: userId });
     if (!user) throw new ServiceError('NOT_FOUND', `no user ${userId}`, 'input.user');
@@ -95,7 +106,13 @@ export class PermissionService {
     if (existing?.role === 'OWNER' && role !== 'OWNER') await this.keepAnOwner(r, userId);
     const perm =
       existing ??
-      this.em.create(Permission, { user, resourceType: r.type, resourceId: r.id, role });
+      this.em.create(Permission, {
+        user,
+        resourceType: r.type,
+        resourceId: r.id,
+        resourceName: r.name,
+        role,
+      });
     perm.role = role;
     await this.em.flush();
     this.roles.clearAll();
@@ -134,7 +151,9 @@ export class PermissionService {
    * PostgreSQL walks the table's name index probing permissions row by row, and a user whose
    * resources sort last among 100,000 waited 300 ms for a page. Past VISIBLE_LIST_MAX ids the
    * sub-select is used after all, rather than a list too long for one statement. The roles
-   * read are kept for the request, so the rows listed need no second look-up.
+   * read are kept for the request, so the rows listed need no second look-up. For lists that
+   * also show rows granted to no one (public images); a list of granted rows alone walks the
+   * grants instead (grantedRows, named-page.ts).
    */
   async visibleIds<T extends { id: VmId | ImageId }>(
     actor: Actor,
@@ -152,7 +171,7 @@ export class PermissionService {
       .execute<Array<{ resourceId: VmId | ImageId; role: Role }>>('all');
     // TypeScript cannot see that every T has an `id` column to filter; the constraint says so.
     if (rows.length > VISIBLE_LIST_MAX) return { id: { $in: granted() } } as FilterQuery<T>;
-    for (const r of rows) this.roles.prime(`${actor.userId}|${type}|${r.resourceId}`, r.role);
+    for (const r of rows) this.prime(actor, { type, id: r.resourceId }, r.role);
     return { id: { $in: rows.map((r) => r.resourceId) } } as unknown as FilterQuery<T>;
   }
 
@@ -194,4 +213,16 @@ export class PermissionService {
     }
     return keys.map((k) => byKey.get(k) ?? null);
   }
+}
+
+/**
+ * renameGrants records a resource's new name on its grants, in `em`: the transaction that
+ * renames the resource, so that lists by name and the rows never disagree.
+ */
+export async function renameGrants(em: EntityManager, r: NamedResource): Promise<void> {
+  await em.nativeUpdate(
+    Permission,
+    { resourceType: r.type, resourceId: r.id },
+    { resourceName: r.name },
+  );
 }

@@ -227,6 +227,7 @@ async function transferOwnership(em: EntityManager, from: UserId, to: UserId): P
         user: to,
         resourceType: perm.resourceType,
         resourceId: perm.resourceId,
+        resourceName: perm.resourceName,
         role: 'OWNER',
       });
   }

@@ -20,10 +20,15 @@ import { type ImageCache, volumeOfImage } from '../images/image-cache.ts';
 import type { ImageService } from '../images/image-service.ts';
 import type { Locks } from '../locks.ts';
 import type { UsageCollector } from '../metering/usage-collector.ts';
-import { namedRows } from '../named-page.ts';
+import { grantedRows, namedRows } from '../named-page.ts';
 import type { OperationContext, OperationRunner } from '../operations/operation-runner.ts';
 import { transferDetails } from '../operations/transfer-progress.ts';
-import type { Access, PermissionService, Share } from '../permissions/permission-service.ts';
+import {
+  type Access,
+  type PermissionService,
+  renameGrants,
+  type Share,
+} from '../permissions/permission-service.ts';
 import type { QuotaGuard } from '../quotas/quota-guard.ts';
 import { checkDescription, checkLabel } from '../text.ts';
 import { viewLoader } from '../views.ts';
@@ -172,21 +177,38 @@ export class VmService {
     return vm;
   }
 
-  /** list returns the VMs the actor may see, by name, filtered in SQL and read as views. */
+  /**
+   * list returns the VMs the actor may see, by name, filtered in SQL and read as views. A user's
+   * are read through their grants, whose roles are kept for the request.
+   */
   async list(
     actor: Actor,
     q: { first: number; after?: { name: string; id: VmId }; filter?: VmFilter },
   ): Promise<{ vms: VmView[]; hasNextPage: boolean }> {
-    const and: FilterQuery<Vm>[] = [await this.permissions.visibleIds<Vm>(actor, 'VM')];
+    const and: FilterQuery<Vm>[] = [];
     const f = q.filter ?? {};
     if (f.owner) and.push({ owner: f.owner });
     if (f.state) and.push({ state: f.state });
     if (f.host) and.push({ host: f.host });
-    const { rows, hasNextPage } = await namedRows(this.em, Vm, VM_VIEW_COLUMNS, and, {
+    const page = {
       first: q.first,
       ...(q.after ? { after: q.after } : {}),
       ...(f.text ? { text: f.text } : {}),
-    });
+    };
+    if (actor.isAdmin) {
+      const { rows, hasNextPage } = await namedRows(this.em, Vm, VM_VIEW_COLUMNS, and, page);
+      return { vms: rows.map(VmView.ofRow), hasNextPage };
+    }
+    const grantee = { user: actor.userId, type: 'VM' } as const;
+    const { rows, hasNextPage } = await grantedRows(
+      this.em,
+      Vm,
+      VM_VIEW_COLUMNS,
+      grantee,
+      and,
+      page,
+    );
+    for (const r of rows) this.permissions.prime(actor, { type: 'VM', id: r.id as VmId }, r.role);
     return { vms: rows.map(VmView.ofRow), hasNextPage };
   }
 
@@ -286,7 +308,7 @@ export class VmService {
         mac: await this.freeMac(),
         domainUuid: newId<VmId>(),
       });
-      this.permissions.grantOwner(owner, { type: 'VM', id: vm.id });
+      this.permissions.grantOwner(owner, { type: 'VM', id: vm.id, name: vm.name });
       await this.em.flush();
       return vm;
     });
@@ -601,7 +623,10 @@ export class VmService {
     const vm = await this.get(actor, id, 'manage');
     if (changes.name !== undefined) vm.name = checkVmName(changes.name);
     if (changes.description !== undefined) vm.description = checkDescription(changes.description);
-    await this.em.flush();
+    // The transaction's unit of work writes the changes above with the grants' new name.
+    await this.em.transactional(async (tx) => {
+      if (changes.name !== undefined) await renameGrants(tx, { type: 'VM', id, name: vm.name });
+    });
     return vm;
   }
 
@@ -619,8 +644,9 @@ export class VmService {
     });
   }
 
-  share(actor: Actor, id: VmId, userId: UserId, role: Role): Promise<Permission> {
-    return this.permissions.share(actor, { type: 'VM', id }, userId, role);
+  async share(actor: Actor, id: VmId, userId: UserId, role: Role): Promise<Permission> {
+    const { name } = await this.get(actor, id, 'manage');
+    return this.permissions.share(actor, { type: 'VM', id, name }, userId, role);
   }
 
   unshare(actor: Actor, id: VmId, userId: UserId): Promise<void> {

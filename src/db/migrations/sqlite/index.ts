@@ -10,6 +10,7 @@ import { Migration20261122105709ConsumptionLimits } from './20261122105709_consu
 import { Migration20261122144445ImageLists } from './20261122144445_image_lists.ts';
 import { Migration20261205130723Executions } from './20261205130723_executions.ts';
 import { Migration20261206012107Replicas } from './20261206012107_replicas.ts';
+import { Migration20261206130340PermissionNames } from './20261206130340_permission_names.ts';
 
 /** MIGRATIONS are Kumo's sqlite migrations, oldest first. */
 export const MIGRATIONS: readonly MigrationObject[] = [
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly MigrationObject[] = [
   { name: '20261122144445_image_lists', class: Migration20261122144445ImageLists },
   { name: '20261205130723_executions', class: Migration20261205130723Executions },
   { name: '20261206012107_replicas', class: Migration20261206012107Replicas },
+  { name: '20261206130340_permission_names', class: Migration20261206130340PermissionNames },
 ];
