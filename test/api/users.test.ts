@@ -36,7 +36,13 @@ describe('removing a user who owns things', () => {
     const em = k.kumo.db.fork();
     const owner = (await em.findOneOrFail(User, { email })) as User;
     const vm = makeVm(em, owner, { name: 'web' });
-    em.create(Permission, { user: owner, resourceType: 'VM', resourceId: vm.id, role: 'OWNER' });
+    em.create(Permission, {
+      user: owner,
+      resourceType: 'VM',
+      resourceId: vm.id,
+      resourceName: vm.name,
+      role: 'OWNER',
+    });
     await em.flush();
     return { globalId, vmId: vm.id };
   }
