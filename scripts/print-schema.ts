@@ -10,7 +10,7 @@ const schema = buildSchema();
 const files: Array<[URL, string]> = [
   [new URL('../schema.graphql', import.meta.url), `${printSchema(schema)}\n`],
   [
-    new URL('../clients/cli/graphql/graphql-env.d.ts', import.meta.url),
+    new URL('../clients/graphql/graphql-env.d.ts', import.meta.url),
     outputIntrospectionFile(minifyIntrospection(introspectionFromSchema(schema)), {
       fileType: '.d.ts',
       shouldPreprocess: true,

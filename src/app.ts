@@ -6,6 +6,7 @@ import type { KumoContext } from './schema/context.ts';
 import { buildSchema } from './schema/index.ts';
 import { graphiqlDir } from './server/graphiql-assets.ts';
 import { type KumoServer, startServer } from './server/http-server.ts';
+import { webConsoleBuild } from './server/web-console.ts';
 import { AuditService } from './services/audit/audit-service.ts';
 import { makeAuthSettings, type SignInLimits } from './services/auth/auth-service.ts';
 import { MemoryRateLimiter } from './services/auth/rate-limit.ts';
@@ -322,6 +323,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
         }
       },
       graphiqlDir: graphiqlDir(),
+      webConsole: webConsoleBuild(),
       // A subscription's results depend on the event and on who is signed in, nothing else.
       viewerOf: (context) => {
         const actor = (context as Partial<KumoContext>).actor;

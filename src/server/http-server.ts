@@ -13,6 +13,7 @@ import { originAllowed } from './origin.ts';
 import { type PublishedLists, servePublished } from './published-lists.ts';
 import type { ViewerOf } from './shared-executions.ts';
 import { parseMultipart, UploadError, type UploadLimits } from './uploads.ts';
+import { isPageRequest, serveWebConsole, type WebConsole } from './web-console.ts';
 import { serveSubscriptions } from './websocket.ts';
 import { createKumoYoga, GRAPHQL_PATH } from './yoga.ts';
 
@@ -42,6 +43,8 @@ export interface ServerOptions<C extends object> {
   readonly health: () => Promise<HealthReport>;
   /** graphiqlDir holds the GraphiQL bundle (see scripts/setup), or null to serve none. */
   readonly graphiqlDir: string | null;
+  /** webConsole is the web console's build, served at `/` (see web-console.ts), or null. */
+  readonly webConsole: WebConsole | null;
   /**
    * uploads accepts GraphQL multipart requests (files spooled into `limits.dir`) from callers
    * `allowed` says are signed in; without it multipart requests are refused like any large body.
@@ -74,8 +77,8 @@ export interface KumoServer {
 
 /**
  * startServer listens on one port for: the GraphQL API over HTTP, GraphiQL, subscriptions over
- * graphql-ws on the same path, interactive consoles, published image lists, /healthz and
- * /metrics. Request bodies above the configured limit are refused before they are read.
+ * graphql-ws on the same path, interactive consoles, published image lists, /healthz,
+ * /metrics, and the web console's pages at every other path a browser asks for. Request bodies above the configured limit are refused before they are read.
  */
 export async function startServer<C extends object>(opts: ServerOptions<C>): Promise<KumoServer> {
   const metrics = new ServerMetrics(opts.rounds);
@@ -123,6 +126,8 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
         return;
       }
       await yoga.handle(req, res, { info: requestInfo(req) });
+    } else if (opts.webConsole && isPageRequest(req, path)) {
+      serveWebConsole(res, opts.webConsole, path);
     } else {
       reply(res, 404, 'text/plain', 'not found');
     }

@@ -57,6 +57,7 @@ async function start(
     context: async (info) => ({ token: info.token }),
     health: async () => ({ ok: true, checks: { database: 'ok' } }),
     graphiqlDir: null,
+    webConsole: null,
   });
 }
 

@@ -1,4 +1,4 @@
-import { graphql } from '../graphql/graphql.ts';
+import { graphql } from '../../graphql/graphql.ts';
 import { ago, parseCount } from '../output/format.ts';
 import { type Column, table } from '../output/output.ts';
 import { allPages, PAGE } from '../resources/pages.ts';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
+import { graphql, type VariablesOf } from '../../graphql/graphql.ts';
 import { userError } from '../api/api.ts';
 import { CliError } from '../api/cli-error.ts';
-import { graphql, type VariablesOf } from '../graphql/graphql.ts';
 import { followed } from '../operations/wait.ts';
 import { ago, bytes } from '../output/format.ts';
 import { type Column, done, item, table } from '../output/output.ts';

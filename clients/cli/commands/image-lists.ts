@@ -1,6 +1,6 @@
+import { graphql } from '../../graphql/graphql.ts';
 import type { Api } from '../api/api.ts';
 import { CliError } from '../api/cli-error.ts';
-import { graphql } from '../graphql/graphql.ts';
 import { followed } from '../operations/wait.ts';
 import { ago, parseTime } from '../output/format.ts';
 import { type Column, done, type Json, type Row, table } from '../output/output.ts';

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { graphql } from '../../graphql/graphql.ts';
 import { CliError } from '../api/cli-error.ts';
-import { graphql } from '../graphql/graphql.ts';
 import { followed } from '../operations/wait.ts';
 import { ago, bytes } from '../output/format.ts';
 import { type Column, done, item, table } from '../output/output.ts';

@@ -1,4 +1,4 @@
-import { graphql } from '../graphql/graphql.ts';
+import { graphql } from '../../graphql/graphql.ts';
 import { succeeded, waitFor } from '../operations/wait.ts';
 import { ago } from '../output/format.ts';
 import { type Column, done, table } from '../output/output.ts';

@@ -1,5 +1,5 @@
+import { graphql, type VariablesOf } from '../../graphql/graphql.ts';
 import { CliError } from '../api/cli-error.ts';
-import { graphql, type VariablesOf } from '../graphql/graphql.ts';
 import { ago, bytes, parseCount, parseDuration, parseSize, parseTime } from '../output/format.ts';
 import { type Column, done, type Json, type Row, table } from '../output/output.ts';
 import { resolveRef } from '../resources/refs.ts';

@@ -1,4 +1,4 @@
-import { graphql } from '../graphql/graphql.ts';
+import { graphql } from '../../graphql/graphql.ts';
 import { done, item, table } from '../output/output.ts';
 import type { CommandSpec } from './command.ts';
 

@@ -1,6 +1,6 @@
+import { graphql } from '../../graphql/graphql.ts';
 import type { Api } from '../api/api.ts';
 import { CliError } from '../api/cli-error.ts';
-import { graphql } from '../graphql/graphql.ts';
 import { ago } from '../output/format.ts';
 import { done, table } from '../output/output.ts';
 import { shortId } from '../resources/ids.ts';

@@ -1,5 +1,5 @@
+import { graphql } from '../../graphql/graphql.ts';
 import { CliError } from '../api/cli-error.ts';
-import { graphql } from '../graphql/graphql.ts';
 import { ago } from '../output/format.ts';
 import { type Column, done, table } from '../output/output.ts';
 import { shortId } from '../resources/ids.ts';

@@ -1,5 +1,5 @@
+import { graphql } from '../../graphql/graphql.ts';
 import { CliError } from '../api/cli-error.ts';
-import { graphql } from '../graphql/graphql.ts';
 import { NONE } from '../output/output.ts';
 import { resolveRef } from '../resources/refs.ts';
 import type { CommandSpec } from './command.ts';

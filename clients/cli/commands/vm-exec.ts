@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { graphql, type ResultOf } from '../../graphql/graphql.ts';
 import type { Api } from '../api/api.ts';
 import { CliError } from '../api/cli-error.ts';
-import { graphql, type ResultOf } from '../graphql/graphql.ts';
 import { bytes, parseDuration } from '../output/format.ts';
 import { NONE, type Output, table } from '../output/output.ts';
 import { readText } from '../resources/files.ts';

@@ -1,4 +1,4 @@
-import { graphql } from '../graphql/graphql.ts';
+import { graphql } from '../../graphql/graphql.ts';
 import { bytes, clock } from '../output/format.ts';
 import type { Column } from '../output/output.ts';
 import { alignedRows, COUNT_OPTION, printStream } from '../output/stream.ts';

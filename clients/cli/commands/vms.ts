@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { graphql } from '../../graphql/graphql.ts';
 import { CliError } from '../api/cli-error.ts';
-import { graphql } from '../graphql/graphql.ts';
 import { followed } from '../operations/wait.ts';
 import { ago, bytes, parseCount, parseSize } from '../output/format.ts';
 import { type Column, done, item, table } from '../output/output.ts';

@@ -1,7 +1,7 @@
+import { graphql, type ResultOf } from '../../graphql/graphql.ts';
 import type { Api } from '../api/api.ts';
 import { CliError } from '../api/cli-error.ts';
 import type { CommandContext } from '../commands/command.ts';
-import { graphql, type ResultOf } from '../graphql/graphql.ts';
 import { done, type Output } from '../output/output.ts';
 import { ProgressDisplay, type TransferFigures } from '../output/progress.ts';
 import { shortId } from '../resources/ids.ts';

@@ -1,6 +1,6 @@
+import { graphql } from '../../graphql/graphql.ts';
 import type { Api } from '../api/api.ts';
 import { CliError } from '../api/cli-error.ts';
-import { graphql } from '../graphql/graphql.ts';
 import { decodeId } from './ids.ts';
 import { allPages, PAGE } from './pages.ts';
 

@@ -1,0 +1,58 @@
+import { useEffect, useState } from 'react';
+import { Provider, useQuery } from 'urql';
+import { createApiClient } from './api/client.ts';
+import { Shell } from './layout/shell.tsx';
+import { matchPath, navigate, usePath } from './routing/router.tsx';
+import { SignIn } from './session/sign-in.tsx';
+import { VIEWER_QUERY, ViewerProvider } from './session/viewer.tsx';
+import { VmList } from './vms/vm-list.tsx';
+
+/**
+ * App holds the console's connection. Signing in or out replaces it, so no cached result or
+ * open subscription of one session is seen by the next.
+ */
+export function App() {
+  const [api, setApi] = useState(createApiClient);
+  const renew = () =>
+    setApi((old) => {
+      old.close();
+      return createApiClient();
+    });
+  return (
+    <Provider value={api.urql} key={String(api.generation)}>
+      <Console onSessionChange={renew} />
+    </Provider>
+  );
+}
+
+function Console({ onSessionChange }: { onSessionChange: () => void }) {
+  const [{ data, fetching, error }] = useQuery({ query: VIEWER_QUERY });
+  if (!data && fetching) return <p role="status">Loading…</p>;
+  if (!data && error)
+    return <p role="alert">The controller could not be reached: {error.message}</p>;
+  if (!data?.viewer) return <SignIn onSignedIn={onSessionChange} />;
+  return (
+    <ViewerProvider value={data.viewer}>
+      <Shell onSignedOut={onSessionChange}>
+        <Page />
+      </Shell>
+    </ViewerProvider>
+  );
+}
+
+function Page() {
+  const path = usePath();
+  if (matchPath('/vms', path)) return <VmList />;
+  if (path === '/') return <Redirect to="/vms" />;
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p>Nothing is at {path}.</p>
+    </section>
+  );
+}
+
+function Redirect({ to }: { to: string }) {
+  useEffect(() => navigate(to), [to]);
+  return null;
+}

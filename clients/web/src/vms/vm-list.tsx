@@ -1,0 +1,107 @@
+import { useEffect, useMemo, useState } from 'react';
+import { useQuery } from 'urql';
+import { graphql } from '../../../graphql/graphql.ts';
+import { bytes } from '../../../values/units.ts';
+import { ErrorList } from '../layout/error-list.tsx';
+import { useLiveStates } from './live-states.ts';
+import { VmActions } from './vm-actions.tsx';
+import { StateBadge } from './vm-state.tsx';
+
+const PAGE = 50;
+
+const VMS = graphql(`query Vms($first: Int!, $after: String) {
+  vms(first: $first, after: $after) {
+    edges { node {
+      id name state stateReason vcpus memoryBytes diskBytes ipAddress myRole
+      host { name } image { name } owner { email }
+    } }
+    pageInfo { hasNextPage endCursor }
+  } }`);
+
+/**
+ * VmList is the table of the VMs the viewer may see, by name, a page at a time. States change
+ * in place as libvirt reports them; a VM that appears elsewhere (created in another tab, by
+ * the CLI, shared with the viewer) brings the page up to date.
+ */
+export function VmList() {
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const after = cursors.at(-1) ?? null;
+  const [{ data, fetching, error }, reread] = useQuery({
+    query: VMS,
+    variables: { first: PAGE, after },
+  });
+  const edges = data?.vms.edges ?? [];
+  const known = useMemo(() => new Set(edges.map((e) => e.node.id)), [edges]);
+  const live = useLiveStates(known);
+  useEffect(() => {
+    if (live.unknown > 0) reread({ requestPolicy: 'network-only' });
+  }, [live.unknown, reread]);
+  const refresh = () => reread({ requestPolicy: 'network-only' });
+
+  return (
+    <section aria-labelledby="vms-title">
+      <h1 id="vms-title">VMs</h1>
+      <ErrorList error={error} />
+      {data && edges.length === 0 && <p>No VMs yet.</p>}
+      {edges.length > 0 && (
+        <div className="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">State</th>
+                <th scope="col">Size</th>
+                <th scope="col">Image</th>
+                <th scope="col">Host</th>
+                <th scope="col">Address</th>
+                <th scope="col">Owner</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {edges.map(({ node: vm }) => {
+                const now = live.states.get(vm.id) ?? { state: vm.state, reason: vm.stateReason };
+                return (
+                  <tr key={vm.id} data-vm={vm.name}>
+                    <th scope="row">{vm.name}</th>
+                    <td>
+                      <StateBadge state={now.state} reason={now.reason} />
+                    </td>
+                    <td>
+                      {vm.vcpus} vCPU, {bytes(vm.memoryBytes)}, {bytes(vm.diskBytes)} disk
+                    </td>
+                    <td>{vm.image?.name ?? '—'}</td>
+                    <td>{vm.host?.name ?? '—'}</td>
+                    <td>{vm.ipAddress ?? '—'}</td>
+                    <td>{vm.owner.email}</td>
+                    <td>
+                      <VmActions vm={{ ...vm, state: now.state }} onRemoved={refresh} />
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav className="pager" aria-label="VM pages">
+        <button
+          type="button"
+          disabled={cursors.length === 1 || fetching}
+          onClick={() => setCursors((c) => c.slice(0, -1))}
+        >
+          Previous page
+        </button>
+        <button
+          type="button"
+          disabled={!data?.vms.pageInfo.hasNextPage || fetching}
+          onClick={() => setCursors((c) => [...c, data?.vms.pageInfo.endCursor ?? null])}
+        >
+          Next page
+        </button>
+      </nav>
+    </section>
+  );
+}
