@@ -1,3 +1,4 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { OperationId } from '../entities/ids.ts';
 import { OPERATION_STATUSES, Operation } from '../entities/operation.ts';
 import type { OperationUpdate } from '../services/operations/operation-runner.ts';
@@ -6,6 +7,14 @@ import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { connectionOf, decodeCursor, pageSize } from './connection.ts';
 import { UserError, type UserErrorShape } from './user-errors.ts';
+
+// The API types of the resources operations work on, by the target type operations record.
+const TARGET_TYPENAMES: Record<string, string> = {
+  VM: 'Vm',
+  IMAGE: 'Image',
+  HOST: 'Host',
+  EXECUTION: 'Execution',
+};
 
 const OperationStatusEnum = builder.enumType('OperationStatus', { values: OPERATION_STATUSES });
 
@@ -23,6 +32,15 @@ export const OperationType = builder.node(Operation, {
     error: t.exposeString('error', { nullable: true }),
     targetType: t.exposeString('targetType'),
     targetId: t.exposeString('targetId', { nullable: true }),
+    target: t.id({
+      nullable: true,
+      description:
+        'The global id of what it works on (a VM, image, host or execution), as `node(id:)` and the resources’ `id` fields give it.',
+      resolve: (o) => {
+        const typename = TARGET_TYPENAMES[o.targetType];
+        return typename && o.targetId ? encodeGlobalID(typename, o.targetId) : null;
+      },
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),

@@ -11,14 +11,14 @@ const RAW = Buffer.alloc(2 * MiB, 0x5a);
 const RAW_SHA = createHash('sha512').update(RAW).digest('hex');
 
 const IMPORT = `mutation($input: ImageImportInput!) { imageImport(input: $input) {
-  image { id name state } operation { id status } userErrors { code field message } } }`;
+  image { id name state } operation { id status target } userErrors { code field message } } }`;
 const IMAGE = `query($id: ID!) { node(id: $id) { ... on Image {
   id name description state format sizeBytes virtualSizeBytes sha512 public sourceUrl myRole owner { email } } } }`;
 
 interface ImportResult {
   imageImport: {
     image: { id: string; name: string; state: string } | null;
-    operation: { id: string; status: string } | null;
+    operation: { id: string; status: string; target: string | null } | null;
     userErrors: Array<{ code: string; field: string | null; message: string }>;
   };
 }
@@ -77,6 +77,8 @@ describe('imageImport', () => {
     });
     expect(out.userErrors).toEqual([]);
     expect(out.image?.state).toBe('IMPORTING');
+    // The operation names its image by the id the API gives the image.
+    expect(out.operation?.target).toBe(out.image?.id);
     const op = await settled(k, out.operation?.id as string, alice);
     expect(op).toMatchObject({ status: 'SUCCEEDED', progress: 1, error: null });
     const img = await k.gql<{ node: Record<string, unknown> }>(IMAGE, { id: out.image?.id }, alice);

@@ -1,31 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ADMIN,
-  addRigHost,
-  addUser,
-  importImage,
-  settled,
-  startTestKumo,
-  type TestKumo,
-} from '../api/support.ts';
+import { ADMIN, addRigHost, addUser, startTestKumo, type TestKumo } from '../api/support.ts';
 import { launchBrowser } from '../support/browser.ts';
-import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
+import { type FileServer, serveFiles, slowly } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { openTls, rigHost } from '../support/rig.ts';
 
 // The web console (clients/web) as a person uses it, in headless Chromium, against a controller
 // serving its committed build and a rig host. Screenshots land in test-artifacts/web-console.
 const ARTIFACTS = 'test-artifacts/web-console';
-const MiB = 1024n * 1024n;
 
 let k: TestKumo;
 let files: FileServer;
 let browser: Browser;
 let admin: string;
 let alice: string;
-let imageId: string;
 let origin: string;
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -44,7 +34,7 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   files = await serveFiles();
   // No OS: SeaBIOS finds nothing to boot and waits, which is all a state change needs.
-  files.route('/disk.raw', bytes(Buffer.alloc(1024 * 1024)));
+  files.route('/blank.raw', slowly(Buffer.alloc(4 * 1024 * 1024)));
   k = await startTestKumo(
     {},
     {
@@ -64,7 +54,7 @@ beforeAll(async () => {
   }
   await addRigHost(k, admin, 'hv3', { settings: { cpuOvercommit: 8 } });
   alice = await addUser(k, admin, 'alice');
-  imageId = await importImage(k, alice, `${files.base}/disk.raw`, 'blank');
+  await addUser(k, admin, 'bob');
   browser = await launchBrowser();
 }, 180_000);
 
@@ -117,24 +107,48 @@ describe('the web console', () => {
     }
   });
 
-  it('shows a VM appear and turn RUNNING without reloading, and stops and removes it', async () => {
+  it('imports an image with progress, creates a VM that turns RUNNING live, shares it and removes it', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     try {
       await signIn(page, 'alice@kumo.test', 'alice-password');
       await page.getByText('No VMs yet.').waitFor();
-      // Created elsewhere (as through the CLI): the page hears of it from its subscription.
-      const created = await k.gql<{ vmCreate: { operation: { id: string } | null } }>(
-        `mutation($input: VmCreateInput!) { vmCreate(input: $input) {
-          vm { id } operation { id } userErrors { message } } }`,
-        { input: { name: 'web', image: imageId, vcpus: 1, memoryBytes: String(64n * MiB) } },
-        alice,
-      );
-      const op = created.data?.vmCreate.operation?.id;
-      expect(op, JSON.stringify(created)).toBeDefined();
+
+      await page.getByRole('link', { name: 'Images' }).click();
+      const importForm = page.getByRole('form', { name: 'Import from a URL' });
+      await importForm.getByLabel('URL', { exact: true }).fill(`${files.base}/blank.raw`);
+      await importForm.getByLabel('Name', { exact: true }).fill('blank');
+      await importForm.getByRole('button', { name: 'Import' }).click();
+      await page.getByRole('progressbar', { name: 'Importing blank' }).waitFor();
+      await shot(page, 'image-importing');
+      const imageRow = page.locator('tr[data-image="blank"]');
+      await imageRow.getByText('AVAILABLE').waitFor({ timeout: 30_000 });
+
+      const uploadForm = page.getByRole('form', { name: 'Upload a file' });
+      await uploadForm.getByLabel('qcow2 or raw file').setInputFiles({
+        name: 'spare.raw',
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.alloc(1024 * 1024, 7),
+      });
+      await uploadForm.getByRole('button', { name: 'Upload' }).click();
+      const spare = page.locator('tr[data-image="spare.raw"]');
+      await spare.getByText('AVAILABLE').waitFor();
+      await spare.getByRole('link', { name: 'spare.raw' }).click();
+      // Only admins make images public: the owner is not offered it.
+      expect(await page.getByRole('button', { name: 'Make public' }).count()).toBe(0);
+      await page.getByRole('button', { name: 'Remove image' }).click();
+      await page.getByRole('heading', { name: 'Images' }).waitFor();
+      await spare.waitFor({ state: 'detached' });
+
+      await page.getByRole('link', { name: 'VMs' }).click();
+      await page.getByRole('button', { name: 'Create VM' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Create a VM' });
+      await dialog.getByLabel('Name').fill('web');
+      await dialog.getByLabel('Image').selectOption({ label: 'blank' });
+      await dialog.getByLabel('Memory (MiB)').fill('64');
+      await shot(page, 'vm-create');
+      await dialog.getByRole('button', { name: 'Create' }).click();
       const row = page.locator('tr[data-vm="web"]');
-      await row.waitFor();
       await row.getByText('RUNNING').waitFor({ timeout: 60_000 });
-      expect((await settled(k, op as string, alice)).status).toBe('SUCCEEDED');
       await shot(page, 'vm-running');
 
       // On a phone's width the table scrolls in its own box; the page does not.
@@ -146,12 +160,31 @@ describe('the web console', () => {
       await shot(page, 'vm-running-narrow');
       await page.setViewportSize({ width: 1280, height: 800 });
 
-      await row.getByRole('button', { name: 'Power off web' }).click();
-      await row.getByText('STOPPED').waitFor({ timeout: 30_000 });
-      await row.getByRole('button', { name: 'Start web' }).waitFor();
+      await row.getByRole('link', { name: 'web' }).click();
+      await page.getByRole('heading', { name: /VM web/ }).waitFor();
+      const share = page.getByRole('form', { name: 'Share web' });
+      await share.getByLabel('Email').fill('bob@kumo.test');
+      await share.getByLabel('Role').selectOption('VIEWER');
+      await share.getByRole('button', { name: 'Share' }).click();
+      await page.getByText('bob@kumo.test: VIEWER').waitFor();
+      await shot(page, 'vm-detail-shared');
 
-      await row.getByRole('button', { name: 'Remove web' }).click();
-      await row.getByRole('button', { name: 'Confirm removing web' }).click();
+      const bobs = await browser.newPage();
+      try {
+        await signIn(bobs, 'bob@kumo.test', 'bob-password');
+        const seen = bobs.locator('tr[data-vm="web"]');
+        await seen.getByText('RUNNING').waitFor();
+        // A viewer is shown no buttons for what the API would refuse.
+        expect(await seen.getByRole('button').count()).toBe(0);
+        await shot(bobs, 'vm-seen-by-viewer');
+      } finally {
+        await bobs.close();
+      }
+
+      await page.getByRole('button', { name: 'Power off web' }).click();
+      await page.getByText('STOPPED').first().waitFor({ timeout: 30_000 });
+      await page.getByRole('button', { name: 'Remove web' }).click();
+      await page.getByRole('button', { name: 'Confirm removing web' }).click();
       await page.getByText('No VMs yet.').waitFor({ timeout: 30_000 });
       const left = await k.gql<{ vms: { edges: unknown[] } }>(
         '{ vms(first: 5) { edges { node { id } } } }',
@@ -160,7 +193,7 @@ describe('the web console', () => {
       );
       expect(left.data?.vms.edges).toEqual([]);
     } catch (err) {
-      await shot(page, 'vm-failure');
+      await shot(page, 'failure');
       throw err;
     } finally {
       await page.close();

@@ -4,14 +4,13 @@
 // and detached; each command one-shot, in --json, and in the REPL.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
 import { ADMIN, addUser, listening, startTestKumo, type TestKumo } from '../api/support.ts';
 import { guestDomainType, guestImage } from '../guest/index.ts';
-import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
+import { bytes, type FileServer, serveFiles, slowly } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { openTls, rig, rigHost } from '../support/rig.ts';
 import { until, within } from '../support/wait.ts';
@@ -39,21 +38,6 @@ async function json<T>(...args: string[]): Promise<T> {
 
 // A slow download: the guest image in 1 MiB pieces over about four seconds, so an import
 // shows its progress for a while.
-function slowly(body: Buffer) {
-  return (_req: unknown, res: ServerResponse) => {
-    res.writeHead(200, { 'content-length': body.length });
-    let at = 0;
-    const next = () => {
-      if (res.destroyed) return;
-      const piece = body.subarray(at, at + (1 << 20));
-      at += piece.length;
-      if (piece.length === 0) res.end();
-      else res.write(piece, () => setTimeout(next, 4000 / Math.ceil(body.length / (1 << 20))));
-    };
-    next();
-  };
-}
-
 beforeAll(async () => {
   const built = await within(guestImage(), BUILD_MS, 'building the guest image');
   image = { path: built.path, sha512: built.sha512, bytes: Number(built.bytes) };

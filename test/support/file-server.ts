@@ -21,6 +21,22 @@ export function bytes(body: Buffer): Route {
   };
 }
 
+/** slowly answers with a body a MiB at a time, over about four seconds: progress to watch. */
+export function slowly(body: Buffer): Route {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-length': body.length });
+    let at = 0;
+    const next = () => {
+      if (res.destroyed) return;
+      const piece = body.subarray(at, at + (1 << 20));
+      at += piece.length;
+      if (piece.length === 0) res.end();
+      else res.write(piece, () => setTimeout(next, 4000 / Math.ceil(body.length / (1 << 20))));
+    };
+    next();
+  };
+}
+
 /** serveFiles starts a FileServer on 127.0.0.1 (allow-list it in the controller under test). */
 export async function serveFiles(): Promise<FileServer> {
   const routes = new Map<string, Route>();

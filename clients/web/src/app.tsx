@@ -1,10 +1,13 @@
 import { useEffect, useState } from 'react';
 import { Provider, useQuery } from 'urql';
 import { createApiClient } from './api/client.ts';
+import { ImageDetail } from './images/image-detail.tsx';
+import { ImageList } from './images/image-list.tsx';
 import { Shell } from './layout/shell.tsx';
 import { matchPath, navigate, usePath } from './routing/router.tsx';
 import { SignIn } from './session/sign-in.tsx';
 import { VIEWER_QUERY, ViewerProvider } from './session/viewer.tsx';
+import { VmDetail } from './vms/vm-detail.tsx';
 import { VmList } from './vms/vm-list.tsx';
 
 /**
@@ -43,6 +46,11 @@ function Console({ onSessionChange }: { onSessionChange: () => void }) {
 function Page() {
   const path = usePath();
   if (matchPath('/vms', path)) return <VmList />;
+  const vm = matchPath('/vms/:id', path);
+  if (vm?.id) return <VmDetail id={vm.id} key={vm.id} />;
+  if (matchPath('/images', path)) return <ImageList />;
+  const image = matchPath('/images/:id', path);
+  if (image?.id) return <ImageDetail id={image.id} key={image.id} />;
   if (path === '/') return <Redirect to="/vms" />;
   return (
     <section>

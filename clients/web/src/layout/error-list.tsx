@@ -34,3 +34,11 @@ export function ErrorList({
     </ul>
   );
 }
+
+/** problemsOf joins a mutation's user errors and its transport or GraphQL error in one list. */
+export function problemsOf(
+  userErrors: readonly ShownError[] | undefined,
+  error: CombinedError | undefined,
+): readonly ShownError[] {
+  return [...(userErrors ?? []), ...(error ? [{ code: 'ERROR', message: error.message }] : [])];
+}

@@ -13,7 +13,10 @@ interface Section {
   readonly adminOnly?: boolean;
 }
 
-const SECTIONS: readonly Section[] = [{ href: '/vms', label: 'VMs' }];
+const SECTIONS: readonly Section[] = [
+  { href: '/vms', label: 'VMs' },
+  { href: '/images', label: 'Images' },
+];
 
 /** Shell is the frame of every signed-in page: the sections, who is signed in, sign out. */
 export function Shell({ children, onSignedOut }: { children: ReactNode; onSignedOut: () => void }) {

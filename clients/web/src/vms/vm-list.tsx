@@ -1,13 +1,14 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo } from 'react';
 import { useQuery } from 'urql';
 import { graphql } from '../../../graphql/graphql.ts';
 import { bytes } from '../../../values/units.ts';
 import { ErrorList } from '../layout/error-list.tsx';
+import { PAGE, Pager, usePages } from '../layout/pager.tsx';
+import { Link } from '../routing/router.tsx';
 import { useLiveStates } from './live-states.ts';
 import { VmActions } from './vm-actions.tsx';
+import { VmCreate } from './vm-create.tsx';
 import { StateBadge } from './vm-state.tsx';
-
-const PAGE = 50;
 
 const VMS = graphql(`query Vms($first: Int!, $after: String) {
   vms(first: $first, after: $after) {
@@ -24,11 +25,10 @@ const VMS = graphql(`query Vms($first: Int!, $after: String) {
  * the CLI, shared with the viewer) brings the page up to date.
  */
 export function VmList() {
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const after = cursors.at(-1) ?? null;
+  const pages = usePages();
   const [{ data, fetching, error }, reread] = useQuery({
     query: VMS,
-    variables: { first: PAGE, after },
+    variables: { first: PAGE, after: pages.after },
   });
   const edges = data?.vms.edges ?? [];
   const known = useMemo(() => new Set(edges.map((e) => e.node.id)), [edges]);
@@ -40,7 +40,10 @@ export function VmList() {
 
   return (
     <section aria-labelledby="vms-title">
-      <h1 id="vms-title">VMs</h1>
+      <div className="title-row">
+        <h1 id="vms-title">VMs</h1>
+        <VmCreate />
+      </div>
       <ErrorList error={error} />
       {data && edges.length === 0 && <p>No VMs yet.</p>}
       {edges.length > 0 && (
@@ -65,7 +68,9 @@ export function VmList() {
                 const now = live.states.get(vm.id) ?? { state: vm.state, reason: vm.stateReason };
                 return (
                   <tr key={vm.id} data-vm={vm.name}>
-                    <th scope="row">{vm.name}</th>
+                    <th scope="row">
+                      <Link href={`/vms/${encodeURIComponent(vm.id)}`}>{vm.name}</Link>
+                    </th>
                     <td>
                       <StateBadge state={now.state} reason={now.reason} />
                     </td>
@@ -86,22 +91,7 @@ export function VmList() {
           </table>
         </div>
       )}
-      <nav className="pager" aria-label="VM pages">
-        <button
-          type="button"
-          disabled={cursors.length === 1 || fetching}
-          onClick={() => setCursors((c) => c.slice(0, -1))}
-        >
-          Previous page
-        </button>
-        <button
-          type="button"
-          disabled={!data?.vms.pageInfo.hasNextPage || fetching}
-          onClick={() => setCursors((c) => [...c, data?.vms.pageInfo.endCursor ?? null])}
-        >
-          Next page
-        </button>
-      </nav>
+      <Pager pages={pages} what="VM" pageInfo={data?.vms.pageInfo} busy={fetching} />
     </section>
   );
 }
