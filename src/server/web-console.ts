@@ -16,11 +16,13 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-// The page runs only its own scripts and styles, talks only to this origin (HTTP and
-// WebSocket), and cannot be framed by another site.
+// The page runs only its own scripts, talks only to this origin (HTTP and WebSocket), and
+// cannot be framed by another site. Styles may be inline: the terminal (xterm.js) writes its
+// theme into a style element; scripts never may.
 const PAGE_HEADERS = {
   'content-security-policy':
-    "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+    "img-src 'self' data: blob:; connect-src 'self'; " +
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',

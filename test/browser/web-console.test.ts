@@ -1,15 +1,19 @@
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, addRigHost, addUser, startTestKumo, type TestKumo } from '../api/support.ts';
+import { guestDomainType, guestImage } from '../guest/index.ts';
 import { launchBrowser } from '../support/browser.ts';
 import { type FileServer, serveFiles, slowly } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
-import { openTls, rigHost } from '../support/rig.ts';
+import { openTls, rig, rigHost } from '../support/rig.ts';
+import { until, within } from '../support/wait.ts';
 
 // The web console (clients/web) as a person uses it, in headless Chromium, against a controller
 // serving its committed build and a rig host. Screenshots land in test-artifacts/web-console.
 const ARTIFACTS = 'test-artifacts/web-console';
+const BUILD_MS = 600_000;
 
 let k: TestKumo;
 let files: FileServer;
@@ -33,8 +37,10 @@ async function signIn(page: Page, email: string, password: string): Promise<void
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   files = await serveFiles();
-  // No OS: SeaBIOS finds nothing to boot and waits, which is all a state change needs.
-  files.route('/blank.raw', slowly(Buffer.alloc(4 * 1024 * 1024)));
+  // The test guest (test/guest: boots to a root shell on its serial console), served slowly
+  // enough that the import's progress shows.
+  const guest = await within(guestImage(), BUILD_MS, 'building the guest image');
+  files.route('/tiny.img', slowly(await readFile(guest.path)));
   k = await startTestKumo(
     {},
     {
@@ -52,11 +58,15 @@ beforeAll(async () => {
   } finally {
     await conn.close();
   }
-  await addRigHost(k, admin, 'hv3', { settings: { cpuOvercommit: 8 } });
+  // Where /dev/kvm cannot boot Linux (test/guest/README.md), the host runs guests under TCG.
+  const tcg = guestDomainType() === 'qemu' && rig().domainType === 'kvm';
+  await addRigHost(k, admin, 'hv3', {
+    settings: { cpuOvercommit: 8, ...(tcg ? { acceleration: 'TCG' } : {}) },
+  });
   alice = await addUser(k, admin, 'alice');
   await addUser(k, admin, 'bob');
   browser = await launchBrowser();
-}, 180_000);
+}, BUILD_MS + 120_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -107,7 +117,7 @@ describe('the web console', () => {
     }
   });
 
-  it('imports an image with progress, creates a VM that turns RUNNING live, shares it and removes it', async () => {
+  it('imports an image with progress, creates a VM that turns RUNNING live, opens its serial console, shares it and removes it', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     try {
       await signIn(page, 'alice@kumo.test', 'alice-password');
@@ -115,12 +125,12 @@ describe('the web console', () => {
 
       await page.getByRole('link', { name: 'Images' }).click();
       const importForm = page.getByRole('form', { name: 'Import from a URL' });
-      await importForm.getByLabel('URL', { exact: true }).fill(`${files.base}/blank.raw`);
-      await importForm.getByLabel('Name', { exact: true }).fill('blank');
+      await importForm.getByLabel('URL', { exact: true }).fill(`${files.base}/tiny.img`);
+      await importForm.getByLabel('Name', { exact: true }).fill('tiny');
       await importForm.getByRole('button', { name: 'Import' }).click();
-      await page.getByRole('progressbar', { name: 'Importing blank' }).waitFor();
+      await page.getByRole('progressbar', { name: 'Importing tiny' }).waitFor();
       await shot(page, 'image-importing');
-      const imageRow = page.locator('tr[data-image="blank"]');
+      const imageRow = page.locator('tr[data-image="tiny"]');
       await imageRow.getByText('AVAILABLE').waitFor({ timeout: 30_000 });
 
       const uploadForm = page.getByRole('form', { name: 'Upload a file' });
@@ -143,8 +153,8 @@ describe('the web console', () => {
       await page.getByRole('button', { name: 'Create VM' }).click();
       const dialog = page.getByRole('dialog', { name: 'Create a VM' });
       await dialog.getByLabel('Name').fill('web');
-      await dialog.getByLabel('Image').selectOption({ label: 'blank' });
-      await dialog.getByLabel('Memory (MiB)').fill('64');
+      await dialog.getByLabel('Image').selectOption({ label: 'tiny' });
+      await dialog.getByLabel('Memory (MiB)').fill('128');
       await shot(page, 'vm-create');
       await dialog.getByRole('button', { name: 'Create' }).click();
       const row = page.locator('tr[data-vm="web"]');
@@ -162,6 +172,33 @@ describe('the web console', () => {
 
       await row.getByRole('link', { name: 'web' }).click();
       await page.getByRole('heading', { name: /VM web/ }).waitFor();
+
+      await page.getByRole('button', { name: 'Open serial console' }).click();
+      const terminal = page.getByRole('application', { name: 'Serial console of web' });
+      await terminal.waitFor();
+      // The rendered text, on purpose: xterm draws each row in its own element, and only the
+      // rendering keeps the line breaks between them.
+      // biome-ignore lint/performance/useDomNodeTextContent: see above
+      const screen = () => page.locator('.xterm-rows').innerText();
+      // The guest may still be booting: Enter until its shell answers with a prompt.
+      await until(
+        async () => {
+          await terminal.click();
+          await page.keyboard.press('Enter');
+          await page.waitForTimeout(1000);
+          return /#\s*$/m.test(await screen()) ? true : undefined;
+        },
+        120_000,
+        'a shell prompt on the console',
+      );
+      await page.keyboard.type('echo web-$((6*7))');
+      await page.keyboard.press('Enter');
+      await until(
+        async () => ((await screen()).includes('web-42') ? true : undefined),
+        30_000,
+        'the guest answering on the console',
+      );
+      await shot(page, 'vm-serial-console');
       const share = page.getByRole('form', { name: 'Share web' });
       await share.getByLabel('Email').fill('bob@kumo.test');
       await share.getByLabel('Role').selectOption('VIEWER');
@@ -198,7 +235,7 @@ describe('the web console', () => {
     } finally {
       await page.close();
     }
-  });
+  }, 240_000);
 });
 
 async function expectAlert(page: Page, text: RegExp): Promise<void> {

@@ -1,3 +1,4 @@
+import { lazy, Suspense } from 'react';
 import { useClient, useQuery } from 'urql';
 import { graphql } from '../../../graphql/graphql.ts';
 import { bytes } from '../../../values/units.ts';
@@ -9,6 +10,11 @@ import { SharePanel } from '../sharing/share-panel.tsx';
 import { useLiveStates } from './live-states.ts';
 import { VmActions } from './vm-actions.tsx';
 import { StateBadge } from './vm-state.tsx';
+
+// The terminal is a few hundred KiB: loaded when a VM's page is first shown, not with the app.
+const SerialConsole = lazy(() =>
+  import('./serial-console.tsx').then((m) => ({ default: m.SerialConsole })),
+);
 
 const VM = graphql(`query Vm($id: ID!) {
   node(id: $id) { ... on Vm {
@@ -25,6 +31,7 @@ const VM_UNSHARE = graphql(`mutation VmUnshare($input: VmUnshareInput!) {
 
 /** VmDetail is one VM: its facts and live state, what the viewer may do, who it is shared with. */
 export function VmDetail({ id }: { id: string }) {
+  const viewer = useViewer();
   const [{ data, error }] = useQuery({ query: VM, variables: { id } });
   const live = useLiveStates(new Set([id]));
   const vm = data?.node && 'name' in data.node ? data.node : null;
@@ -66,6 +73,11 @@ export function VmDetail({ id }: { id: string }) {
           </>
         )}
       </dl>
+      {now.state === 'RUNNING' && mayAct(viewer, vm.myRole, 'OPERATOR') && (
+        <Suspense fallback={<p role="status">Loading the console…</p>}>
+          <SerialConsole vmId={vm.id} vmName={vm.name} />
+        </Suspense>
+      )}
       <VmShares id={vm.id} name={vm.name} myRole={vm.myRole} />
     </section>
   );
