@@ -1,33 +1,18 @@
 // Human-readable values for tables, and values as people type them; --json prints the raw values.
 
+import { sizeOf } from '../../values/units.ts';
 import { CliError } from '../api/cli-error.ts';
 
 export { ago, bytes, clock, duration } from '../../values/units.ts';
 
-// Sizes as people type them: binary units, as `bytes` shows them (`2G` is 2 GiB).
-const SIZE_UNITS: Record<string, bigint> = {
-  '': 1n,
-  k: 1n << 10n,
-  m: 1n << 20n,
-  g: 1n << 30n,
-  t: 1n << 40n,
-  p: 1n << 50n,
-};
-
-/**
- * parseSize reads a size as people type it: plain bytes (`1048576`) or a number and a binary
- * unit (`512M`, `2G`, `1.5T`, also `512MiB`, `2gb`); fractions are rounded down to a byte.
- */
+/** parseSize reads a size as people type it (see sizeOf), or fails with a usage error. */
 export function parseSize(text: string): bigint {
-  const m = /^(\d+)(?:\.(\d+))?\s*(?:([kmgtp])(?:i?b)?|b?)$/i.exec(text.trim());
-  if (!m || (m[2] !== undefined && m[3] === undefined))
+  const size = sizeOf(text);
+  if (size === null)
     throw new CliError('USAGE', `not a size: ${text}`, {
       hint: 'give bytes, or a number and a unit: 512M, 2G, 1.5T',
     });
-  const [, whole = '0', fraction = ''] = m;
-  const unit = SIZE_UNITS[(m[3] ?? '').toLowerCase()] ?? 1n;
-  // Exact arithmetic: 1.5T is a byte count beyond 2^53.
-  return (BigInt(whole + fraction) * unit) / 10n ** BigInt(fraction.length);
+  return size;
 }
 
 const INT_MAX = 2 ** 31 - 1;

@@ -1,12 +1,16 @@
 import { useEffect, useState } from 'react';
 import { Provider, useQuery } from 'urql';
 import { createApiClient } from './api/client.ts';
+import { AuditLog } from './audit/audit-log.tsx';
+import { HostList } from './hosts/host-list.tsx';
 import { ImageDetail } from './images/image-detail.tsx';
 import { ImageList } from './images/image-list.tsx';
 import { Shell } from './layout/shell.tsx';
 import { matchPath, navigate, usePath } from './routing/router.tsx';
 import { SignIn } from './session/sign-in.tsx';
-import { VIEWER_QUERY, ViewerProvider } from './session/viewer.tsx';
+import { useViewer, VIEWER_QUERY, ViewerProvider } from './session/viewer.tsx';
+import { MyUsage } from './usage/my-usage.tsx';
+import { UserList } from './users/user-list.tsx';
 import { VmDetail } from './vms/vm-detail.tsx';
 import { VmList } from './vms/vm-list.tsx';
 
@@ -45,12 +49,17 @@ function Console({ onSessionChange }: { onSessionChange: () => void }) {
 
 function Page() {
   const path = usePath();
+  const viewer = useViewer();
   if (matchPath('/vms', path)) return <VmList />;
   const vm = matchPath('/vms/:id', path);
   if (vm?.id) return <VmDetail id={vm.id} key={vm.id} />;
   if (matchPath('/images', path)) return <ImageList />;
   const image = matchPath('/images/:id', path);
   if (image?.id) return <ImageDetail id={image.id} key={image.id} />;
+  if (matchPath('/usage', path)) return <MyUsage />;
+  if (matchPath('/hosts', path) && viewer.isAdmin) return <HostList />;
+  if (matchPath('/users', path) && viewer.isAdmin) return <UserList />;
+  if (matchPath('/audit', path) && viewer.isAdmin) return <AuditLog />;
   if (path === '/') return <Redirect to="/vms" />;
   return (
     <section>

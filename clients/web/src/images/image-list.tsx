@@ -3,6 +3,7 @@ import { graphql } from '../../../graphql/graphql.ts';
 import { bytes } from '../../../values/units.ts';
 import { ErrorList } from '../layout/error-list.tsx';
 import { PAGE, Pager, usePages } from '../layout/pager.tsx';
+import { Table } from '../layout/table.tsx';
 import { useLiveOperations } from '../operations/live-operations.ts';
 import { ProgressBar } from '../operations/progress-bar.tsx';
 import { Link } from '../routing/router.tsx';
@@ -36,50 +37,35 @@ export function ImageList() {
       <ErrorList error={error} />
       {data && edges.length === 0 && <p>No images yet.</p>}
       {edges.length > 0 && (
-        <div className="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">State</th>
-                <th scope="col">Format</th>
-                <th scope="col">Size</th>
-                <th scope="col">Disk size</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Public</th>
+        <Table columns={['Name', 'State', 'Format', 'Size', 'Disk size', 'Owner', 'Public']}>
+          {edges.map(({ node: image }) => {
+            const op = operations.get(image.id);
+            return (
+              <tr key={image.id} data-image={image.name}>
+                <th scope="row">
+                  <Link href={`/images/${encodeURIComponent(image.id)}`}>{image.name}</Link>
+                </th>
+                <td>
+                  {image.state === 'IMPORTING' && op && op.status !== 'SUCCEEDED' ? (
+                    <ProgressBar op={op} label={`Importing ${image.name}`} />
+                  ) : (
+                    <span
+                      className={`state state-${image.state.toLowerCase()}`}
+                      title={image.stateReason || undefined}
+                    >
+                      {image.state}
+                    </span>
+                  )}
+                </td>
+                <td>{image.state === 'IMPORTING' ? '—' : image.format}</td>
+                <td>{bytes(image.sizeBytes)}</td>
+                <td>{bytes(image.virtualSizeBytes)}</td>
+                <td>{image.owner.email}</td>
+                <td>{image.public ? 'yes' : 'no'}</td>
               </tr>
-            </thead>
-            <tbody>
-              {edges.map(({ node: image }) => {
-                const op = operations.get(image.id);
-                return (
-                  <tr key={image.id} data-image={image.name}>
-                    <th scope="row">
-                      <Link href={`/images/${encodeURIComponent(image.id)}`}>{image.name}</Link>
-                    </th>
-                    <td>
-                      {image.state === 'IMPORTING' && op && op.status !== 'SUCCEEDED' ? (
-                        <ProgressBar op={op} label={`Importing ${image.name}`} />
-                      ) : (
-                        <span
-                          className={`state state-${image.state.toLowerCase()}`}
-                          title={image.stateReason || undefined}
-                        >
-                          {image.state}
-                        </span>
-                      )}
-                    </td>
-                    <td>{image.state === 'IMPORTING' ? '—' : image.format}</td>
-                    <td>{bytes(image.sizeBytes)}</td>
-                    <td>{bytes(image.virtualSizeBytes)}</td>
-                    <td>{image.owner.email}</td>
-                    <td>{image.public ? 'yes' : 'no'}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </Table>
       )}
       <Pager pages={pages} what="Image" pageInfo={data?.images.pageInfo} busy={fetching} />
       <div className="panels">

@@ -16,6 +16,10 @@ interface Section {
 const SECTIONS: readonly Section[] = [
   { href: '/vms', label: 'VMs' },
   { href: '/images', label: 'Images' },
+  { href: '/usage', label: 'My usage' },
+  { href: '/hosts', label: 'Hosts', adminOnly: true },
+  { href: '/users', label: 'Users', adminOnly: true },
+  { href: '/audit', label: 'Audit log', adminOnly: true },
 ];
 
 /** Shell is the frame of every signed-in page: the sections, who is signed in, sign out. */

@@ -49,48 +49,29 @@ export function VmActions({ vm, onRemoved }: { vm: ActedVm; onRemoved: () => voi
   ];
   const error = start.error ?? shutdown.error ?? powerOff.error ?? resume.error ?? remove.error;
   const label = (what: string) => `${what} ${vm.name}`;
+  // What an operator may do, by the states it applies to.
+  const powers: ReadonlyArray<{ label: string; when: readonly VmState[]; run: () => void }> = [
+    { label: 'Start', when: ['STOPPED', 'CRASHED'], run: () => doStart({ id: vm.id }) },
+    { label: 'Shut down', when: ['RUNNING'], run: () => doShutdown({ id: vm.id }) },
+    { label: 'Resume', when: ['PAUSED'], run: () => doResume({ id: vm.id }) },
+    { label: 'Power off', when: ['RUNNING', 'PAUSED'], run: () => doPowerOff({ id: vm.id }) },
+  ];
   return (
     <div className="actions">
-      {operate && ['STOPPED', 'CRASHED'].includes(vm.state) && (
-        <button
-          type="button"
-          disabled={busy}
-          aria-label={label('Start')}
-          onClick={() => doStart({ id: vm.id })}
-        >
-          Start
-        </button>
-      )}
-      {operate && vm.state === 'RUNNING' && (
-        <button
-          type="button"
-          disabled={busy}
-          aria-label={label('Shut down')}
-          onClick={() => doShutdown({ id: vm.id })}
-        >
-          Shut down
-        </button>
-      )}
-      {operate && vm.state === 'PAUSED' && (
-        <button
-          type="button"
-          disabled={busy}
-          aria-label={label('Resume')}
-          onClick={() => doResume({ id: vm.id })}
-        >
-          Resume
-        </button>
-      )}
-      {operate && ['RUNNING', 'PAUSED'].includes(vm.state) && (
-        <button
-          type="button"
-          disabled={busy}
-          aria-label={label('Power off')}
-          onClick={() => doPowerOff({ id: vm.id })}
-        >
-          Power off
-        </button>
-      )}
+      {operate &&
+        powers
+          .filter((p) => p.when.includes(vm.state))
+          .map((p) => (
+            <button
+              key={p.label}
+              type="button"
+              disabled={busy}
+              aria-label={label(p.label)}
+              onClick={p.run}
+            >
+              {p.label}
+            </button>
+          ))}
       {own && !confirming && (
         <button
           type="button"

@@ -9,6 +9,9 @@ import { useViewer } from '../session/viewer.tsx';
 import { SharePanel } from '../sharing/share-panel.tsx';
 import { useLiveStates } from './live-states.ts';
 import { VmActions } from './vm-actions.tsx';
+import { VmMetricsCharts } from './vm-metrics.tsx';
+import { VmOperations } from './vm-operations.tsx';
+import { VmSnapshots } from './vm-snapshots.tsx';
 import { StateBadge } from './vm-state.tsx';
 
 // The terminal is a few hundred KiB: loaded when a VM's page is first shown, not with the app.
@@ -32,7 +35,7 @@ const VM_UNSHARE = graphql(`mutation VmUnshare($input: VmUnshareInput!) {
 /** VmDetail is one VM: its facts and live state, what the viewer may do, who it is shared with. */
 export function VmDetail({ id }: { id: string }) {
   const viewer = useViewer();
-  const [{ data, error }] = useQuery({ query: VM, variables: { id } });
+  const [{ data, error }, reread] = useQuery({ query: VM, variables: { id } });
   const live = useLiveStates(new Set([id]));
   const vm = data?.node && 'name' in data.node ? data.node : null;
   if (!vm) return data ? <p>No such VM.</p> : <ErrorList error={error} />;
@@ -43,6 +46,7 @@ export function VmDetail({ id }: { id: string }) {
         VM {vm.name} <StateBadge state={now.state} reason={now.reason} />
       </h1>
       <VmActions vm={{ ...vm, state: now.state }} onRemoved={() => navigate('/vms')} />
+      <VmOperations vmId={vm.id} onEnded={() => reread({ requestPolicy: 'network-only' })} />
       <dl className="facts">
         <dt>vCPUs</dt>
         <dd>
@@ -73,11 +77,13 @@ export function VmDetail({ id }: { id: string }) {
           </>
         )}
       </dl>
+      {now.state === 'RUNNING' && <VmMetricsCharts vmId={vm.id} />}
       {now.state === 'RUNNING' && mayAct(viewer, vm.myRole, 'OPERATOR') && (
         <Suspense fallback={<p role="status">Loading the console…</p>}>
           <SerialConsole vmId={vm.id} vmName={vm.name} />
         </Suspense>
       )}
+      <VmSnapshots vmId={vm.id} vmName={vm.name} operate={mayAct(viewer, vm.myRole, 'OPERATOR')} />
       <VmShares id={vm.id} name={vm.name} myRole={vm.myRole} />
     </section>
   );

@@ -4,6 +4,7 @@ import { graphql } from '../../../graphql/graphql.ts';
 import { bytes } from '../../../values/units.ts';
 import { ErrorList } from '../layout/error-list.tsx';
 import { PAGE, Pager, usePages } from '../layout/pager.tsx';
+import { Table } from '../layout/table.tsx';
 import { Link } from '../routing/router.tsx';
 import { useLiveStates } from './live-states.ts';
 import { VmActions } from './vm-actions.tsx';
@@ -47,49 +48,42 @@ export function VmList() {
       <ErrorList error={error} />
       {data && edges.length === 0 && <p>No VMs yet.</p>}
       {edges.length > 0 && (
-        <div className="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">State</th>
-                <th scope="col">Size</th>
-                <th scope="col">Image</th>
-                <th scope="col">Host</th>
-                <th scope="col">Address</th>
-                <th scope="col">Owner</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
+        <Table
+          columns={[
+            'Name',
+            'State',
+            'Size',
+            'Image',
+            'Host',
+            'Address',
+            'Owner',
+            { hidden: 'Actions' },
+          ]}
+        >
+          {edges.map(({ node: vm }) => {
+            const now = live.states.get(vm.id) ?? { state: vm.state, reason: vm.stateReason };
+            return (
+              <tr key={vm.id} data-vm={vm.name}>
+                <th scope="row">
+                  <Link href={`/vms/${encodeURIComponent(vm.id)}`}>{vm.name}</Link>
                 </th>
+                <td>
+                  <StateBadge state={now.state} reason={now.reason} />
+                </td>
+                <td>
+                  {vm.vcpus} vCPU, {bytes(vm.memoryBytes)}, {bytes(vm.diskBytes)} disk
+                </td>
+                <td>{vm.image?.name ?? '—'}</td>
+                <td>{vm.host?.name ?? '—'}</td>
+                <td>{vm.ipAddress ?? '—'}</td>
+                <td>{vm.owner.email}</td>
+                <td>
+                  <VmActions vm={{ ...vm, state: now.state }} onRemoved={refresh} />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {edges.map(({ node: vm }) => {
-                const now = live.states.get(vm.id) ?? { state: vm.state, reason: vm.stateReason };
-                return (
-                  <tr key={vm.id} data-vm={vm.name}>
-                    <th scope="row">
-                      <Link href={`/vms/${encodeURIComponent(vm.id)}`}>{vm.name}</Link>
-                    </th>
-                    <td>
-                      <StateBadge state={now.state} reason={now.reason} />
-                    </td>
-                    <td>
-                      {vm.vcpus} vCPU, {bytes(vm.memoryBytes)}, {bytes(vm.diskBytes)} disk
-                    </td>
-                    <td>{vm.image?.name ?? '—'}</td>
-                    <td>{vm.host?.name ?? '—'}</td>
-                    <td>{vm.ipAddress ?? '—'}</td>
-                    <td>{vm.owner.email}</td>
-                    <td>
-                      <VmActions vm={{ ...vm, state: now.state }} onRemoved={refresh} />
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </Table>
       )}
       <Pager pages={pages} what="VM" pageInfo={data?.vms.pageInfo} busy={fetching} />
     </section>

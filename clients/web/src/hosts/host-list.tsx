@@ -1,0 +1,193 @@
+import { useState } from 'react';
+import { useMutation, useQuery, useSubscription } from 'urql';
+import { graphql, type ResultOf } from '../../../graphql/graphql.ts';
+import { bytes } from '../../../values/units.ts';
+import { MeterBar } from '../charts/meter-bar.tsx';
+import { ErrorList, type ShownError } from '../layout/error-list.tsx';
+import { PAGE, Pager, usePages } from '../layout/pager.tsx';
+import { Table } from '../layout/table.tsx';
+import { useLiveOperations } from '../operations/live-operations.ts';
+import { ProgressBar } from '../operations/progress-bar.tsx';
+
+const HOSTS = graphql(`query Hosts($first: Int!, $after: String) {
+  hosts(first: $first, after: $after) {
+    edges { node {
+      id name uri state maintenance enabled lastError acceleration cpuOvercommit memoryOvercommit
+      facts { cpus memoryBytes storageCapacityBytes storageAvailableBytes hypervisor cpuModel }
+    } }
+    pageInfo { hasNextPage endCursor }
+  } }`);
+const HOST_STATE_CHANGED = graphql(`subscription HostStateChanged {
+  hostStateChanged { state reason host { id } } }`);
+const HOST_METRICS = graphql(`subscription HostMetrics {
+  hostMetrics { cpuUsage memoryUsedBytes memoryTotalBytes host { id } } }`);
+const HOST_MAINTENANCE = graphql(`mutation HostMaintenance($id: ID!, $evacuate: Boolean!) {
+  hostMaintenance(input: { id: $id, evacuate: $evacuate }) {
+    host { id state } operation { id } userErrors { code field message } } }`);
+const HOST_ACTIVATE = graphql(`mutation HostActivate($id: ID!) {
+  hostUpdate(input: { id: $id, maintenance: false }) {
+    host { id state } userErrors { code field message } } }`);
+
+type HostState = ResultOf<typeof HOST_STATE_CHANGED>['hostStateChanged']['state'];
+type Usage = Omit<ResultOf<typeof HOST_METRICS>['hostMetrics'], 'host'>;
+
+/**
+ * HostList is the fleet for admins: each host's facts, state as it changes, storage and live
+ * CPU and memory use, and maintenance (with evacuation, its progress shown) and back.
+ */
+export function HostList() {
+  const pages = usePages();
+  const [{ data, fetching, error }, reread] = useQuery({
+    query: HOSTS,
+    variables: { first: PAGE, after: pages.after },
+  });
+  const refresh = () => reread({ requestPolicy: 'network-only' });
+  const [states, setStates] = useState<ReadonlyMap<string, { state: HostState; reason: string }>>(
+    new Map(),
+  );
+  const [usage, setUsage] = useState<ReadonlyMap<string, Usage>>(new Map());
+  useSubscription({ query: HOST_STATE_CHANGED }, (_p, e) => {
+    const id = e.hostStateChanged.host?.id;
+    if (id) setStates((m) => new Map(m).set(id, e.hostStateChanged));
+    return e;
+  });
+  useSubscription({ query: HOST_METRICS }, (_p, e) => {
+    const id = e.hostMetrics.host?.id;
+    if (id) setUsage((m) => new Map(m).set(id, e.hostMetrics));
+    return e;
+  });
+  const operations = useLiveOperations(refresh);
+  const [maint, enter] = useMutation(HOST_MAINTENANCE);
+  const [activation, activate] = useMutation(HOST_ACTIVATE);
+  const errors: ShownError[] = [
+    ...(maint.data?.hostMaintenance.userErrors ?? []),
+    ...(activation.data?.hostUpdate.userErrors ?? []),
+  ];
+  const busy = maint.fetching || activation.fetching;
+  const edges = data?.hosts.edges ?? [];
+  return (
+    <section aria-labelledby="hosts-title">
+      <h1 id="hosts-title">Hosts</h1>
+      <ErrorList error={error ?? maint.error ?? activation.error} userErrors={errors} />
+      {data && edges.length === 0 && <p>No hosts yet: add one with hostAdd or `kumo host add`.</p>}
+      {edges.length > 0 && (
+        <Table
+          columns={['Name', 'State', 'Machine', 'CPU', 'Memory', 'Storage', { hidden: 'Actions' }]}
+        >
+          {edges.map(({ node: host }) => {
+            const now = states.get(host.id) ?? {
+              state: host.state,
+              reason: host.lastError ?? '',
+            };
+            const use = usage.get(host.id);
+            const op = operations.get(host.id);
+            const f = host.facts;
+            return (
+              <tr key={host.id} data-host={host.name}>
+                <th scope="row">
+                  {host.name}
+                  <div className="sub wrap">{host.uri}</div>
+                </th>
+                <td>
+                  <span
+                    className={`state state-${now.state.toLowerCase()}`}
+                    title={now.reason || undefined}
+                  >
+                    {now.state}
+                  </span>
+                  {op && now.state === 'EVACUATING' && (
+                    <ProgressBar op={op} label={`Evacuating ${host.name}`} />
+                  )}
+                </td>
+                <td>
+                  {f ? `${f.cpus} CPUs, ${bytes(f.memoryBytes)}` : '—'}
+                  <div className="sub">{f?.hypervisor}</div>
+                </td>
+                <td>
+                  {use ? (
+                    <MeterBar
+                      label={`CPU use of ${host.name}`}
+                      used={use.cpuUsage}
+                      total={1}
+                      text={`${(use.cpuUsage * 100).toFixed(0)}% busy`}
+                    />
+                  ) : (
+                    '—'
+                  )}
+                </td>
+                <td>
+                  {use ? (
+                    <MeterBar
+                      label={`Memory use of ${host.name}`}
+                      used={use.memoryUsedBytes}
+                      total={use.memoryTotalBytes}
+                      text={`${bytes(use.memoryUsedBytes)} of ${bytes(use.memoryTotalBytes)}`}
+                    />
+                  ) : (
+                    '—'
+                  )}
+                </td>
+                <td>
+                  {f ? (
+                    <MeterBar
+                      label={`Storage use of ${host.name}`}
+                      used={f.storageCapacityBytes - f.storageAvailableBytes}
+                      total={f.storageCapacityBytes}
+                      text={`${bytes(f.storageAvailableBytes)} free of ${bytes(f.storageCapacityBytes)}`}
+                    />
+                  ) : (
+                    '—'
+                  )}
+                </td>
+                <td>
+                  <div className="actions">
+                    {!host.maintenance && (
+                      <>
+                        <button
+                          type="button"
+                          disabled={busy}
+                          aria-label={`Maintenance for ${host.name}`}
+                          onClick={async () => {
+                            await enter({ id: host.id, evacuate: false });
+                            refresh();
+                          }}
+                        >
+                          Maintenance
+                        </button>
+                        <button
+                          type="button"
+                          disabled={busy}
+                          aria-label={`Evacuate ${host.name}`}
+                          onClick={async () => {
+                            await enter({ id: host.id, evacuate: true });
+                            refresh();
+                          }}
+                        >
+                          Evacuate
+                        </button>
+                      </>
+                    )}
+                    {host.maintenance && (
+                      <button
+                        type="button"
+                        disabled={busy}
+                        aria-label={`Leave maintenance for ${host.name}`}
+                        onClick={async () => {
+                          await activate({ id: host.id });
+                          refresh();
+                        }}
+                      >
+                        Leave maintenance
+                      </button>
+                    )}
+                  </div>
+                </td>
+              </tr>
+            );
+          })}
+        </Table>
+      )}
+      <Pager pages={pages} what="Host" pageInfo={data?.hosts.pageInfo} busy={fetching} />
+    </section>
+  );
+}
