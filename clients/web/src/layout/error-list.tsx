@@ -27,11 +27,13 @@ export function ErrorList({
   ];
   if (messages.length === 0) return null;
   return (
-    <ul className="errors" role="alert">
-      {messages.map((m) => (
-        <li key={m}>{m}</li>
-      ))}
-    </ul>
+    <div role="alert">
+      <ul className="errors">
+        {messages.map((m) => (
+          <li key={m}>{m}</li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
