@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { graphql } from '../../../graphql/graphql.ts';
+import { graphql, type VariablesOf } from '../../../graphql/graphql.ts';
 import { sizeOf, sizeText } from '../../../values/units.ts';
 import { ErrorList, type ShownError } from '../layout/error-list.tsx';
 
@@ -12,20 +12,8 @@ const QUOTA = graphql(`query UserQuota($id: ID!) {
 const QUOTA_SET = graphql(`mutation QuotaSet($input: QuotaSetInput!) {
   quotaSet(input: $input) { quota { updatedAt } userErrors { code field message } } }`);
 
-type Field =
-  | 'vms'
-  | 'runningVms'
-  | 'vcpus'
-  | 'memoryBytes'
-  | 'diskBytes'
-  | 'images'
-  | 'imageBytes'
-  | 'snapshots'
-  | 'cpuSeconds'
-  | 'diskReadBytes'
-  | 'diskWriteBytes'
-  | 'netRxBytes'
-  | 'netTxBytes';
+/** Field is one limit of a quota, as quotaSet names it. */
+type Field = Exclude<keyof VariablesOf<typeof QUOTA_SET>['input'], 'user'>;
 
 // Each limit, as people type it: a count, a size (2G), or CPU time in seconds.
 const FIELDS: ReadonlyArray<{ field: Field; label: string; kind: 'count' | 'size' | 'bigcount' }> =
