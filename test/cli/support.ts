@@ -53,10 +53,17 @@ export class Screen {
   static async open(dir: string, command: string, env: Record<string, string>): Promise<Screen> {
     const socket = join(dir, 'tmux.sock');
     const exports = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
-    await run('tmux', [
-      ...['-S', socket, '-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '40'],
-      `env -i PATH=${shellQuote(process.env.PATH ?? '')} TERM=xterm-256color HOME=/nonexistent XDG_CACHE_HOME=${CACHE} ${exports.join(' ')} ${command}; sleep 30`,
-    ]);
+    const start = () =>
+      run('tmux', [
+        ...['-S', socket, '-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '40'],
+        `env -i PATH=${shellQuote(process.env.PATH ?? '')} TERM=xterm-256color HOME=/nonexistent XDG_CACHE_HOME=${CACHE} ${exports.join(' ')} ${command}; sleep 30`,
+      ]);
+    // Once in a full CI run, tmux's server died as it started ("server exited unexpectedly")
+    // before the command ran: the terminal, not the CLI, so it is started again, once.
+    await start().catch(async (err: unknown) => {
+      if (!String(err).includes('server exited unexpectedly')) throw err;
+      await start();
+    });
     return new Screen(socket);
   }
 
