@@ -78,7 +78,8 @@ export interface KumoServer {
 /**
  * startServer listens on one port for: the GraphQL API over HTTP, GraphiQL, subscriptions over
  * graphql-ws on the same path, interactive consoles, published image lists, /healthz,
- * /metrics, and the web console's pages at every other path a browser asks for. Request bodies above the configured limit are refused before they are read.
+ * /metrics, and the web console's pages at every other path a browser asks for. Request
+ * bodies above the configured limit are refused before they are read.
  */
 export async function startServer<C extends object>(opts: ServerOptions<C>): Promise<KumoServer> {
   const metrics = new ServerMetrics(opts.rounds);

@@ -36,8 +36,6 @@ async function json<T>(...args: string[]): Promise<T> {
   return JSON.parse((await ok(...args, '--json')).stdout) as T;
 }
 
-// A slow download: the guest image in 1 MiB pieces over about four seconds, so an import
-// shows its progress for a while.
 beforeAll(async () => {
   const built = await within(guestImage(), BUILD_MS, 'building the guest image');
   image = { path: built.path, sha512: built.sha512, bytes: Number(built.bytes) };

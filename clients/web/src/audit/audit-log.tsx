@@ -21,7 +21,6 @@ export function AuditLog() {
   const [{ data, fetching, error }] = useQuery({
     query: AUDIT,
     variables: { first: PAGE, after: pages.after, action },
-    requestPolicy: 'cache-and-network',
   });
   const filter = (e: FormEvent) => {
     e.preventDefault();

@@ -1,19 +1,21 @@
 import { useState } from 'react';
-import { useMutation, useQuery, useSubscription } from 'urql';
+import { useClient, useQuery, useSubscription } from 'urql';
 import { graphql, type ResultOf } from '../../../graphql/graphql.ts';
 import { bytes } from '../../../values/units.ts';
 import { MeterBar } from '../charts/meter-bar.tsx';
-import { ErrorList, type ShownError } from '../layout/error-list.tsx';
+import { ErrorList, problemsOf } from '../layout/error-list.tsx';
 import { PAGE, Pager, usePages } from '../layout/pager.tsx';
+import { StateBadge } from '../layout/state-badge.tsx';
 import { Table } from '../layout/table.tsx';
+import { type Change, useChange } from '../layout/use-change.ts';
 import { useLiveOperations } from '../operations/live-operations.ts';
 import { ProgressBar } from '../operations/progress-bar.tsx';
 
 const HOSTS = graphql(`query Hosts($first: Int!, $after: String) {
   hosts(first: $first, after: $after) {
     edges { node {
-      id name uri state maintenance enabled lastError acceleration cpuOvercommit memoryOvercommit
-      facts { cpus memoryBytes storageCapacityBytes storageAvailableBytes hypervisor cpuModel }
+      id name uri state maintenance lastError
+      facts { cpus memoryBytes storageCapacityBytes storageAvailableBytes hypervisor }
     } }
     pageInfo { hasNextPage endCursor }
   } }`);
@@ -57,18 +59,27 @@ export function HostList() {
     return e;
   });
   const operations = useLiveOperations(refresh);
-  const [maint, enter] = useMutation(HOST_MAINTENANCE);
-  const [activation, activate] = useMutation(HOST_ACTIVATE);
-  const errors: ShownError[] = [
-    ...(maint.data?.hostMaintenance.userErrors ?? []),
-    ...(activation.data?.hostUpdate.userErrors ?? []),
-  ];
-  const busy = maint.fetching || activation.fetching;
+  const client = useClient();
+  const { busy, problems, run } = useChange();
+  const change = async (make: Change) => {
+    await run(make);
+    refresh();
+  };
+  const enter = (id: string, evacuate: boolean) =>
+    change(async () => {
+      const r = await client.mutation(HOST_MAINTENANCE, { id, evacuate }).toPromise();
+      return problemsOf(r.data?.hostMaintenance.userErrors, r.error);
+    });
+  const leave = (id: string) =>
+    change(async () => {
+      const r = await client.mutation(HOST_ACTIVATE, { id }).toPromise();
+      return problemsOf(r.data?.hostUpdate.userErrors, r.error);
+    });
   const edges = data?.hosts.edges ?? [];
   return (
     <section aria-labelledby="hosts-title">
       <h1 id="hosts-title">Hosts</h1>
-      <ErrorList error={error ?? maint.error ?? activation.error} userErrors={errors} />
+      <ErrorList error={error} userErrors={problems} />
       {data && edges.length === 0 && <p>No hosts yet: add one with hostAdd or `kumo host add`.</p>}
       {edges.length > 0 && (
         <Table
@@ -89,12 +100,7 @@ export function HostList() {
                   <div className="sub wrap">{host.uri}</div>
                 </th>
                 <td>
-                  <span
-                    className={`state state-${now.state.toLowerCase()}`}
-                    title={now.reason || undefined}
-                  >
-                    {now.state}
-                  </span>
+                  <StateBadge state={now.state} reason={now.reason} />
                   {op && now.state === 'EVACUATING' && (
                     <ProgressBar op={op} label={`Evacuating ${host.name}`} />
                   )}
@@ -147,10 +153,7 @@ export function HostList() {
                           type="button"
                           disabled={busy}
                           aria-label={`Maintenance for ${host.name}`}
-                          onClick={async () => {
-                            await enter({ id: host.id, evacuate: false });
-                            refresh();
-                          }}
+                          onClick={() => enter(host.id, false)}
                         >
                           Maintenance
                         </button>
@@ -158,10 +161,7 @@ export function HostList() {
                           type="button"
                           disabled={busy}
                           aria-label={`Evacuate ${host.name}`}
-                          onClick={async () => {
-                            await enter({ id: host.id, evacuate: true });
-                            refresh();
-                          }}
+                          onClick={() => enter(host.id, true)}
                         >
                           Evacuate
                         </button>
@@ -172,10 +172,7 @@ export function HostList() {
                         type="button"
                         disabled={busy}
                         aria-label={`Leave maintenance for ${host.name}`}
-                        onClick={async () => {
-                          await activate({ id: host.id });
-                          refresh();
-                        }}
+                        onClick={() => leave(host.id)}
                       >
                         Leave maintenance
                       </button>

@@ -1,7 +1,8 @@
-import { useClient, useMutation, useQuery } from 'urql';
+import { useClient, useQuery } from 'urql';
 import { graphql } from '../../../graphql/graphql.ts';
 import { bytes } from '../../../values/units.ts';
 import { ErrorList, problemsOf } from '../layout/error-list.tsx';
+import { useChange } from '../layout/use-change.ts';
 import { navigate } from '../routing/router.tsx';
 import { mayAct } from '../session/roles.ts';
 import { useViewer } from '../session/viewer.tsx';
@@ -9,8 +10,8 @@ import { SharePanel } from '../sharing/share-panel.tsx';
 
 const IMAGE = graphql(`query Image($id: ID!) {
   node(id: $id) { ... on Image {
-    id name description state stateReason format sizeBytes virtualSizeBytes sha512 sourceUrl
-    public myRole owner { email } shares { role user { email } } createdAt
+    id name state stateReason format sizeBytes virtualSizeBytes sha512 sourceUrl
+    public myRole owner { email } shares { role user { email } }
   } } }`);
 const IMAGE_UPDATE = graphql(`mutation ImagePublic($id: ID!, $public: Boolean!) {
   imageUpdate(input: { id: $id, public: $public }) { image { id public } userErrors { code field message } } }`);
@@ -29,8 +30,7 @@ export function ImageDetail({ id }: { id: string }) {
   const viewer = useViewer();
   const client = useClient();
   const [{ data, error }, reread] = useQuery({ query: IMAGE, variables: { id } });
-  const [publish, setPublic] = useMutation(IMAGE_UPDATE);
-  const [removal, remove] = useMutation(IMAGE_REMOVE);
+  const { busy, problems, run } = useChange();
   const refresh = () => reread({ requestPolicy: 'network-only' });
   const image = data?.node && 'name' in data.node ? data.node : null;
   if (!image) return data ? <p>No such image.</p> : <ErrorList error={error} />;
@@ -63,9 +63,14 @@ export function ImageDetail({ id }: { id: string }) {
         {viewer.isAdmin && (
           <button
             type="button"
-            disabled={publish.fetching}
+            disabled={busy}
             onClick={async () => {
-              await setPublic({ id: image.id, public: !image.public });
+              await run(async () => {
+                const r = await client
+                  .mutation(IMAGE_UPDATE, { id: image.id, public: !image.public })
+                  .toPromise();
+                return problemsOf(r.data?.imageUpdate.userErrors, r.error);
+              });
               refresh();
             }}
           >
@@ -76,23 +81,20 @@ export function ImageDetail({ id }: { id: string }) {
           <button
             type="button"
             className="danger"
-            disabled={removal.fetching}
+            disabled={busy}
             onClick={async () => {
-              const r = await remove({ id: image.id });
-              if (r.data?.imageRemove.removedImageId) navigate('/images');
+              const out = await run(async () => {
+                const r = await client.mutation(IMAGE_REMOVE, { id: image.id }).toPromise();
+                return problemsOf(r.data?.imageRemove.userErrors, r.error);
+              });
+              if (out.length === 0) navigate('/images');
             }}
           >
             Remove image
           </button>
         )}
       </div>
-      <ErrorList
-        error={publish.error ?? removal.error}
-        userErrors={[
-          ...(publish.data?.imageUpdate.userErrors ?? []),
-          ...(removal.data?.imageRemove.userErrors ?? []),
-        ]}
-      />
+      <ErrorList userErrors={problems} />
       {own && (
         <SharePanel
           what={image.name}

@@ -3,6 +3,7 @@ import { graphql } from '../../../graphql/graphql.ts';
 import { bytes } from '../../../values/units.ts';
 import { ErrorList } from '../layout/error-list.tsx';
 import { PAGE, Pager, usePages } from '../layout/pager.tsx';
+import { StateBadge } from '../layout/state-badge.tsx';
 import { Table } from '../layout/table.tsx';
 import { useLiveOperations } from '../operations/live-operations.ts';
 import { ProgressBar } from '../operations/progress-bar.tsx';
@@ -49,12 +50,7 @@ export function ImageList() {
                   {image.state === 'IMPORTING' && op && op.status !== 'SUCCEEDED' ? (
                     <ProgressBar op={op} label={`Importing ${image.name}`} />
                   ) : (
-                    <span
-                      className={`state state-${image.state.toLowerCase()}`}
-                      title={image.stateReason || undefined}
-                    >
-                      {image.state}
-                    </span>
+                    <StateBadge state={image.state} reason={image.stateReason} />
                   )}
                 </td>
                 <td>{image.state === 'IMPORTING' ? '—' : image.format}</td>

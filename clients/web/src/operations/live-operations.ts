@@ -21,8 +21,8 @@ export function ended(op: Pick<LiveOperation, 'status'>): boolean {
 
 /**
  * useLiveOperations follows the viewer's operations and keeps the latest news of each by the
- * resource it works on (its `target`, the resource's id), calling `onEnded` when one finishes so a page can read
- * the resource's new state.
+ * resource it works on (its `target`, the resource's id), calling `onEnded` when one finishes
+ * so a page can read the resource's new state.
  */
 export function useLiveOperations(
   onEnded: (op: LiveOperation) => void,

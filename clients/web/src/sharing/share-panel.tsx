@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { ErrorList, type ShownError } from '../layout/error-list.tsx';
+import { useChange } from '../layout/use-change.ts';
 import type { Role } from '../session/roles.ts';
 
 /** Share is one user's role on a resource. */
@@ -31,23 +32,11 @@ export function SharePanel({
 }) {
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('VIEWER');
-  const [errors, setErrors] = useState<readonly ShownError[]>([]);
-  const [busy, setBusy] = useState(false);
-  const run = async (change: () => Promise<readonly ShownError[]>) => {
-    setBusy(true);
-    try {
-      setErrors(await change());
-    } finally {
-      setBusy(false);
-    }
-  };
-  const submit = (e: FormEvent) => {
+  const { busy, problems, run } = useChange();
+  const submit = async (e: FormEvent) => {
     e.preventDefault();
-    void run(async () => {
-      const out = await actions.share(email.trim(), role);
-      if (out.length === 0) setEmail('');
-      return out;
-    });
+    const out = await run(() => actions.share(email.trim(), role));
+    if (out.length === 0) setEmail('');
   };
   return (
     <section aria-labelledby="shares-title">
@@ -88,7 +77,7 @@ export function SharePanel({
           Share
         </button>
       </form>
-      <ErrorList userErrors={errors} />
+      <ErrorList userErrors={problems} />
     </section>
   );
 }

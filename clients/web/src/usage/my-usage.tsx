@@ -11,11 +11,10 @@ const QUOTA_USAGE = graphql(`subscription QuotaUsage {
   quotaUsageChanged { limit max used remaining periodEnd } }`);
 const USAGE = graphql(`query Usage($from: DateTime!, $to: DateTime!) {
   usage(from: $from, to: $to, granularity: HOUR) {
-    total { cpuSeconds memoryByteSeconds diskReadBytes diskWriteBytes netRxBytes netTxBytes }
     vms {
       vmId vmName
       total { cpuSeconds memoryByteSeconds netRxBytes netTxBytes }
-      points { start used { cpuSeconds netRxBytes netTxBytes } }
+      points { start used { cpuSeconds } }
     }
   } }`);
 

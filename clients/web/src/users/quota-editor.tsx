@@ -1,6 +1,6 @@
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { graphql, type VariablesOf } from '../../../graphql/graphql.ts';
+import { graphql, type ResultOf, type VariablesOf } from '../../../graphql/graphql.ts';
 import { sizeOf, sizeText } from '../../../values/units.ts';
 import { ErrorList, type ShownError } from '../layout/error-list.tsx';
 
@@ -39,20 +39,25 @@ const FIELDS: ReadonlyArray<{ field: Field; label: string; kind: 'count' | 'size
  */
 export function QuotaEditor({ userId, onClose }: { userId: string; onClose: () => void }) {
   const [{ data }] = useQuery({ query: QUOTA, variables: { id: userId } });
-  const [result, setQuota] = useMutation(QUOTA_SET);
-  const [values, setValues] = useState<Partial<Record<Field, string>>>({});
-  const [problems, setProblems] = useState<readonly ShownError[]>([]);
   const user = data?.node && 'quota' in data.node ? data.node : null;
-  useEffect(() => {
-    if (!user) return;
+  return user ? <QuotaForm user={user} onClose={onClose} /> : null;
+}
+
+type QuotaUser = Extract<NonNullable<ResultOf<typeof QUOTA>['node']>, { quota: unknown }>;
+
+// The form starts from the quota as read, each limit written as it is typed.
+function QuotaForm({ user, onClose }: { user: QuotaUser; onClose: () => void }) {
+  const userId = user.id;
+  const [result, setQuota] = useMutation(QUOTA_SET);
+  const [values, setValues] = useState(() => {
     const shown: Partial<Record<Field, string>> = {};
     for (const { field, kind } of FIELDS) {
       const v = user.quota[field];
       shown[field] = v == null ? '' : kind === 'size' ? sizeText(v) : String(v);
     }
-    setValues(shown);
-  }, [user]);
-  if (!user) return null;
+    return shown;
+  });
+  const [problems, setProblems] = useState<readonly ShownError[]>([]);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const input: Record<string, string | number | null> = { user: userId };

@@ -8,7 +8,7 @@ import { QuotaEditor } from './quota-editor.tsx';
 
 const USERS = graphql(`query Users($first: Int!, $after: String, $search: String) {
   users(first: $first, after: $after, search: $search) {
-    edges { node { id email name isAdmin createdAt } }
+    edges { node { id email name isAdmin } }
     pageInfo { hasNextPage endCursor }
   } }`);
 const USER_CREATE = graphql(`mutation UserCreate($input: UserCreateInput!) {

@@ -1,7 +1,8 @@
 import { useState } from 'react';
-import { useMutation } from 'urql';
+import { useClient } from 'urql';
 import { graphql } from '../../../graphql/graphql.ts';
-import { ErrorList, type ShownError } from '../layout/error-list.tsx';
+import { ErrorList, problemsOf } from '../layout/error-list.tsx';
+import { type Change, useChange } from '../layout/use-change.ts';
 import { mayAct, type Role } from '../session/roles.ts';
 import { useViewer } from '../session/viewer.tsx';
 import type { VmState } from './live-states.ts';
@@ -31,31 +32,58 @@ export interface ActedVm {
  */
 export function VmActions({ vm, onRemoved }: { vm: ActedVm; onRemoved: () => void }) {
   const viewer = useViewer();
-  const [start, doStart] = useMutation(VM_START);
-  const [shutdown, doShutdown] = useMutation(VM_SHUTDOWN);
-  const [powerOff, doPowerOff] = useMutation(VM_POWER_OFF);
-  const [resume, doResume] = useMutation(VM_RESUME);
-  const [remove, doRemove] = useMutation(VM_REMOVE);
+  const client = useClient();
+  const { busy, problems, run } = useChange();
   const [confirming, setConfirming] = useState(false);
   const operate = mayAct(viewer, vm.myRole, 'OPERATOR');
   const own = mayAct(viewer, vm.myRole, 'OWNER');
-  const busy = [start, shutdown, powerOff, resume, remove].some((r) => r.fetching);
-  const userErrors: ShownError[] = [
-    ...(start.data?.vmStart.userErrors ?? []),
-    ...(shutdown.data?.vmShutdown.userErrors ?? []),
-    ...(powerOff.data?.vmPowerOff.userErrors ?? []),
-    ...(resume.data?.vmResume.userErrors ?? []),
-    ...(remove.data?.vmRemove.userErrors ?? []),
-  ];
-  const error = start.error ?? shutdown.error ?? powerOff.error ?? resume.error ?? remove.error;
+  const id = { id: vm.id };
   const label = (what: string) => `${what} ${vm.name}`;
   // What an operator may do, by the states it applies to.
-  const powers: ReadonlyArray<{ label: string; when: readonly VmState[]; run: () => void }> = [
-    { label: 'Start', when: ['STOPPED', 'CRASHED'], run: () => doStart({ id: vm.id }) },
-    { label: 'Shut down', when: ['RUNNING'], run: () => doShutdown({ id: vm.id }) },
-    { label: 'Resume', when: ['PAUSED'], run: () => doResume({ id: vm.id }) },
-    { label: 'Power off', when: ['RUNNING', 'PAUSED'], run: () => doPowerOff({ id: vm.id }) },
+  const powers: ReadonlyArray<{ label: string; when: readonly VmState[]; change: Change }> = [
+    {
+      label: 'Start',
+      when: ['STOPPED', 'CRASHED'],
+      change: async () => {
+        const r = await client.mutation(VM_START, id).toPromise();
+        return problemsOf(r.data?.vmStart.userErrors, r.error);
+      },
+    },
+    {
+      label: 'Shut down',
+      when: ['RUNNING'],
+      change: async () => {
+        const r = await client.mutation(VM_SHUTDOWN, id).toPromise();
+        return problemsOf(r.data?.vmShutdown.userErrors, r.error);
+      },
+    },
+    {
+      label: 'Resume',
+      when: ['PAUSED'],
+      change: async () => {
+        const r = await client.mutation(VM_RESUME, id).toPromise();
+        return problemsOf(r.data?.vmResume.userErrors, r.error);
+      },
+    },
+    {
+      label: 'Power off',
+      when: ['RUNNING', 'PAUSED'],
+      change: async () => {
+        const r = await client.mutation(VM_POWER_OFF, id).toPromise();
+        return problemsOf(r.data?.vmPowerOff.userErrors, r.error);
+      },
+    },
   ];
+  const remove = async () => {
+    let removed = false;
+    await run(async () => {
+      const r = await client.mutation(VM_REMOVE, id).toPromise();
+      removed = Boolean(r.data?.vmRemove.removedVmId);
+      return problemsOf(r.data?.vmRemove.userErrors, r.error);
+    });
+    setConfirming(false);
+    if (removed) onRemoved();
+  };
   return (
     <div className="actions">
       {operate &&
@@ -67,7 +95,7 @@ export function VmActions({ vm, onRemoved }: { vm: ActedVm; onRemoved: () => voi
               type="button"
               disabled={busy}
               aria-label={label(p.label)}
-              onClick={p.run}
+              onClick={() => run(p.change)}
             >
               {p.label}
             </button>
@@ -90,11 +118,7 @@ export function VmActions({ vm, onRemoved }: { vm: ActedVm; onRemoved: () => voi
             className="danger"
             disabled={busy}
             aria-label={label('Confirm removing')}
-            onClick={async () => {
-              const r = await doRemove({ id: vm.id });
-              setConfirming(false);
-              if (r.data?.vmRemove.removedVmId) onRemoved();
-            }}
+            onClick={remove}
           >
             Remove for good
           </button>
@@ -103,7 +127,7 @@ export function VmActions({ vm, onRemoved }: { vm: ActedVm; onRemoved: () => voi
           </button>
         </fieldset>
       )}
-      <ErrorList error={error} userErrors={userErrors} />
+      <ErrorList userErrors={problems} />
     </div>
   );
 }

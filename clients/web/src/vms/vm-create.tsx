@@ -5,7 +5,7 @@ import { ErrorList } from '../layout/error-list.tsx';
 import { useViewer } from '../session/viewer.tsx';
 
 const CHOICES = graphql(`query VmCreateChoices($admin: Boolean!) {
-  images(first: 50, filter: { state: AVAILABLE }) { edges { node { id name virtualSizeBytes } } }
+  images(first: 50, filter: { state: AVAILABLE }) { edges { node { id name } } }
   hosts(first: 50) @include(if: $admin) { edges { node { id name state } } }
 } `);
 const VM_CREATE = graphql(`mutation VmCreate($input: VmCreateInput!) {

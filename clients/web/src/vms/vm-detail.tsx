@@ -3,6 +3,7 @@ import { useClient, useQuery } from 'urql';
 import { graphql } from '../../../graphql/graphql.ts';
 import { bytes } from '../../../values/units.ts';
 import { ErrorList, problemsOf } from '../layout/error-list.tsx';
+import { StateBadge } from '../layout/state-badge.tsx';
 import { navigate } from '../routing/router.tsx';
 import { mayAct } from '../session/roles.ts';
 import { useViewer } from '../session/viewer.tsx';
@@ -12,7 +13,6 @@ import { VmActions } from './vm-actions.tsx';
 import { VmMetricsCharts } from './vm-metrics.tsx';
 import { VmOperations } from './vm-operations.tsx';
 import { VmSnapshots } from './vm-snapshots.tsx';
-import { StateBadge } from './vm-state.tsx';
 
 // The terminal is a few hundred KiB: loaded when a VM's page is first shown, not with the app.
 const SerialConsole = lazy(() =>
@@ -22,7 +22,7 @@ const SerialConsole = lazy(() =>
 const VM = graphql(`query Vm($id: ID!) {
   node(id: $id) { ... on Vm {
     id name description state stateReason vcpus maxVcpus memoryBytes maxMemoryBytes diskBytes
-    diskUsedBytes ipAddress mac myRole createdAt
+    diskUsedBytes ipAddress mac myRole
     host { name } image { name } owner { email }
   } } }`);
 const VM_SHARES = graphql(`query VmShares($id: ID!) {

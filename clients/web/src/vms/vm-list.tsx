@@ -4,12 +4,12 @@ import { graphql } from '../../../graphql/graphql.ts';
 import { bytes } from '../../../values/units.ts';
 import { ErrorList } from '../layout/error-list.tsx';
 import { PAGE, Pager, usePages } from '../layout/pager.tsx';
+import { StateBadge } from '../layout/state-badge.tsx';
 import { Table } from '../layout/table.tsx';
 import { Link } from '../routing/router.tsx';
 import { useLiveStates } from './live-states.ts';
 import { VmActions } from './vm-actions.tsx';
 import { VmCreate } from './vm-create.tsx';
-import { StateBadge } from './vm-state.tsx';
 
 const VMS = graphql(`query Vms($first: Int!, $after: String) {
   vms(first: $first, after: $after) {

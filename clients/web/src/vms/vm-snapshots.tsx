@@ -1,7 +1,8 @@
 import { type FormEvent, useState } from 'react';
 import { useClient, useQuery } from 'urql';
 import { graphql } from '../../../graphql/graphql.ts';
-import { ErrorList, problemsOf, type ShownError } from '../layout/error-list.tsx';
+import { ErrorList, problemsOf } from '../layout/error-list.tsx';
+import { type Change, useChange } from '../layout/use-change.ts';
 
 const SNAPSHOTS = graphql(`query VmSnapshots($id: ID!) {
   node(id: $id) { ... on Vm { id snapshots { id name description withMemory createdAt } } } }`);
@@ -28,27 +29,23 @@ export function VmSnapshots({
   const client = useClient();
   const [{ data, error }, reread] = useQuery({ query: SNAPSHOTS, variables: { id: vmId } });
   const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [problems, setProblems] = useState<readonly ShownError[]>([]);
+  const changes = useChange();
+  const { busy, problems } = changes;
   const snapshots = data?.node && 'snapshots' in data.node ? data.node.snapshots : [];
-  const run = async (change: () => Promise<readonly ShownError[]>) => {
-    setBusy(true);
-    try {
-      setProblems(await change());
-      reread({ requestPolicy: 'network-only' });
-    } finally {
-      setBusy(false);
-    }
+  const run = async (change: Change) => {
+    const out = await changes.run(change);
+    reread({ requestPolicy: 'network-only' });
+    return out;
   };
-  const take = (e: FormEvent) => {
+  const take = async (e: FormEvent) => {
     e.preventDefault();
-    void run(async () => {
+    const out = await run(async () => {
       const r = await client
         .mutation(SNAPSHOT_CREATE, { input: { vm: vmId, name: name.trim() } })
         .toPromise();
-      if (r.data?.vmSnapshotCreate.snapshot) setName('');
       return problemsOf(r.data?.vmSnapshotCreate.userErrors, r.error);
     });
+    if (out.length === 0) setName('');
   };
   return (
     <section aria-labelledby="snapshots-title">
