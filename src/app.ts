@@ -339,6 +339,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
           (await requestServices(shared).auth.authenticate(info.token, info.address)) !== null,
       },
       consoles: { connect: (ticket) => requestServices(shared).consoles.connect(ticket) },
+      displays: { display: (ticket) => requestServices(shared).consoles.display(ticket) },
       publishedLists: new PublishedFiles(() => db.fork(), store),
     });
     listening = server;

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { AgentApi } from './api/agent.ts';
 import { DomainApi } from './api/domains.ts';
 import { EventApi } from './api/events.ts';
@@ -12,6 +13,7 @@ import { type Features, handshake } from './handshake.ts';
 import { RpcClient } from './rpc/client.ts';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from './rpc/keepalive.ts';
 import { dial, type SshCredentials } from './transport/dial.ts';
+import type { Dialed } from './transport/dialed.ts';
 import type { TlsCredentials } from './transport/pki.ts';
 import { type LibvirtUri, parseUri } from './uri.ts';
 
@@ -53,14 +55,18 @@ export class LibvirtConnection {
   /** agent speaks to guest agents through libvirt's QEMU program. */
   readonly agent: AgentApi;
 
+  private readonly dialed: Dialed;
+
   private constructor(
     uri: LibvirtUri,
+    dialed: Dialed,
     rpc: RpcClient,
     remote: RemoteProgram,
     libVersion: number,
     features: Features,
   ) {
     this.uri = uri;
+    this.dialed = dialed;
     this.rpc = rpc;
     this.remote = remote;
     this.libVersion = libVersion;
@@ -97,11 +103,19 @@ export class LibvirtConnection {
         keepalive,
         timeoutMs,
       });
-      return new LibvirtConnection(parsed, rpc, remote, libVersion, features);
+      return new LibvirtConnection(parsed, dialed, rpc, remote, libVersion, features);
     } catch (err) {
       await rpc.close();
       throw explain(err, dialed.diagnostics());
     }
+  }
+
+  /**
+   * reach opens a TCP stream to a port on the daemon's host by the connection's own way there:
+   * straight to its address over TLS, through the SSH session to its loopback, or locally.
+   */
+  reach(port: number, timeoutMs = 10_000): Promise<Duplex> {
+    return this.dialed.reach(port, timeoutMs);
   }
 
   /** closed resolves with the reason once the connection is gone (it never rejects). */

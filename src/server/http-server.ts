@@ -8,6 +8,7 @@ import type { Config } from '../config/config.ts';
 import type { Rounds } from '../services/rounds.ts';
 import { CONSOLE_PATH, type ConsoleEndpoint, serveConsoles } from './console-socket.ts';
 import { type ContextFactory, type RequestInfo, requestInfo } from './context.ts';
+import { DISPLAY_PATH, type DisplayEndpoint, serveDisplays } from './display-socket.ts';
 import { ServerMetrics } from './metrics.ts';
 import { originAllowed } from './origin.ts';
 import { type PublishedLists, servePublished } from './published-lists.ts';
@@ -55,6 +56,8 @@ export interface ServerOptions<C extends object> {
   };
   /** consoles serves interactive VM consoles at CONSOLE_PATH; without it none are served. */
   readonly consoles?: ConsoleEndpoint;
+  /** displays serves graphical consoles at DISPLAY_PATH; without it none are served. */
+  readonly displays?: DisplayEndpoint;
   /** publishedLists serves the image lists the controller publishes, and their files. */
   readonly publishedLists?: PublishedLists;
   /** rounds are the background rounds whose durations /metrics shows. */
@@ -192,6 +195,7 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
   const wss = new WebSocketServer({ noServer: true, maxPayload: limit });
   const disposeWs = serveSubscriptions(wss, yoga, metrics);
   const consoles = opts.consoles ? serveConsoles(opts.consoles) : null;
+  const displays = opts.displays ? serveDisplays(opts.displays) : null;
   http.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://kumo').pathname;
     if (!originAllowed(req, opts.config.publicUrl)) {
@@ -200,6 +204,8 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     } else if (path === CONSOLE_PATH && consoles) {
       consoles.upgrade(req, socket, head);
+    } else if (path === DISPLAY_PATH && displays) {
+      displays.upgrade(req, socket, head);
     } else {
       socket.destroy();
     }
@@ -220,6 +226,7 @@ export async function startServer<C extends object>(opts: ServerOptions<C>): Pro
     close: async () => {
       await disposeWs();
       consoles?.close();
+      displays?.close();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       // No new requests; those being answered get a moment to finish, then every connection goes.

@@ -33,7 +33,11 @@ describe.skipIf(url === null)('console tickets over Redis', () => {
   it('work once, on any replica, for their VM and actor, keeping only hashes', async () => {
     const [a, b] = await pair(30);
     const before = Date.now();
-    const { ticket, expiresAt } = await a.issue({ vmId, actor: { ...actor, extra: 'x' } as never });
+    const { ticket, expiresAt } = await a.issue({
+      kind: 'display',
+      vmId,
+      actor: { ...actor, extra: 'x' } as never,
+    });
     expect(ticket).toMatch(/^kumo_[A-Za-z0-9_-]{43}$/);
     expect(expiresAt.getTime()).toBeGreaterThanOrEqual(before + 30_000);
     const [link] = links;
@@ -41,8 +45,8 @@ describe.skipIf(url === null)('console tickets over Redis', () => {
     const key = `${link.prefix}console-ticket:${hashToken(ticket)}`;
     const stored = (await link.commands.get(key)) ?? '';
     expect(stored).not.toContain(ticket);
-    expect(JSON.parse(stored)).toEqual({ vmId, ...actor });
-    expect(await b.redeem(ticket)).toEqual({ vmId, actor });
+    expect(JSON.parse(stored)).toEqual({ kind: 'display', vmId, ...actor });
+    expect(await b.redeem(ticket)).toEqual({ kind: 'display', vmId, actor });
     expect(await a.redeem(ticket)).toBeNull();
     expect(await b.redeem(ticket)).toBeNull();
     expect(await a.redeem('kumo_made-up')).toBeNull();
@@ -50,7 +54,7 @@ describe.skipIf(url === null)('console tickets over Redis', () => {
 
   it('expire', async () => {
     const [a, b] = await pair(0.2);
-    const { ticket } = await a.issue({ vmId, actor });
+    const { ticket } = await a.issue({ kind: 'serial', vmId, actor });
     await new Promise((r) => setTimeout(r, 300));
     expect(await b.redeem(ticket)).toBeNull();
   });

@@ -162,6 +162,11 @@ export class DomainApi {
     return (await this.remote.domainGetXMLDesc({ dom: dom.handle, flags })).xml;
   }
 
+  /** updateDevice changes a device in place (a display's password, say); flags as ModificationFlags. */
+  async updateDevice(dom: DomainRef, xml: string, flags: number): Promise<void> {
+    await this.remote.domainUpdateDeviceFlags({ dom: dom.handle, xml, flags });
+  }
+
   async state(dom: DomainRef): Promise<{ state: DomainState; reason: number }> {
     const r = await this.remote.domainGetState({ dom: dom.handle, flags: 0 });
     return { state: domainState(r.state), reason: r.reason };

@@ -8,6 +8,7 @@ import { TransportError } from './failure.ts';
 import { knownHostKeys } from './known-hosts.ts';
 import { loadPki, pkiFiles, type TlsCredentials } from './pki.ts';
 import { dialSsh, type SshProxy } from './ssh.ts';
+import { dialTcp } from './tcp.ts';
 import { DEFAULT_TLS_PORT, dialTls } from './tls.ts';
 import { DEFAULT_UNIX_SOCKET, dialUnix } from './unix.ts';
 
@@ -27,6 +28,9 @@ export interface DialOptions {
   readonly timeoutMs: number;
 }
 
+// A daemon reached through its unix socket runs on this machine.
+const LOOPBACK = '127.0.0.1';
+
 /** dial opens the byte stream that a URI's transport names. */
 export async function dial(uri: LibvirtUri, opts: DialOptions): Promise<Dialed> {
   switch (uri.transport) {
@@ -35,17 +39,18 @@ export async function dial(uri: LibvirtUri, opts: DialOptions): Promise<Dialed> 
         uri.params.get('socket') ?? DEFAULT_UNIX_SOCKET,
         opts.timeoutMs,
       );
-      return { stream, diagnostics: () => '' };
+      return { stream, diagnostics: () => '', reach: (port, ms) => dialTcp(LOOPBACK, port, ms) };
     }
     case 'tls': {
       const credentials = opts.tls ?? (await loadPki(pkiFiles(uri.params.get('pkipath'))));
+      const host = uri.host as string;
       const stream = await dialTls({
-        host: uri.host as string,
+        host,
         port: uri.port ?? DEFAULT_TLS_PORT,
         credentials,
         timeoutMs: opts.timeoutMs,
       });
-      return { stream, diagnostics: () => '' };
+      return { stream, diagnostics: () => '', reach: (port, ms) => dialTcp(host, port, ms) };
     }
     case 'ssh':
       return dialSshUri(uri, opts);

@@ -120,7 +120,34 @@ function adopt(client: Client, channel: ClientChannel): Dialed {
   channel.once('close', () => client.end());
   client.on('error', (err) => (channel as Duplex).destroy(err));
   const said = () => (stderr.trim() === '' ? '' : `the helper on the host said: ${stderr.trim()}`);
-  return { stream: channel, diagnostics: said };
+  return { stream: channel, diagnostics: said, reach: (port, ms) => forward(client, port, ms) };
+}
+
+// A port on the host's loopback, through the session's direct-tcpip channel: the host need not
+// open it to the network.
+function forward(client: Client, port: number, timeoutMs: number): Promise<Duplex> {
+  const where = `port ${port} on the host, through SSH`;
+  let opened: ClientChannel | null = null;
+  const ready = new Promise<Duplex>((resolve, reject) => {
+    client.forwardOut('127.0.0.1', 0, '127.0.0.1', port, (err, channel) => {
+      if (err) {
+        reject(
+          new TransportError(
+            'transport',
+            'unreachable',
+            `cannot connect to ${where}: ${err.message}`,
+            {
+              cause: err,
+            },
+          ),
+        );
+        return;
+      }
+      opened = channel;
+      resolve(channel);
+    });
+  });
+  return withTimeout(ready, timeoutMs, where, () => opened?.destroy());
 }
 
 function sshError(

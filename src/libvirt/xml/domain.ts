@@ -1,4 +1,4 @@
-import { attr, buildXml, child, parseXml, type XmlNode } from './codec.ts';
+import { attr, buildXml, child, children, parseXml, type XmlNode } from './codec.ts';
 
 /** DiskSpec is one disk or CD-ROM backed by a file on the host (a qcow2 overlay, typically). */
 export interface DiskSpec {
@@ -48,7 +48,16 @@ export interface DomainSpec {
   readonly biosOnSerial?: boolean;
   /** guestAgent adds the virtio-serial channel the QEMU guest agent listens on. @default false */
   readonly guestAgent?: boolean;
+  /** graphics adds a VGA card, a USB tablet and a VNC display behind a password. */
+  readonly graphics?: { readonly password: string };
 }
+
+/**
+ * VNC_LISTEN is where displays listen. All addresses, so that a display moves with its domain
+ * to any host and is reached either straight (hosts over TLS) or on the host's loopback (hosts
+ * over SSH); a password that expires soon after it is set is what guards it.
+ */
+export const VNC_LISTEN = '0.0.0.0';
 
 /** GUEST_AGENT_CHANNEL is the virtio-serial port name qemu-guest-agent opens in the guest. */
 export const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
@@ -72,6 +81,15 @@ export function domainXml(spec: DomainSpec): string {
       '@_type': 'unix',
       target: { '@_type': 'virtio', '@_name': GUEST_AGENT_CHANNEL },
     };
+  if (spec.graphics) {
+    // A tablet gives the pointer absolute positions, so a browser's cursor and the guest's agree.
+    devices.input = { '@_type': 'tablet', '@_bus': 'usb' };
+    devices.graphics = vncNode(
+      { port: -1, autoport: true, listen: VNC_LISTEN },
+      spec.graphics.password,
+    );
+    devices.video = { model: { '@_type': 'vga' } };
+  }
   // A virtio balloon lets the memory target change while the domain runs.
   devices.memballoon = { '@_model': 'virtio' };
   const maxVcpus = Math.max(spec.maxVcpus ?? spec.vcpus, spec.vcpus);
@@ -112,6 +130,47 @@ function diskNode(d: DiskSpec): XmlNode {
     source: { '@_file': d.file },
     target: { '@_dev': d.target, '@_bus': d.bus ?? (device === 'cdrom' ? 'sata' : 'virtio') },
     ...(d.readonly || device === 'cdrom' ? { readonly: '' } : {}),
+  };
+}
+
+/** VncDisplay is a domain's VNC display as its (live) XML tells it. */
+export interface VncDisplay {
+  /** port is the TCP port on the host; -1 until the domain runs. */
+  readonly port: number;
+  readonly autoport: boolean;
+  readonly listen: string;
+}
+
+/** parseVncDisplay reads the VNC display of a domain's XML, or null when it has none. */
+export function parseVncDisplay(xml: string): VncDisplay | null {
+  const devices = child(child(parseXml(xml), 'domain'), 'devices');
+  const vnc = children(devices, 'graphics').find((g) => attr(g, 'type') === 'vnc');
+  if (!vnc) return null;
+  return {
+    port: Number(attr(vnc, 'port') ?? -1),
+    autoport: attr(vnc, 'autoport') === 'yes',
+    listen: attr(vnc, 'listen') ?? attr(child(vnc, 'listen'), 'address') ?? '',
+  };
+}
+
+/**
+ * vncPasswordXml is the device XML that gives a running display a new password until `validTo`
+ * (update-device, live). libvirt refuses a change of anything else, so the rest is as it runs.
+ */
+export function vncPasswordXml(display: VncDisplay, password: string, validTo: Date): string {
+  return buildXml({ graphics: vncNode(display, password, validTo) });
+}
+
+function vncNode(d: VncDisplay, password: string, validTo?: Date): XmlNode {
+  return {
+    '@_type': 'vnc',
+    '@_port': d.port,
+    '@_autoport': d.autoport ? 'yes' : 'no',
+    '@_listen': d.listen,
+    '@_passwd': password,
+    // libvirt reads the time as UTC without a zone.
+    ...(validTo ? { '@_passwdValidTo': validTo.toISOString().slice(0, 19) } : {}),
+    listen: { '@_type': 'address', '@_address': d.listen },
   };
 }
 

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseCapabilities } from './capabilities.ts';
-import { child, parseXml, text } from './codec.ts';
-import { domainXml } from './domain.ts';
+import { attr, child, parseXml, text } from './codec.ts';
+import {
+  domainXml,
+  parseVncDisplay,
+  VNC_LISTEN,
+  type VncDisplay,
+  vncPasswordXml,
+} from './domain.ts';
 import { networkXml } from './network.ts';
 import { volumeXml } from './storage.ts';
 
@@ -41,6 +47,40 @@ describe('domainXml', () => {
     expect(xml).toContain('<controller type="scsi" model="virtio-scsi"');
     expect(xml).toContain('<mac address="52:54:00:12:34:56"/>');
     expect(xml).toContain('<source network="kumo"/>');
+  });
+
+  it('renders a VNC display behind a password, read back and re-passworded as it runs', () => {
+    const xml = domainXml({
+      name: 'vm-3',
+      type: 'qemu',
+      memoryMiB: 64,
+      vcpus: 1,
+      graphics: { password: 'p4ss"<w' },
+    });
+    expect(xml).toContain('<input type="tablet" bus="usb"/>');
+    expect(xml).toContain('<model type="vga"/>');
+    expect(parseVncDisplay(xml)).toEqual({ port: -1, autoport: true, listen: VNC_LISTEN });
+    expect(
+      attr(child(child(child(parseXml(xml), 'domain'), 'devices'), 'graphics'), 'passwd'),
+    ).toBe('p4ss"<w');
+    expect(parseVncDisplay(domainXml({ name: 'x', type: 'qemu', memoryMiB: 1, vcpus: 1 }))).toBe(
+      null,
+    );
+
+    const live = `<domain><devices><graphics type="spice" port="5901"/>
+      <graphics type="vnc" port="5903" autoport="yes" listen="0.0.0.0">
+      <listen type="address" address="0.0.0.0"/></graphics></devices></domain>`;
+    const display = parseVncDisplay(live);
+    expect(display).toEqual({ port: 5903, autoport: true, listen: '0.0.0.0' });
+    const update = vncPasswordXml(
+      display as VncDisplay,
+      'abc',
+      new Date('2026-12-06T21:30:05.123Z'),
+    );
+    expect(update).toContain(
+      '<graphics type="vnc" port="5903" autoport="yes" listen="0.0.0.0" passwd="abc" passwdValidTo="2026-12-06T21:30:05">',
+    );
+    expect(update).toContain('<listen type="address" address="0.0.0.0"/>');
   });
 
   it('escapes user text instead of splicing it', () => {

@@ -36,6 +36,7 @@ export class RedisConsoleTickets implements ConsoleTickets {
 
 // The grant as stored: the actor's four fields by name, nothing else it might carry.
 interface StoredGrant {
+  readonly kind: string;
   readonly vmId: string;
   readonly userId: string;
   readonly sessionId: string;
@@ -43,14 +44,15 @@ interface StoredGrant {
   readonly address: string;
 }
 
-function stored({ vmId, actor }: ConsoleGrant): StoredGrant {
+function stored({ kind, vmId, actor }: ConsoleGrant): StoredGrant {
   const { userId, sessionId, isAdmin, address } = actor;
-  return { vmId, userId, sessionId, isAdmin, address };
+  return { kind, vmId, userId, sessionId, isAdmin, address };
 }
 
 function grantOf(value: string): ConsoleGrant {
   const g: Partial<Record<keyof StoredGrant, unknown>> = JSON.parse(value);
   if (
+    (g.kind !== 'serial' && g.kind !== 'display') ||
     typeof g.vmId !== 'string' ||
     typeof g.userId !== 'string' ||
     typeof g.sessionId !== 'string' ||
@@ -60,6 +62,7 @@ function grantOf(value: string): ConsoleGrant {
     throw new Error('a console ticket in Redis holds a malformed grant');
   }
   return {
+    kind: g.kind,
     vmId: g.vmId as VmId,
     actor: {
       userId: g.userId as UserId,

@@ -2,8 +2,12 @@ import type { VmId } from '../../entities/ids.ts';
 import type { Actor } from '../actor.ts';
 import { hashToken, newToken } from '../auth/tokens.ts';
 
+/** ConsoleKind is what a ticket opens: the serial console or the graphical display. */
+export type ConsoleKind = 'serial' | 'display';
+
 /** ConsoleGrant is what a redeemed ticket stands for. */
 export interface ConsoleGrant {
+  readonly kind: ConsoleKind;
   readonly vmId: VmId;
   readonly actor: Actor;
 }
@@ -15,14 +19,14 @@ export interface IssuedTicket {
 }
 
 /**
- * ConsoleTickets hands out short-lived, single-use tickets for the interactive console: a
+ * ConsoleTickets hands out short-lived, single-use tickets for interactive consoles: a
  * browser cannot put a bearer token on a WebSocket, and a ticket in a URL that works once, for
  * one VM, for seconds, leaks nothing worth having. Only their hashes are kept.
  * MemoryConsoleTickets keeps them in this process (a restart voids open tickets, which only
  * means asking for a new one); RedisConsoleTickets lets any replica redeem what another issued.
  */
 export interface ConsoleTickets {
-  /** issue makes a ticket for the actor to the VM's console. */
+  /** issue makes a ticket for the actor to one of the VM's consoles. */
   issue(grant: ConsoleGrant): Promise<IssuedTicket>;
   /** redeem uses a ticket up: its grant, or null when it is unknown, used or expired. */
   redeem(ticket: string): Promise<ConsoleGrant | null>;
@@ -53,6 +57,6 @@ export class MemoryConsoleTickets implements ConsoleTickets {
     const grant = this.grants.get(hash);
     this.grants.delete(hash);
     if (!grant || grant.expiresAt <= this.now()) return null;
-    return { vmId: grant.vmId, actor: grant.actor };
+    return { kind: grant.kind, vmId: grant.vmId, actor: grant.actor };
   }
 }

@@ -17,12 +17,12 @@ describe('console tickets', () => {
   it('work once, for their VM and actor, until they expire', async () => {
     let now = 1_000_000;
     const tickets = new MemoryConsoleTickets(30, () => now);
-    const { ticket, expiresAt } = await tickets.issue({ vmId, actor });
+    const { ticket, expiresAt } = await tickets.issue({ kind: 'display', vmId, actor });
     expect(ticket).toMatch(/^kumo_[A-Za-z0-9_-]{43}$/);
     expect(expiresAt.getTime()).toBe(now + 30_000);
-    expect(await tickets.redeem(ticket)).toEqual({ vmId, actor });
+    expect(await tickets.redeem(ticket)).toEqual({ kind: 'display', vmId, actor });
     expect(await tickets.redeem(ticket)).toBeNull();
-    const late = (await tickets.issue({ vmId, actor })).ticket;
+    const late = (await tickets.issue({ kind: 'serial', vmId, actor })).ticket;
     now += 30_000;
     expect(await tickets.redeem(late)).toBeNull();
     expect(await tickets.redeem('kumo_made-up')).toBeNull();

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { EntityManager } from '../../db/database.ts';
 import type { VmId } from '../../entities/ids.ts';
 import { ConsoleFlags } from '../../libvirt/api/domains.ts';
@@ -8,7 +9,8 @@ import { leavable } from '../leavable.ts';
 import { PermissionService } from '../permissions/permission-service.ts';
 import type { ConsoleHub, ConsoleTap } from './console-hub.ts';
 import type { ConsoleShare } from './console-share.ts';
-import type { ConsoleTickets } from './console-tickets.ts';
+import type { ConsoleKind, ConsoleTickets, IssuedTicket } from './console-tickets.ts';
+import { displayOf, loginDisplay } from './vm-display.ts';
 import { hostFailure } from './vm-host.ts';
 import type { VmService } from './vm-service.ts';
 
@@ -22,11 +24,20 @@ export interface ConsoleDeps {
   readonly share: ConsoleShare | null;
 }
 
+/** DisplayLink is a graphical console opened for a client. */
+export interface DisplayLink {
+  /** vnc is the VNC session, logged in, where the client's ClientInit comes next. */
+  readonly vnc: Duplex;
+  /** revoked resolves when the holder may no longer use the console (closing vnc stops the watch). */
+  readonly revoked: Promise<void>;
+}
+
 /**
- * VmConsoleService opens a running VM's serial console to those with OPERATOR on it (the
- * console is a way into the guest): as lines for a subscription, or, for an interactive
- * session, through a single-use ticket the WebSocket endpoint redeems. An open console ends
- * when its holder's session ends or their role is taken away.
+ * VmConsoleService opens a running VM's consoles to those with OPERATOR on it (a console is a
+ * way into the guest): the serial console as lines for a subscription, or, for an interactive
+ * session, the serial console or the graphical display through a single-use ticket that a
+ * WebSocket endpoint redeems. An open console ends when its holder's session ends or their
+ * role is taken away.
  */
 export class VmConsoleService {
   private readonly em: EntityManager;
@@ -50,8 +61,8 @@ export class VmConsoleService {
     return linesOf(await this.open(actor, id));
   }
 
-  /** ticket lets the actor open the VM's interactive console once, within the ticket's lifetime. */
-  async ticket(actor: Actor, id: VmId): Promise<{ ticket: string; expiresAt: Date }> {
+  /** ticket lets the actor open one of the VM's interactive consoles once, within the ticket's lifetime. */
+  async ticket(actor: Actor, id: VmId, kind: ConsoleKind): Promise<IssuedTicket> {
     const vm = await this.vms.get(actor, id, 'use');
     if (vm.state !== 'RUNNING' && vm.state !== 'PAUSED')
       throw new ServiceError(
@@ -59,16 +70,40 @@ export class VmConsoleService {
         `a VM that is ${vm.state.toLowerCase()} has no console; start it first`,
         'input.id',
       );
-    return this.deps.tickets.issue({ vmId: id, actor });
+    if (kind === 'display') {
+      const { conn, dom } = await this.vms.domainOf(vm);
+      await displayOf(conn, dom);
+    }
+    return this.deps.tickets.issue({ kind, vmId: id, actor });
   }
 
-  /** connect redeems a ticket: the console of the VM it was for, for whom it was issued. */
+  /** connect redeems a serial console's ticket: the console of its VM, for whom it was issued. */
   async connect(ticket: string): Promise<{ vmId: VmId; tap: ConsoleTap }> {
+    const { actor, vmId } = await this.redeem(ticket, 'serial');
+    return { vmId, tap: await this.open(actor, vmId) };
+  }
+
+  /**
+   * display redeems a graphical console's ticket: a VNC session to its VM's display, logged in
+   * and waiting for the client's ClientInit, which ends when its holder may no longer use it.
+   */
+  async display(ticket: string): Promise<DisplayLink> {
+    const { actor, vmId } = await this.redeem(ticket, 'display');
+    const vm = await this.vms.get(actor, vmId, 'use');
+    const { conn, dom } = await this.vms.domainOf(vm);
+    const vnc = await loginDisplay(conn, dom);
+    const { promise: revoked, resolve } = Promise.withResolvers<void>();
+    const stop = this.watch(actor, vmId, resolve);
+    vnc.once('close', stop);
+    return { vnc, revoked };
+  }
+
+  private async redeem(ticket: string, kind: ConsoleKind): Promise<{ actor: Actor; vmId: VmId }> {
     const grant = await this.deps.tickets.redeem(ticket);
-    const actor = grant && (await this.auth.current(grant.actor));
+    const actor = grant && grant.kind === kind && (await this.auth.current(grant.actor));
     if (!grant || !actor)
       throw new ServiceError('UNAUTHENTICATED', 'the console ticket is unknown, used or expired');
-    return { vmId: grant.vmId, tap: await this.open(actor, grant.vmId) };
+    return { actor, vmId: grant.vmId };
   }
 
   private async open(actor: Actor, id: VmId): Promise<ConsoleTap> {
@@ -83,17 +118,25 @@ export class VmConsoleService {
     const tap = await this.deps.hub.tap(id, () =>
       share ? share.open(id, openLocal) : openLocal(),
     );
+    const stop = this.watch(actor, id, () => tap.end('REVOKED'));
+    void tap.ended.then(stop);
+    return tap;
+  }
+
+  // Calls `lost` once the actor may no longer use the VM; returns what stops the watch.
+  private watch(actor: Actor, id: VmId, lost: () => void): () => void {
     const timer = setInterval(() => {
       this.allowed(actor, id).then(
         (ok) => {
-          if (!ok) tap.end('REVOKED');
+          if (ok) return;
+          clearInterval(timer);
+          lost();
         },
         () => undefined,
       );
     }, this.deps.accessCheckMs);
     timer.unref();
-    void tap.ended.then(() => clearInterval(timer));
-    return tap;
+    return () => clearInterval(timer);
   }
 
   // Asked afresh each time (a new unit of work), as the session and roles may have changed.

@@ -43,10 +43,15 @@ export function randomMac(): string {
   return `52:54:00:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
 }
 
+/** randomVncPassword is a display password: 8 characters, VNC's most (48 random bits). */
+export function randomVncPassword(): string {
+  return randomBytes(6).toString('base64url');
+}
+
 const MiB = 1024n * 1024n;
 
-/** vmDomainXml is a VM's domain: its disk, its seed as a CD-ROM, one NIC, a serial console and
- * the guest agent's channel. */
+/** vmDomainXml is a VM's domain: its disk, its seed as a CD-ROM, one NIC, a serial console,
+ * the guest agent's channel and a graphical display. */
 export function vmDomainXml(vm: Vm, at: VmPlacement): string {
   return domainXml({
     name: domainName(vm.id),
@@ -81,5 +86,7 @@ export function vmDomainXml(vm: Vm, at: VmPlacement): string {
     biosOnSerial: true,
     // Commands and files reach the guest through its agent (vmExec, vmFilePut).
     guestAgent: true,
+    // Nobody knows this password: each opening of the display sets its own (vm-display.ts).
+    graphics: { password: randomVncPassword() },
   });
 }
