@@ -260,6 +260,7 @@ export async function startKumo(config: Config): Promise<Kumo> {
           : new MemoryConsoleTickets(v.consoleTicketSeconds),
         accessCheckMs: 5000,
         share: consoleShare,
+        logins: locks('display-login'),
       },
       exec: {
         runner: execRunner,

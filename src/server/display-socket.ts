@@ -66,7 +66,8 @@ function attach(ws: WebSocket, { vnc, revoked }: DisplayLink): void {
     () => {
       clearTimeout(timer);
       client.pipe(vnc);
-      vnc.pipe(client);
+      // The display's end is told with a code and reason (below), not as a bare close.
+      vnc.pipe(client, { end: false });
     },
     (err: unknown) => {
       clearTimeout(timer);

@@ -9,7 +9,7 @@ import { dialTcp } from '../../src/libvirt/transport/tcp.ts';
 import { parseVncDisplay } from '../../src/libvirt/xml/domain.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
-import { rfbViewer, securityTypes } from '../support/rfb-client.ts';
+import { displaySocket, rfbViewer, securityTypes } from '../support/rfb-client.ts';
 import { openTls, rigHost } from '../support/rig.ts';
 import { within } from '../support/wait.ts';
 import {
@@ -17,7 +17,6 @@ import {
   addRigHost,
   addUser,
   codeOf,
-  connectConsole,
   type GqlResult,
   importImage,
   rawId,
@@ -99,10 +98,13 @@ async function displayPath(id: string, token: string): Promise<string> {
   return path;
 }
 
+const open = async (id: string, token: string) =>
+  displaySocket(await displayPath(id, token), k.url);
+
 async function view(id: string, token: string) {
-  const ws = await connectConsole(k, await displayPath(id, token));
+  const { ws, rfb } = await open(id, token);
   try {
-    return await within(rfbViewer(ws), 20_000, 'the display to answer');
+    return await within(rfbViewer(rfb), 20_000, 'the display to answer');
   } finally {
     ws.close();
   }
@@ -157,7 +159,7 @@ describe('graphical consoles', () => {
       expect(path).toMatch(/^\/display\?ticket=kumo_/);
       const { init, rects } = await view(id, alice);
       // QEMU names the desktop after the domain: this is the VM asked for.
-      expect(init.name).toBe(`kumo-${rawId(id)}`);
+      expect(init.name).toBe(`QEMU (kumo-${rawId(id)})`);
       expect(init.width).toBeGreaterThan(0);
       expect(init.height).toBeGreaterThan(0);
       expect(rects).toBeGreaterThan(0);
@@ -187,15 +189,15 @@ describe('graphical consoles', () => {
     await share(onTls, 'bob', 'OPERATOR', alice);
 
     const path = await displayPath(onTls, bob);
-    const ws = await connectConsole(k, path);
-    await expect(connectConsole(k, path)).rejects.toThrow(/console refused: 401/);
+    const { ws, rfb } = await displaySocket(path, k.url);
+    await expect(displaySocket(path, k.url)).rejects.toThrow(/display refused: 401/);
     // A serial console's ticket does not open the display.
     const serial = (await openTicket('vmConsoleOpen', onTls, bob)).data?.vmConsoleOpen?.console;
     const ticket = new URL(serial?.path as string, 'http://x').searchParams.get('ticket');
-    await expect(connectConsole(k, `/display?ticket=${ticket}`)).rejects.toThrow(/401/);
+    await expect(displaySocket(`/display?ticket=${ticket}`, k.url)).rejects.toThrow(/401/);
 
     const closed = closeCode(ws);
-    expect((await rfbViewer(ws)).init.name).toBe(`kumo-${rawId(onTls)}`);
+    expect((await rfbViewer(rfb)).init.name).toBe(`QEMU (kumo-${rawId(onTls)})`);
     await gql(
       'mutation($id: ID!) { vmUnshare(input: {id: $id, email: "bob@kumo.test"}) { userErrors { code } } }',
       { id: onTls },
@@ -206,24 +208,24 @@ describe('graphical consoles', () => {
 
   it('lets several in at once, each with its own login', async () => {
     const seen = await Promise.all([view(onSsh, alice), view(onSsh, alice), view(onSsh, admin)]);
-    expect(seen.map((s) => s.init.name)).toEqual(Array(3).fill(`kumo-${rawId(onSsh)}`));
+    expect(seen.map((s) => s.init.name)).toEqual(Array(3).fill(`QEMU (kumo-${rawId(onSsh)})`));
   });
 
   it('follows the VM when it moves to a host reached the other way', async () => {
-    const ws = await connectConsole(k, await displayPath(onTls, alice));
+    const { ws, rfb } = await open(onTls, alice);
     const closed = closeCode(ws);
-    await rfbViewer(ws);
+    await rfbViewer(rfb);
     const r = await gql<{ vmMigrate: { operation: { id: string } } }>(
       'mutation($id: ID!, $host: ID!) { vmMigrate(input: {id: $id, host: $host}) { operation { id } userErrors { code message } } }',
       { id: onTls, host: hosts.get('hv2') },
-      alice,
+      admin,
     );
-    expect((await settled(k, r.data?.vmMigrate.operation.id as string, alice)).status).toBe(
+    expect((await settled(k, r.data?.vmMigrate.operation.id as string, admin)).status).toBe(
       'SUCCEEDED',
     );
     // The session on the old host ends with the domain there; a new one reaches the new host.
     expect(await within(closed, 15_000, 'the old display to close')).toBe(1000);
-    expect((await view(onTls, alice)).init.name).toBe(`kumo-${rawId(onTls)}`);
+    expect((await view(onTls, alice)).init.name).toBe(`QEMU (kumo-${rawId(onTls)})`);
   });
 
   it('refuses a VM that is not running, as a user error', async () => {

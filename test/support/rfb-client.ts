@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { createWebSocketStream, type WebSocket } from 'ws';
+import { createWebSocketStream, WebSocket } from 'ws';
 import { readBytes } from '../../src/vnc/rfb.ts';
 
 /** ServerInit is what an RFB server says of its framebuffer once a client is in. */
@@ -21,13 +21,30 @@ export async function securityTypes(s: Duplex): Promise<number[]> {
 }
 
 /**
- * rfbViewer does a client's part of RFB 3.8 over a display socket as noVNC would: no password
- * (the controller logged in), a shared session, then one full framebuffer update asked for.
- * It returns the ServerInit and how many rectangles the first update carried.
+ * displaySocket opens a WebSocket to a display path on the controller at `base`, reading it as
+ * a stream from the start (the server speaks first); rejects with the HTTP refusal.
  */
-export async function rfbViewer(ws: WebSocket): Promise<{ init: ServerInit; rects: number }> {
-  const s = createWebSocketStream(ws);
-  s.on('error', () => undefined);
+export function displaySocket(path: string, base: string): Promise<{ ws: WebSocket; rfb: Duplex }> {
+  const url = new URL(path, base);
+  url.protocol = 'ws:';
+  const ws = new WebSocket(url);
+  const rfb = createWebSocketStream(ws);
+  rfb.on('error', () => undefined);
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws, rfb }));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(new Error(`display refused: ${res.statusCode}`)),
+    );
+    ws.once('error', reject);
+  });
+}
+
+/**
+ * rfbViewer does a client's part of RFB 3.8 on a display socket's stream as noVNC would: no password
+ * (the controller logged in), a shared session, then one full framebuffer update asked for.
+ * It returns the ServerInit and how many rectangles the first update carried, and reads on.
+ */
+export async function rfbViewer(s: Duplex): Promise<{ init: ServerInit; rects: number }> {
   const types = await securityTypes(s);
   if (types.join() !== '1') throw new Error(`offered security types ${types.join()}, not None`);
   s.write(Buffer.from([1]));
@@ -48,5 +65,7 @@ export async function rfbViewer(ws: WebSocket): Promise<{ init: ServerInit; rect
   s.write(request);
   const update = await readBytes(s, 4);
   if (update[0] !== 0) throw new Error(`expected a FramebufferUpdate, got message ${update[0]}`);
+  // What follows is read and dropped: a socket nobody reads would not see its close either.
+  s.resume();
   return { init, rects: update.readUInt16BE(2) };
 }

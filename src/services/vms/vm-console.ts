@@ -6,6 +6,7 @@ import type { Actor } from '../actor.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import { ServiceError } from '../errors.ts';
 import { leavable } from '../leavable.ts';
+import type { Locks } from '../locks.ts';
 import { PermissionService } from '../permissions/permission-service.ts';
 import type { ConsoleHub, ConsoleTap } from './console-hub.ts';
 import type { ConsoleShare } from './console-share.ts';
@@ -22,6 +23,8 @@ export interface ConsoleDeps {
   readonly accessCheckMs: number;
   /** share shares each console among replicas; null when this process runs alone. */
   readonly share: ConsoleShare | null;
+  /** logins puts logins to one VM's display in turn (each sets the display's password). */
+  readonly logins: Locks<VmId>;
 }
 
 /** DisplayLink is a graphical console opened for a client. */
@@ -91,7 +94,9 @@ export class VmConsoleService {
     const { actor, vmId } = await this.redeem(ticket, 'display');
     const vm = await this.vms.get(actor, vmId, 'use');
     const { conn, dom } = await this.vms.domainOf(vm);
-    const vnc = await loginDisplay(conn, dom);
+    const vnc = await this.deps.logins.run(vmId, 'opening its display', () =>
+      loginDisplay(conn, dom),
+    );
     const { promise: revoked, resolve } = Promise.withResolvers<void>();
     const stop = this.watch(actor, vmId, resolve);
     vnc.once('close', stop);

@@ -11,8 +11,6 @@ import { hostFailure } from './vm-host.ts';
 // clock somewhat behind or ahead of the controller's. A session logged in stays open after.
 const PASSWORD_TTL_MS = 60_000;
 const LOGIN_TIMEOUT_MS = 10_000;
-// Two logins to one display at once replace each other's password; the loser tries again.
-const LOGIN_ATTEMPTS = 3;
 
 /** displayOf reads a running domain's VNC display; INVALID_STATE when it has none to open. */
 export async function displayOf(conn: LibvirtConnection, dom: DomainRef): Promise<VncDisplay> {
@@ -35,33 +33,31 @@ export async function displayOf(conn: LibvirtConnection, dom: DomainRef): Promis
  * loginDisplay opens a running domain's VNC display as the controller: it gives the display a
  * fresh password that expires within a minute (the one in the definition is random and known
  * to nobody), reaches the port by the host connection's own way, and logs in. The session is
- * left where the client sends ClientInit; the browser never learns a password.
+ * left where the client sends ClientInit; the browser never learns a password. Two logins to
+ * one display at once would replace each other's password: the caller runs them in turn.
  */
 export async function loginDisplay(conn: LibvirtConnection, dom: DomainRef): Promise<Duplex> {
-  for (let attempt = 1; ; attempt++) {
-    const display = await displayOf(conn, dom);
-    const password = randomVncPassword();
-    const validTo = new Date(Date.now() + PASSWORD_TTL_MS);
-    let vnc: Duplex | null = null;
-    try {
-      await conn.domains.updateDevice(
-        dom,
-        vncPasswordXml(display, password, validTo),
-        ModificationFlags.LIVE,
+  const display = await displayOf(conn, dom);
+  const password = randomVncPassword();
+  const validTo = new Date(Date.now() + PASSWORD_TTL_MS);
+  let vnc: Duplex | null = null;
+  try {
+    await conn.domains.updateDevice(
+      dom,
+      vncPasswordXml(display, password, validTo),
+      ModificationFlags.LIVE,
+    );
+    vnc = await conn.reach(display.port, LOGIN_TIMEOUT_MS);
+    await login(vnc, password);
+    return vnc;
+  } catch (err) {
+    vnc?.destroy();
+    if (err instanceof RfbError)
+      throw new ServiceError(
+        'UNAVAILABLE',
+        `the VM's display did not let the controller in: ${err.message}${err.refused ? " (is the host's clock right?)" : ''}`,
       );
-      vnc = await conn.reach(display.port, LOGIN_TIMEOUT_MS);
-      await login(vnc, password);
-      return vnc;
-    } catch (err) {
-      vnc?.destroy();
-      if (err instanceof RfbError && err.refused && attempt < LOGIN_ATTEMPTS) continue;
-      if (err instanceof RfbError)
-        throw new ServiceError(
-          'UNAVAILABLE',
-          `the VM's display did not let the controller in: ${err.message}${err.refused ? " (is the host's clock right?)" : ''}`,
-        );
-      throw hostFailure(err, 'the graphical console cannot be opened');
-    }
+    throw hostFailure(err, 'the graphical console cannot be opened');
   }
 }
 
