@@ -218,7 +218,26 @@ describe('the web console', () => {
         'the guest answering on the console',
       );
       await shot(page, 'vm-serial-console');
+
+      // The graphical console: noVNC through the controller, drawing the guest's VGA screen.
+      await page.getByRole('button', { name: 'Open graphical console' }).click();
+      await page.getByRole('application', { name: 'Screen of web' }).waitFor();
+      await page.getByText(/^Showing QEMU \(kumo-[0-9a-f-]+\)$/).waitFor({ timeout: 30_000 });
+      const drawn = () =>
+        page.locator('.screen canvas').evaluate((canvas: HTMLCanvasElement) => {
+          const pixels = canvas
+            .getContext('2d')
+            ?.getImageData(0, 0, canvas.width, canvas.height).data;
+          let lit = 0;
+          for (let i = 0; pixels && i < pixels.length; i += 4)
+            if ((pixels[i] ?? 0) + (pixels[i + 1] ?? 0) + (pixels[i + 2] ?? 0) > 96) lit++;
+          return lit;
+        });
+      await until(async () => ((await drawn()) > 200 ? true : undefined), 30_000, 'text drawn');
+      await shot(page, 'vm-graphical-console');
       await expectAccessible(page, 'a VM’s page');
+      await page.getByRole('button', { name: 'Close', exact: true }).click();
+      await page.getByText('The graphical console closed.').waitFor();
 
       const snap = page.getByRole('form', { name: 'Take a snapshot of web' });
       await snap.getByLabel('Snapshot name').fill('before');

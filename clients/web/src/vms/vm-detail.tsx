@@ -14,9 +14,13 @@ import { VmMetricsCharts } from './vm-metrics.tsx';
 import { VmOperations } from './vm-operations.tsx';
 import { VmSnapshots } from './vm-snapshots.tsx';
 
-// The terminal is a few hundred KiB: loaded when a VM's page is first shown, not with the app.
+// The terminal and the VNC client are a few hundred KiB each: loaded when a VM's page is first
+// shown to someone who may use its consoles, not with the app.
 const SerialConsole = lazy(() =>
   import('./serial-console.tsx').then((m) => ({ default: m.SerialConsole })),
+);
+const GraphicalConsole = lazy(() =>
+  import('./graphical-console.tsx').then((m) => ({ default: m.GraphicalConsole })),
 );
 
 const VM = graphql(`query Vm($id: ID!) {
@@ -79,8 +83,9 @@ export function VmDetail({ id }: { id: string }) {
       </dl>
       {now.state === 'RUNNING' && <VmMetricsCharts vmId={vm.id} />}
       {now.state === 'RUNNING' && mayAct(viewer, vm.myRole, 'OPERATOR') && (
-        <Suspense fallback={<p role="status">Loading the console…</p>}>
+        <Suspense fallback={<p role="status">Loading the consoles…</p>}>
           <SerialConsole vmId={vm.id} vmName={vm.name} />
+          <GraphicalConsole vmId={vm.id} vmName={vm.name} />
         </Suspense>
       )}
       <VmSnapshots vmId={vm.id} vmName={vm.name} operate={mayAct(viewer, vm.myRole, 'OPERATOR')} />
