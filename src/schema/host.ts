@@ -4,8 +4,10 @@ import type { HostFacts } from '../drivers/session.ts';
 import { ACCELERATIONS, HOST_STATES, type Host } from '../entities/host.ts';
 import type { HostId } from '../entities/ids.ts';
 import type { Operation } from '../entities/operation.ts';
+import type { HostAllocation } from '../services/hosts/host-allocation.ts';
 import { HostView } from '../services/hosts/host-view.ts';
 import type { HostMetricsSample, HostStateChange } from '../services/hosts/types.ts';
+import { capacityOf } from '../services/vms/scheduler.ts';
 import { audited } from './audited.ts';
 import { builder } from './builder.ts';
 import { connectionOf, decodeCursor, pageSize } from './connection.ts';
@@ -42,6 +44,36 @@ const HostFactsType = builder.objectRef<HostFacts>('HostFacts').implement({
   }),
 });
 
+const HostAllocationType = builder
+  .objectRef<HostAllocation & { readonly host: HostView }>('HostAllocation')
+  .implement({
+    description:
+      "What the VMs placed on the host hold of it, running or not, at their ceilings (maxVcpus, maxMemoryBytes): what the scheduler places against. The capacities are the host's CPUs and memory under its overcommit, null until its facts are known.",
+    fields: (t) => ({
+      vms: t.exposeInt('vms'),
+      vcpus: t.exposeInt('vcpus'),
+      memoryBytes: t.expose('memoryBytes', { type: 'BigInt' }),
+      vcpuCapacity: t.int({
+        nullable: true,
+        resolve: ({ host }) => (host.facts ? capacityOfHost(host).vcpus : null),
+      }),
+      memoryCapacityBytes: t.field({
+        type: 'BigInt',
+        nullable: true,
+        resolve: ({ host }) => (host.facts ? capacityOfHost(host).memoryBytes : null),
+      }),
+    }),
+  });
+
+function capacityOfHost(h: HostView) {
+  return capacityOf({
+    cpus: h.facts?.cpus ?? 0,
+    memoryBytes: BigInt(h.facts?.memoryBytes ?? 0),
+    cpuOvercommit: h.cpuOvercommit,
+    memoryOvercommit: h.memoryOvercommit,
+  });
+}
+
 /** HostType is a hypervisor host: every signed-in user may see it, admins change it. */
 export const HostType = builder.node(HostView, {
   name: 'Host',
@@ -67,6 +99,16 @@ export const HostType = builder.node(HostView, {
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime', nullable: true }),
+    allocation: t.field({
+      type: HostAllocationType,
+      // How full each host is says how busy other tenants are.
+      authScopes: { admin: true },
+      description: 'What VMs hold of the host. Admins only.',
+      resolve: async (h, _a, ctx) => ({
+        ...(await ctx.services.hosts.allocation(h.id as HostId)),
+        host: h,
+      }),
+    }),
   }),
 });
 

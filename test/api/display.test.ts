@@ -228,12 +228,14 @@ describe('graphical consoles', () => {
     expect((await view(onTls, alice)).init.name).toBe(`QEMU (kumo-${rawId(onTls)})`);
   });
 
-  it('refuses a VM that is not running, as a user error', async () => {
+  it('refuses a VM that is not running: as a user error, and at the socket for a ticket it had', async () => {
+    const path = await displayPath(onSsh, alice);
     await gql(
       'mutation($id: ID!) { vmPowerOff(input: {id: $id}) { vm { state } } }',
       { id: onSsh },
       alice,
     );
+    await expect(displaySocket(path, k.url)).rejects.toThrow(/display refused: 409/);
     const r = await openTicket('vmDisplayOpen', onSsh, alice);
     expect(r.data?.vmDisplayOpen?.userErrors[0]).toMatchObject({
       code: 'INVALID_STATE',

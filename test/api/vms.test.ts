@@ -580,17 +580,45 @@ describe('VMs on the rig', () => {
     });
   });
 
-  it('gives the last free memory of a host to exactly one of two concurrent creates', async () => {
-    const hosts = await gql<{
-      hosts: {
-        edges: Array<{ node: { id: string; name: string; facts: { memoryBytes: number } } }>;
-      };
-    }>('{ hosts(first: 5) { edges { node { id name facts { memoryBytes } } } } }', {}, admin);
-    // The host without the other test VM, whose room is all its own.
-    const hv2 = hosts.data?.hosts.edges.find((e) => e.node.name !== web.host?.name)?.node as {
+  it('gives the last free memory of a host to exactly one of two concurrent creates, and shows admins what VMs hold', async () => {
+    interface Allocation {
+      vms: number;
+      vcpus: number;
+      memoryBytes: string;
+      vcpuCapacity: number;
+      memoryCapacityBytes: string;
+    }
+    interface HostNode {
       id: string;
-      facts: { memoryBytes: number };
-    };
+      name: string;
+      facts: { memoryBytes: number; cpus: number };
+      allocation: Allocation;
+    }
+    const readHosts = async () =>
+      (
+        await gql<{ hosts: { edges: Array<{ node: HostNode }> } }>(
+          `{ hosts(first: 5) { edges { node { id name facts { memoryBytes cpus }
+            allocation { vms vcpus memoryBytes vcpuCapacity memoryCapacityBytes } } } } }`,
+          {},
+          admin,
+        )
+      ).data?.hosts.edges.map((e) => e.node) ?? [];
+    // The host without the other test VM, whose room is all its own.
+    const hv2 = (await readHosts()).find((h) => h.name !== web.host?.name) as HostNode;
+    expect(hv2.allocation).toEqual({
+      vms: 0,
+      vcpus: 0,
+      memoryBytes: '0',
+      vcpuCapacity: hv2.facts.cpus * 8,
+      memoryCapacityBytes: String(hv2.facts.memoryBytes),
+    });
+    // How full the hosts are is for admins.
+    const byAlice = await k.gql(
+      '{ hosts(first: 5) { edges { node { allocation { vms } } } } }',
+      {},
+      alice,
+    );
+    expect(codeOf(byAlice)).toBe('FORBIDDEN');
     const share = (BigInt(Math.floor(hv2.facts.memoryBytes * 0.6)) / MiB) * MiB;
     const input = { host: hv2.id, memoryBytes: String(share), start: false };
     const [a, b] = await Promise.all([
@@ -604,6 +632,12 @@ describe('VMs on the rig', () => {
     const winner = won[0] as (typeof won)[number];
     expect((await settled(k, winner.operation?.id as string, admin)).status).toBe('SUCCEEDED');
     expect(await vm(winner.vm?.id as string, admin)).toMatchObject({ state: 'STOPPED' });
+    // A stopped VM holds its room all the same.
+    expect((await readHosts()).find((h) => h.id === hv2.id)?.allocation).toMatchObject({
+      vms: 1,
+      vcpus: 1,
+      memoryBytes: String(share),
+    });
     const removed = await gql<{ vmRemove: { userErrors: unknown[] } }>(
       'mutation($id: ID!) { vmRemove(input: {id: $id}) { userErrors { code message } } }',
       { id: winner.vm?.id },

@@ -1,4 +1,4 @@
-import type DataLoader from 'dataloader';
+import DataLoader from 'dataloader';
 import type { EntityManager } from '../../db/database.ts';
 import type { HostCredentials } from '../../drivers/credentials.ts';
 import { type DriverError, isDriverError } from '../../drivers/errors.ts';
@@ -11,6 +11,7 @@ import { ServiceError, type ServiceErrorCode } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import { type Row, viewLoader } from '../views.ts';
+import { allocationsOf, type HostAllocation } from './host-allocation.ts';
 import type { HostMonitor } from './host-monitor.ts';
 import { HOST_VIEW_COLUMNS, HostView } from './host-view.ts';
 import type { AdminHold } from './types.ts';
@@ -80,11 +81,19 @@ export class HostService {
   private readonly em: EntityManager;
   private readonly deps: HostDeps;
   private readonly views: DataLoader<HostId, HostView | null>;
+  private readonly allocations: DataLoader<HostId, HostAllocation>;
 
   constructor(em: EntityManager, deps: HostDeps) {
     this.em = em;
     this.deps = deps;
     this.views = viewLoader(em, Host, HOST_VIEW_COLUMNS, HostView.ofRow);
+    this.allocations = new DataLoader(
+      async (ids) => {
+        const sums = await allocationsOf(em, ids);
+        return ids.map((id) => sums.get(id) as HostAllocation);
+      },
+      { cache: false },
+    );
   }
 
   /** list returns hosts by name; any signed-in caller may list them (the schema checks that). */
@@ -108,6 +117,11 @@ export class HostService {
   /** view reads a host as the API shows it, or null; the hosts of one tick share a query. */
   view(id: HostId): Promise<HostView | null> {
     return this.views.load(id);
+  }
+
+  /** allocation is what the VMs on a host hold of it; the hosts of one tick share a query. */
+  allocation(id: HostId): Promise<HostAllocation> {
+    return this.allocations.load(id);
   }
 
   async get(id: HostId): Promise<Host> {

@@ -1,9 +1,10 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager } from '../../db/database.ts';
 import { Host } from '../../entities/host.ts';
 import type { HostId, VmId } from '../../entities/ids.ts';
 import { Operation } from '../../entities/operation.ts';
 import { Vm } from '../../entities/vm.ts';
 import { ServiceError } from '../errors.ts';
+import { allocationsOf } from '../hosts/host-allocation.ts';
 import type { HostMonitor } from '../hosts/host-monitor.ts';
 import { type HostCapacity, type PlacementPolicy, place, type VmSize } from './scheduler.ts';
 import { domainTypeOf } from './vm-domain.ts';
@@ -66,16 +67,13 @@ export class HostRooms {
     if (statuses.length === 0) return [];
     const ids = statuses.map((s) => s.hostId as HostId);
     const hosts = await this.em.find(Host, { id: { $in: ids } });
-    const held = await this.em.find(
-      Vm,
-      { host: { $in: ids } },
-      { fields: ['host', 'maxVcpus', 'maxMemoryBytes'] },
+    const allocated = await allocationsOf(this.em, ids);
+    const used = new Map(
+      [...allocated].map(([host, a]) => [
+        host as string,
+        { vcpus: a.vcpus, memory: a.memoryBytes },
+      ]),
     );
-    const claims = held.map((vm) => ({
-      host: vm.host?.id ?? '',
-      vcpus: vm.maxVcpus,
-      memory: vm.maxMemoryBytes,
-    }));
     // A VM on its way to a host holds room there too, until it is recorded there.
     const moving = await this.em.find(Operation, { kind: 'vmMigrate', status: 'RUNNING' });
     const arriving = new Map<string, string>();
@@ -92,14 +90,10 @@ export class HostRooms {
       );
       for (const vm of vms) {
         const to = arriving.get(vm.id) as string;
-        if (vm.host?.id !== to)
-          claims.push({ host: to, vcpus: vm.maxVcpus, memory: vm.maxMemoryBytes });
+        const u = used.get(to);
+        if (vm.host?.id !== to && u)
+          used.set(to, { vcpus: u.vcpus + vm.maxVcpus, memory: u.memory + vm.maxMemoryBytes });
       }
-    }
-    const used = new Map<string, { vcpus: number; memory: bigint }>();
-    for (const c of claims) {
-      const u = used.get(c.host) ?? { vcpus: 0, memory: 0n };
-      used.set(c.host, { vcpus: u.vcpus + c.vcpus, memory: u.memory + c.memory });
     }
     return hosts.flatMap((h) => {
       const facts = statuses.find((s) => s.hostId === h.id)?.facts;

@@ -20,11 +20,22 @@ export interface VmSize {
   readonly memoryBytes: bigint;
 }
 
+/** capacityOf is what a host may give its VMs in all: its CPUs and memory under its overcommit. */
+export function capacityOf(
+  h: Pick<HostCapacity, 'cpus' | 'memoryBytes' | 'cpuOvercommit' | 'memoryOvercommit'>,
+): { vcpus: number; memoryBytes: bigint } {
+  return {
+    vcpus: Math.floor(h.cpus * h.cpuOvercommit),
+    memoryBytes: scale(h.memoryBytes, h.memoryOvercommit),
+  };
+}
+
 /** fits says whether the VM fits on the host under its overcommit ratios. */
 export function fits(h: HostCapacity, size: VmSize): boolean {
+  const cap = capacityOf(h);
   return (
-    h.allocatedVcpus + size.vcpus <= Math.floor(h.cpus * h.cpuOvercommit) &&
-    h.allocatedMemoryBytes + size.memoryBytes <= scale(h.memoryBytes, h.memoryOvercommit)
+    h.allocatedVcpus + size.vcpus <= cap.vcpus &&
+    h.allocatedMemoryBytes + size.memoryBytes <= cap.memoryBytes
   );
 }
 
@@ -38,10 +49,10 @@ export function place(
   policy: PlacementPolicy,
 ): HostCapacity[] {
   const freeAfter = (h: HostCapacity) => {
-    const memCap = scale(h.memoryBytes, h.memoryOvercommit);
-    const cpuCap = Math.floor(h.cpus * h.cpuOvercommit);
-    const mem = Number(memCap - h.allocatedMemoryBytes - size.memoryBytes) / Number(memCap);
-    const cpu = (cpuCap - h.allocatedVcpus - size.vcpus) / cpuCap;
+    const cap = capacityOf(h);
+    const mem =
+      Number(cap.memoryBytes - h.allocatedMemoryBytes - size.memoryBytes) / Number(cap.memoryBytes);
+    const cpu = (cap.vcpus - h.allocatedVcpus - size.vcpus) / cap.vcpus;
     return [mem, cpu] as const;
   };
   const sign = policy === 'spread' ? -1 : 1;

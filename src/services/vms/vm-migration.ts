@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager } from '../../db/database.ts';
 import { Host } from '../../entities/host.ts';
 import type { HostId, VmId } from '../../entities/ids.ts';
 import type { Operation } from '../../entities/operation.ts';
