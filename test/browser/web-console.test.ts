@@ -297,7 +297,7 @@ describe('the web console', () => {
     }
   });
 
-  it('lets admins add a user, set their quota, and find it in the audit log', async () => {
+  it('lets admins add a user, set their quota, see what another used, and find it in the audit log', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
     try {
       await signIn(page, ADMIN.email, ADMIN.password);
@@ -329,6 +329,13 @@ describe('the web console', () => {
         diskBytes: null,
       });
 
+      // Showback: what Alice's VM used, as she sees it herself, with her quota.
+      await page.getByRole('link', { name: 'Usage of alice@kumo.test' }).click();
+      await page.getByRole('heading', { name: 'Usage of alice@kumo.test' }).waitFor();
+      await page.locator('tr[data-limit="VMS"]').waitFor();
+      await page.getByRole('rowheader', { name: 'web' }).waitFor();
+      await expectAccessible(page, 'a user’s usage');
+
       await page.getByRole('link', { name: 'Audit log' }).click();
       const filter = page.getByRole('form', { name: 'Filter the audit log' });
       await filter.getByLabel(/Action/).fill('quotaSet');
@@ -344,7 +351,7 @@ describe('the web console', () => {
     }
   });
 
-  it('shows admins the hosts with live use, and puts one in maintenance and back', async () => {
+  it('shows admins the hosts with live use and allocation, and puts one in maintenance and back', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
     try {
       await signIn(page, ADMIN.email, ADMIN.password);
@@ -354,6 +361,10 @@ describe('the web console', () => {
       // hostMetrics: every 5 s.
       await row.getByRole('meter', { name: 'CPU use of hv3' }).waitFor({ timeout: 20_000 });
       await row.getByRole('meter', { name: 'Memory use of hv3' }).waitFor();
+      // What VMs hold of it (the user's VM is gone by now), against its capacity.
+      await row.getByRole('meter', { name: 'vCPUs allocated on hv3' }).waitFor();
+      await row.getByText(/^0 of \d+ vCPUs/).waitFor();
+      await row.getByText('0 VMs', { exact: true }).waitFor();
       await shot(page, 'hosts');
       await expectAccessible(page, 'the hosts');
       await row.getByRole('button', { name: 'Maintenance for hv3' }).click();

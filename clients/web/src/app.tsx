@@ -9,7 +9,7 @@ import { Shell } from './layout/shell.tsx';
 import { matchPath, navigate, usePath } from './routing/router.tsx';
 import { SignIn } from './session/sign-in.tsx';
 import { useViewer, VIEWER_QUERY, ViewerProvider } from './session/viewer.tsx';
-import { MyUsage } from './usage/my-usage.tsx';
+import { UsageReport } from './usage/usage-report.tsx';
 import { UserList } from './users/user-list.tsx';
 import { VmDetail } from './vms/vm-detail.tsx';
 import { VmList } from './vms/vm-list.tsx';
@@ -56,9 +56,11 @@ function Page() {
   if (matchPath('/images', path)) return <ImageList />;
   const image = matchPath('/images/:id', path);
   if (image?.id) return <ImageDetail id={image.id} key={image.id} />;
-  if (matchPath('/usage', path)) return <MyUsage />;
+  if (matchPath('/usage', path)) return <UsageReport user={null} />;
   if (matchPath('/hosts', path) && viewer.isAdmin) return <HostList />;
   if (matchPath('/users', path) && viewer.isAdmin) return <UserList />;
+  const user = matchPath('/users/:id/usage', path);
+  if (user?.id && viewer.isAdmin) return <UsageReport user={user.id} key={user.id} />;
   if (matchPath('/audit', path) && viewer.isAdmin) return <AuditLog />;
   if (path === '/') return <Redirect to="/vms" />;
   return (

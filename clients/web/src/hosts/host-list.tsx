@@ -16,6 +16,8 @@ const HOSTS = graphql(`query Hosts($first: Int!, $after: String) {
     edges { node {
       id name uri state maintenance lastError
       facts { cpus memoryBytes storageCapacityBytes storageAvailableBytes hypervisor }
+      cpuOvercommit memoryOvercommit
+      allocation { vms vcpus memoryBytes vcpuCapacity memoryCapacityBytes }
     } }
     pageInfo { hasNextPage endCursor }
   } }`);
@@ -34,8 +36,9 @@ type HostState = ResultOf<typeof HOST_STATE_CHANGED>['hostStateChanged']['state'
 type Usage = Omit<ResultOf<typeof HOST_METRICS>['hostMetrics'], 'host'>;
 
 /**
- * HostList is the fleet for admins: each host's facts, state as it changes, storage and live
- * CPU and memory use, and maintenance (with evacuation, its progress shown) and back.
+ * HostList is the fleet for admins: each host's facts, state as it changes, what its VMs hold
+ * of it under its overcommit, storage and live CPU and memory use, and maintenance (with
+ * evacuation, its progress shown) and back.
  */
 export function HostList() {
   const pages = usePages();
@@ -83,7 +86,16 @@ export function HostList() {
       {data && edges.length === 0 && <p>No hosts yet: add one with hostAdd or `kumo host add`.</p>}
       {edges.length > 0 && (
         <Table
-          columns={['Name', 'State', 'Machine', 'CPU', 'Memory', 'Storage', { hidden: 'Actions' }]}
+          columns={[
+            'Name',
+            'State',
+            'Machine',
+            'Allocated',
+            'CPU',
+            'Memory',
+            'Storage',
+            { hidden: 'Actions' },
+          ]}
         >
           {edges.map(({ node: host }) => {
             const now = states.get(host.id) ?? {
@@ -108,6 +120,9 @@ export function HostList() {
                 <td>
                   {f ? `${f.cpus} CPUs, ${bytes(f.memoryBytes)}` : '—'}
                   <div className="sub">{f?.hypervisor}</div>
+                </td>
+                <td>
+                  <Allocation host={host} />
                 </td>
                 <td>
                   {use ? (
@@ -186,5 +201,34 @@ export function HostList() {
       )}
       <Pager pages={pages} what="Host" pageInfo={data?.hosts.pageInfo} busy={fetching} />
     </section>
+  );
+}
+
+type HostNode = ResultOf<typeof HOSTS>['hosts']['edges'][number]['node'];
+
+// What the host's VMs hold against what the scheduler may give them (its overcommit included).
+function Allocation({ host }: { host: HostNode }) {
+  const name = host.name;
+  const a = host.allocation;
+  if (a.vcpuCapacity === null || a.memoryCapacityBytes === null) return <>—</>;
+  const times = (x: number) => (x === 1 ? '' : ` (×${x})`);
+  return (
+    <>
+      <MeterBar
+        label={`vCPUs allocated on ${name}`}
+        used={a.vcpus}
+        total={a.vcpuCapacity}
+        text={`${a.vcpus} of ${a.vcpuCapacity} vCPUs${times(host.cpuOvercommit)}`}
+      />
+      <MeterBar
+        label={`Memory allocated on ${name}`}
+        used={Number(a.memoryBytes)}
+        total={Number(a.memoryCapacityBytes)}
+        text={`${bytes(a.memoryBytes)} of ${bytes(a.memoryCapacityBytes)}${times(host.memoryOvercommit)}`}
+      />
+      <div className="sub">
+        {a.vms} VM{a.vms === 1 ? '' : 's'}
+      </div>
+    </>
   );
 }

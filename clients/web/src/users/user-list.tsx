@@ -4,6 +4,7 @@ import { graphql } from '../../../graphql/graphql.ts';
 import { ErrorList } from '../layout/error-list.tsx';
 import { PAGE, Pager, usePages } from '../layout/pager.tsx';
 import { Table } from '../layout/table.tsx';
+import { Link } from '../routing/router.tsx';
 import { QuotaEditor } from './quota-editor.tsx';
 
 const USERS = graphql(`query Users($first: Int!, $after: String, $search: String) {
@@ -14,7 +15,7 @@ const USERS = graphql(`query Users($first: Int!, $after: String, $search: String
 const USER_CREATE = graphql(`mutation UserCreate($input: UserCreateInput!) {
   userCreate(input: $input) { user { id } userErrors { code field message } } }`);
 
-/** UserList is the users for admins: search, create, and each one's quota. */
+/** UserList is the users for admins: search, create, each one's quota and what they used. */
 export function UserList() {
   const [search, setSearch] = useState('');
   const pages = usePages();
@@ -33,7 +34,7 @@ export function UserList() {
       </label>
       <ErrorList error={error} />
       {edges.length > 0 && (
-        <Table columns={['Email', 'Name', 'Admin', { hidden: 'Quota' }]}>
+        <Table columns={['Email', 'Name', 'Admin', { hidden: 'Quota and usage' }]}>
           {edges.map(({ node: u }) => (
             <tr key={u.id} data-user={u.email}>
               <th scope="row">{u.email}</th>
@@ -47,7 +48,13 @@ export function UserList() {
                   onClick={() => setEditing(editing === u.id ? null : u.id)}
                 >
                   Quota
-                </button>
+                </button>{' '}
+                <Link
+                  to={`/users/${encodeURIComponent(u.id)}/usage`}
+                  aria-label={`Usage of ${u.email}`}
+                >
+                  Usage
+                </Link>
               </td>
             </tr>
           ))}

@@ -7,10 +7,10 @@ import { MeterBar } from '../charts/meter-bar.tsx';
 import { ErrorList } from '../layout/error-list.tsx';
 import { Table } from '../layout/table.tsx';
 
-const QUOTA_USAGE = graphql(`subscription QuotaUsage {
-  quotaUsageChanged { limit max used remaining periodEnd } }`);
-const USAGE = graphql(`query Usage($from: DateTime!, $to: DateTime!) {
-  usage(from: $from, to: $to, granularity: HOUR) {
+const QUOTA_USAGE = graphql(`subscription QuotaUsage($user: ID) {
+  quotaUsageChanged(user: $user) { limit max used remaining periodEnd } }`);
+const USAGE = graphql(`query Usage($from: DateTime!, $to: DateTime!, $user: ID) {
+  usage(from: $from, to: $to, granularity: HOUR, user: $user) {
     vms {
       vmId vmName
       total { cpuSeconds memoryByteSeconds netRxBytes netTxBytes }
@@ -26,6 +26,8 @@ function amount(limit: Limit['limit'], value: bigint | number | string): string 
   if (limit === 'CPU_SECONDS') return duration(Number(value));
   return String(value);
 }
+
+const USER_EMAIL = graphql(`query UserEmail($id: ID!) { node(id: $id) { ... on User { email } } }`);
 
 const HOUR = 3600_000;
 
@@ -46,20 +48,27 @@ const LIMIT_NAMES: Record<Limit['limit'], string> = {
 };
 
 /**
- * MyUsage is the viewer's quota, live (`quotaUsageChanged`: at reservations and metering
- * rounds), and what their VMs consumed over the last day, hour by hour and VM by VM.
+ * UsageReport is a user's quota, live (`quotaUsageChanged`: at reservations and metering
+ * rounds), and what their VMs consumed over the last day, hour by hour and VM by VM: the
+ * viewer's own (`user` null), or, for admins, anyone's (showback).
  */
-export function MyUsage() {
+export function UsageReport({ user }: { user: string | null }) {
   const [limits, setLimits] = useState<readonly Limit[] | null>(null);
-  useSubscription({ query: QUOTA_USAGE }, (_p, e) => {
+  const [who] = useQuery({ query: USER_EMAIL, variables: { id: user ?? '' }, pause: !user });
+  const email = who.data?.node && 'email' in who.data.node ? who.data.node.email : null;
+  useSubscription({ query: QUOTA_USAGE, variables: { user } }, (_p, e) => {
     setLimits(e.quotaUsageChanged);
     return e;
   });
   // The day is fixed when the page opens; reopening the page reads a newer one.
   const day = useMemo(() => {
     const to = new Date();
-    return { from: new Date(to.getTime() - 24 * HOUR).toISOString(), to: to.toISOString() };
-  }, []);
+    return {
+      from: new Date(to.getTime() - 24 * HOUR).toISOString(),
+      to: to.toISOString(),
+      user,
+    };
+  }, [user]);
   const [{ data, error }] = useQuery({ query: USAGE, variables: day });
   // Every hour of the day gets a bar, those without use too, so the chart reads as a day.
   const hours = useMemo(() => {
@@ -77,9 +86,10 @@ export function MyUsage() {
   }, [data, day]);
   return (
     <section aria-labelledby="usage-title">
-      <h1 id="usage-title">My usage</h1>
+      <h1 id="usage-title">{user ? `Usage of ${email ?? '…'}` : 'My usage'}</h1>
+      <ErrorList error={who.error} />
       <h2>Quota</h2>
-      {!limits && <p role="status">Reading your quota…</p>}
+      {!limits && <p role="status">Reading the quota…</p>}
       {limits && (
         <Table columns={['Limit', 'Use', 'Window ends']}>
           {limits.map((l) => (
