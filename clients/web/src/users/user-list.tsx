@@ -50,7 +50,7 @@ export function UserList() {
                   Quota
                 </button>{' '}
                 <Link
-                  to={`/users/${encodeURIComponent(u.id)}/usage`}
+                  href={`/users/${encodeURIComponent(u.id)}/usage`}
                   aria-label={`Usage of ${u.email}`}
                 >
                   Usage

@@ -7,9 +7,10 @@ import { ErrorList } from '../layout/error-list.tsx';
 const DISPLAY_OPEN = graphql(`mutation VmDisplayOpen($id: ID!) {
   vmDisplayOpen(input: { id: $id }) { console { path } userErrors { code field message } } }`);
 
+const CLOSED = 'The graphical console closed.';
 // How the controller ends a display (src/server/display-socket.ts), in words.
 const ENDINGS: Record<number, string> = {
-  1000: 'The graphical console closed.',
+  1000: CLOSED,
   1001: 'The controller is stopping.',
   4400: 'The browser and the console did not agree on how to talk.',
   4403: 'You may no longer use this console.',
@@ -86,7 +87,7 @@ function Screen({
     screen.addEventListener('disconnect', (e) =>
       ended.current(
         ENDINGS[code] ??
-          (e.detail.clean ? ENDINGS[1000] : `The graphical console ended (${code || 'lost'}).`),
+          (e.detail.clean ? CLOSED : `The graphical console ended (${code || 'lost'}).`),
       ),
     );
     rfb.current = screen;
