@@ -149,7 +149,8 @@ export function HostList() {
                   )}
                 </td>
                 <td>
-                  {f ? (
+                  {/* No pool measured: the host's Kumo pool is made with its first VM. */}
+                  {f && f.storageCapacityBytes > 0 ? (
                     <MeterBar
                       label={`Storage use of ${host.name}`}
                       used={f.storageCapacityBytes - f.storageAvailableBytes}
