@@ -1,8 +1,6 @@
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import type { ConsoleEnd, ConsoleTap } from '../services/vms/console-hub.ts';
-import { pingClients, type Ticketed, upgradeWithTicket } from './socket-upgrade.ts';
+import { serveTicketed } from './ticketed-socket.ts';
 
 /** CONSOLE_PATH is where interactive consoles are served: `/console?ticket=<ticket>`. */
 export const CONSOLE_PATH = '/console';
@@ -26,10 +24,7 @@ const MAX_INPUT_BYTES = 64 * 1024;
  * binary messages, and whatever the client sends (binary or text) is typed into the console.
  */
 export function serveConsoles(endpoint: ConsoleEndpoint) {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_INPUT_BYTES });
-  const stopPings = pingClients(wss);
-
-  const ticketed: Ticketed<ConsoleTap> = {
+  return serveTicketed<ConsoleTap>(MAX_INPUT_BYTES, {
     redeem: async (ticket) => (await endpoint.connect(ticket)).tap,
     release: (tap) => tap.end(),
     attach: (ws, tap) => {
@@ -43,17 +38,7 @@ export function serveConsoles(endpoint: ConsoleEndpoint) {
         else ws.close(...CLOSES[why]);
       });
     },
-  };
-
-  return {
-    upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-      upgradeWithTicket(wss, ticketed, req, socket, head),
-    close: () => {
-      stopPings();
-      for (const ws of wss.clients) ws.close(1001, 'the controller is stopping');
-      wss.close();
-    },
-  };
+  });
 }
 
 // A client that stops reading is dropped once this much waits for it, not buffered forever.

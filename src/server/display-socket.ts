@@ -1,9 +1,7 @@
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
+import { createWebSocketStream, type WebSocket } from 'ws';
 import type { DisplayLink } from '../services/vms/vm-console.ts';
 import { rfbGreet } from '../vnc/rfb.ts';
-import { pingClients, type Ticketed, upgradeWithTicket } from './socket-upgrade.ts';
+import { serveTicketed } from './ticketed-socket.ts';
 
 /** DISPLAY_PATH is where graphical consoles are served: `/display?ticket=<ticket>`. */
 export const DISPLAY_PATH = '/display';
@@ -25,24 +23,11 @@ const GREETING_MS = 10_000;
  * both ways untouched.
  */
 export function serveDisplays(endpoint: DisplayEndpoint) {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_INPUT_BYTES });
-  const stopPings = pingClients(wss);
-
-  const ticketed: Ticketed<DisplayLink> = {
+  return serveTicketed<DisplayLink>(MAX_INPUT_BYTES, {
     redeem: (ticket) => endpoint.display(ticket),
     release: (link) => link.vnc.destroy(),
-    attach: (ws, link) => attach(ws, link),
-  };
-
-  return {
-    upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-      upgradeWithTicket(wss, ticketed, req, socket, head),
-    close: () => {
-      stopPings();
-      for (const ws of wss.clients) ws.close(1001, 'the controller is stopping');
-      wss.close();
-    },
-  };
+    attach,
+  });
 }
 
 function attach(ws: WebSocket, { vnc, revoked }: DisplayLink): void {

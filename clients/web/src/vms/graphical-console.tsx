@@ -1,8 +1,8 @@
 import RFB from '@novnc/novnc';
 import { useEffect, useRef, useState } from 'react';
-import { useMutation } from 'urql';
+import { useClient } from 'urql';
 import { graphql } from '../../../graphql/graphql.ts';
-import { ErrorList } from '../layout/error-list.tsx';
+import { ConsoleSection } from './console-section.tsx';
 
 const DISPLAY_OPEN = graphql(`mutation VmDisplayOpen($id: ID!) {
   vmDisplayOpen(input: { id: $id }) { console { path } userErrors { code field message } } }`);
@@ -23,35 +23,20 @@ const ENDINGS: Record<number, string> = {
  * page holds no password; keys and pointer go to the guest.
  */
 export function GraphicalConsole({ vmId, vmName }: { vmId: string; vmName: string }) {
-  const [result, open] = useMutation(DISPLAY_OPEN);
-  const [path, setPath] = useState<string | null>(null);
-  const [ending, setEnding] = useState<string | null>(null);
-  const start = async () => {
-    setEnding(null);
-    const r = await open({ id: vmId });
-    setPath(r.data?.vmDisplayOpen.console?.path ?? null);
+  const client = useClient();
+  const open = async () => {
+    const r = await client.mutation(DISPLAY_OPEN, { id: vmId }).toPromise();
+    const out = r.data?.vmDisplayOpen;
+    return { path: out?.console?.path ?? null, error: r.error, userErrors: out?.userErrors };
   };
   return (
-    <section aria-labelledby="display-title">
-      <h2 id="display-title">Graphical console</h2>
-      {!path && (
-        <button type="button" disabled={result.fetching} onClick={start}>
-          Open graphical console
-        </button>
-      )}
-      {ending && <p role="status">{ending}</p>}
-      <ErrorList error={result.error} userErrors={result.data?.vmDisplayOpen.userErrors} />
-      {path && (
-        <Screen
-          path={path}
-          label={`Screen of ${vmName}`}
-          onEnd={(why) => {
-            setPath(null);
-            setEnding(why);
-          }}
-        />
-      )}
-    </section>
+    <ConsoleSection
+      id="display-title"
+      title="Graphical console"
+      button="Open graphical console"
+      open={open}
+      render={(path, onEnd) => <Screen path={path} label={`Screen of ${vmName}`} onEnd={onEnd} />}
+    />
   );
 }
 

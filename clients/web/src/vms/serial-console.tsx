@@ -1,10 +1,10 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
-import { useEffect, useRef, useState } from 'react';
-import { useMutation } from 'urql';
+import { useEffect, useRef } from 'react';
+import { useClient } from 'urql';
 import { graphql } from '../../../graphql/graphql.ts';
-import { ErrorList } from '../layout/error-list.tsx';
+import { ConsoleSection } from './console-section.tsx';
 
 const CONSOLE_OPEN = graphql(`mutation VmConsoleOpen($id: ID!) {
   vmConsoleOpen(input: { id: $id }) { console { path } userErrors { code field message } } }`);
@@ -22,35 +22,22 @@ const ENDINGS: Record<number, string> = {
  * typed goes to the guest. Everyone on one VM's console shares it.
  */
 export function SerialConsole({ vmId, vmName }: { vmId: string; vmName: string }) {
-  const [result, open] = useMutation(CONSOLE_OPEN);
-  const [path, setPath] = useState<string | null>(null);
-  const [ending, setEnding] = useState<string | null>(null);
-  const start = async () => {
-    setEnding(null);
-    const r = await open({ id: vmId });
-    setPath(r.data?.vmConsoleOpen.console?.path ?? null);
+  const client = useClient();
+  const open = async () => {
+    const r = await client.mutation(CONSOLE_OPEN, { id: vmId }).toPromise();
+    const out = r.data?.vmConsoleOpen;
+    return { path: out?.console?.path ?? null, error: r.error, userErrors: out?.userErrors };
   };
   return (
-    <section aria-labelledby="console-title">
-      <h2 id="console-title">Serial console</h2>
-      {!path && (
-        <button type="button" disabled={result.fetching} onClick={start}>
-          Open serial console
-        </button>
+    <ConsoleSection
+      id="console-title"
+      title="Serial console"
+      button="Open serial console"
+      open={open}
+      render={(path, onEnd) => (
+        <ConsoleTerminal path={path} label={`Serial console of ${vmName}`} onEnd={onEnd} />
       )}
-      {ending && <p role="status">{ending}</p>}
-      <ErrorList error={result.error} userErrors={result.data?.vmConsoleOpen.userErrors} />
-      {path && (
-        <ConsoleTerminal
-          path={path}
-          label={`Serial console of ${vmName}`}
-          onEnd={(why) => {
-            setPath(null);
-            setEnding(why);
-          }}
-        />
-      )}
-    </section>
+    />
   );
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { isServiceError, type ServiceErrorCode } from '../services/errors.ts';
 
 // What the console endpoints share: their tickets are redeemed before the upgrade, so a refused
@@ -28,7 +28,7 @@ function refuseUpgrade(socket: Duplex, err: unknown): void {
 }
 
 /** pingClients drops the server's clients that stop answering pings; returns what stops it. */
-export function pingClients(wss: WebSocketServer): () => void {
+function pingClients(wss: WebSocketServer): () => void {
   const alive = new WeakSet<WebSocket>();
   wss.on('connection', (ws: WebSocket) => {
     alive.add(ws);
@@ -57,7 +57,7 @@ export interface Ticketed<T> {
  * upgradeWithTicket redeems the `ticket` of the request's URL before upgrading, refusing with
  * an HTTP status what may not be opened; the client is then served by `endpoint.attach`.
  */
-export function upgradeWithTicket<T>(
+function upgradeWithTicket<T>(
   wss: WebSocketServer,
   endpoint: Ticketed<T>,
   req: IncomingMessage,
@@ -78,4 +78,22 @@ export function upgradeWithTicket<T>(
     },
     (err: unknown) => refuseUpgrade(socket, err),
   );
+}
+
+/**
+ * serveTicketed is a WebSocket endpoint whose clients come with a ticket: `upgrade` takes the
+ * HTTP server's upgrades for its path, `close` tells every client the controller is stopping.
+ */
+export function serveTicketed<T>(maxPayload: number, endpoint: Ticketed<T>) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload });
+  const stopPings = pingClients(wss);
+  return {
+    upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      upgradeWithTicket(wss, endpoint, req, socket, head),
+    close: () => {
+      stopPings();
+      for (const ws of wss.clients) ws.close(1001, 'the controller is stopping');
+      wss.close();
+    },
+  };
 }
