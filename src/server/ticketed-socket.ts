@@ -71,7 +71,13 @@ function upgradeWithTicket<T>(
         endpoint.release(opened);
         return;
       }
+      // ws drops a handshake it finds malformed without calling back: let go of what was opened.
+      let attached = false;
+      socket.once('close', () => {
+        if (!attached) endpoint.release(opened);
+      });
       wss.handleUpgrade(req, socket, head, (ws) => {
+        attached = true;
         wss.emit('connection', ws, req);
         endpoint.attach(ws, opened);
       });

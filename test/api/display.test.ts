@@ -2,6 +2,8 @@
 // host, through the SSH session to an SSH host), logged in with a one-time password the browser
 // never sees, greeted as RFB that asks none. VMs without an OS: SeaBIOS draws on the display.
 
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
@@ -11,7 +13,7 @@ import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
 import { displaySocket, rfbViewer, securityTypes } from '../support/rfb-client.ts';
 import { openTls, rigHost } from '../support/rig.ts';
-import { within } from '../support/wait.ts';
+import { until, within } from '../support/wait.ts';
 import {
   ADMIN,
   addRigHost,
@@ -26,6 +28,7 @@ import {
 } from './support.ts';
 
 const MiB = 1024n * 1024n;
+const run = promisify(execFile);
 
 interface UserErrorView {
   code: string;
@@ -204,6 +207,38 @@ describe('graphical consoles', () => {
       alice,
     );
     expect(await within(closed, 15_000, "Bob's display to close")).toBe(4403);
+  });
+
+  it('lets go of the display when a ticket comes with a handshake the server drops', async () => {
+    const conn = conns.get('hv1') as LibvirtConnection;
+    const dom = await conn.domains.lookupByName(`kumo-${rawId(onTls)}`);
+    const port = parseVncDisplay(await conn.domains.xml(dom))?.port as number;
+    const toDisplay = async () =>
+      (
+        await run('ss', ['-Htn', 'state', 'established', 'dst', `${rigHost('hv1').ip}:${port}`])
+      ).stdout.trim();
+    const unused = () =>
+      until(async () => ((await toDisplay()) === '' ? true : undefined), 5000, 'no session');
+    // Earlier viewers have left.
+    await unused();
+    // A valid ticket, then a WebSocket version ws refuses after the controller logged in.
+    const path = await displayPath(onTls, alice);
+    const url = new URL(path, k.url);
+    const socket = await dialTcp(url.hostname, Number(url.port), 5000);
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n\r\n',
+    );
+    const answer = await new Promise<string>((resolve) =>
+      socket.once('data', (d) => resolve(String(d))),
+    );
+    expect(answer).toMatch(/^HTTP\/1.1 400/);
+    socket.destroy();
+    await until(
+      async () => ((await toDisplay()) === '' ? true : undefined),
+      5000,
+      'the display let go',
+    );
   });
 
   it('lets several in at once, each with its own login', async () => {
