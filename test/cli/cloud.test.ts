@@ -8,13 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LibvirtConnection } from '../../src/libvirt/connection.ts';
+import { dialTcp } from '../../src/libvirt/transport/tcp.ts';
 import { ADMIN, addUser, listening, startTestKumo, type TestKumo } from '../api/support.ts';
 import { guestDomainType, guestImage } from '../guest/index.ts';
 import { bytes, type FileServer, serveFiles, slowly } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
+import { rfbViewer } from '../support/rfb-client.ts';
 import { openTls, rig, rigHost } from '../support/rig.ts';
 import { until, within } from '../support/wait.ts';
-import { KUMO, kumo, type Ran, Screen } from './support.ts';
+import { KUMO, kumo, type Ran, Screen, spawnKumo } from './support.ts';
 
 const BUILD_MS = 600_000;
 
@@ -334,6 +336,39 @@ describe('a VM', { timeout: 300_000 }, () => {
     } finally {
       await screen.close();
     }
+  });
+
+  it('serves its graphical console on a local port for VNC viewers, each with its own ticket, until Ctrl-C', async () => {
+    const child = spawnKumo(['vm', 'display', 'web', '--listen', '127.0.0.1:0'], env);
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    try {
+      const at = await until(
+        async () => /Serving the display of web at 127\.0\.0\.1:(\d+)/.exec(stderr)?.[1],
+        20_000,
+        `the display served; stderr: ${stderr}`,
+      );
+      // Two viewers, one after the other: the guest’s screen for each, on a ticket of its own.
+      for (let i = 0; i < 2; i++) {
+        const socket = await dialTcp('127.0.0.1', Number(at), 5000);
+        try {
+          const { init, rects } = await within(rfbViewer(socket), 20_000, 'the display');
+          expect(init.name).toMatch(/^QEMU \(kumo-[0-9a-f-]+\)$/);
+          expect(rects).toBeGreaterThan(0);
+        } finally {
+          socket.destroy();
+        }
+      }
+      child.kill('SIGINT');
+      expect(await within(exited, 10_000, 'the CLI to stop')).toBe(0);
+      expect(stderr).toMatch(/^stopped$/m);
+    } finally {
+      child.kill();
+    }
+    const bad = await kumo(['vm', 'display', 'web', '--listen', 'nowhere'], env);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--listen takes address:port/);
   });
 
   it('runs commands and delivers files through its guest agent, output streamed as it comes', async () => {

@@ -1,6 +1,6 @@
 // Running the `kumo` CLI as people and scripts do: as a process (one-shot commands), and in a
 // terminal that a test types into and reads (tmux, on a socket of the test's own).
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,23 +21,28 @@ export interface Ran {
   readonly stderr: string;
 }
 
-/** kumo runs one command with `env` (its own config dir, server) and optional standard input. */
+/** spawnKumo starts one command with `env` (its own config dir, server). */
+export function spawnKumo(args: readonly string[], env: Record<string, string>): ChildProcess {
+  return spawn(KUMO, args, {
+    env: { PATH: process.env.PATH, HOME: '/nonexistent', XDG_CACHE_HOME: CACHE, ...env },
+  });
+}
+
+/** kumo runs one command to its end, with `env` and optional standard input. */
 export function kumo(
   args: readonly string[],
   env: Record<string, string>,
   input?: string,
 ): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(KUMO, args, {
-      env: { PATH: process.env.PATH, HOME: '/nonexistent', XDG_CACHE_HOME: CACHE, ...env },
-    });
+    const child = spawnKumo(args, env);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout?.on('data', (d) => (stdout += d));
+    child.stderr?.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    child.stdin?.end(input ?? '');
   });
 }
 

@@ -11,6 +11,7 @@ import { sessionCommands } from './session.ts';
 import { snapshotCommands } from './snapshots.ts';
 import { userCommands } from './users.ts';
 import { vmConsoleCommands } from './vm-console.ts';
+import { vmDisplayCommands } from './vm-display.ts';
 import { vmExecCommands } from './vm-exec.ts';
 import { vmWatchCommands } from './vm-watch.ts';
 import { vmCommands } from './vms.ts';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...snapshotCommands,
   ...vmWatchCommands,
   ...vmConsoleCommands,
+  ...vmDisplayCommands,
   ...vmExecCommands,
   ...operationCommands,
   ...quotaCommands,
