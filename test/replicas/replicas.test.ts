@@ -35,6 +35,7 @@ import { createTestDatabase, type TestDatabase } from '../pg/index.ts';
 import { type ControllerProcess, startControllerProcess } from '../support/controller-process.ts';
 import { bytes, type FileServer, serveFiles } from '../support/file-server.ts';
 import { ensureGuestNetwork } from '../support/guest-network.ts';
+import { displaySocket, rfbViewer } from '../support/rfb-client.ts';
 import { openTls, rig, rigHost } from '../support/rig.ts';
 import { until, within } from '../support/wait.ts';
 
@@ -424,6 +425,27 @@ describe.skipIf(!ready)('controller replicas', () => {
       } finally {
         con.close();
         con2.close();
+      }
+      // Displays too: tickets asked of C, redeemed on B and on C at once; the two logins (each
+      // sets the display's password) take turns through the lock the replicas share.
+      const displayPath = async () =>
+        (
+          await gql<{ vmDisplayOpen: { console: { path: string } } }>(
+            'c',
+            'mutation($id: ID!) { vmDisplayOpen(input: {id: $id}) { console { path } } }',
+            { id: guest },
+          )
+        ).vmDisplayOpen.console.path;
+      const [onB, onC] = await Promise.all([
+        displaySocket(await displayPath(), on('b')),
+        displaySocket(await displayPath(), on('c')),
+      ]);
+      try {
+        const views = await Promise.all([rfbViewer(onB.rfb), rfbViewer(onC.rfb)]);
+        expect(views.map((v) => v.init.name)).toEqual(Array(2).fill(`QEMU (kumo-${rawId(guest)})`));
+      } finally {
+        onB.ws.close();
+        onC.ws.close();
       }
       const launched = await gql<{
         vmExec: { results: Array<{ execution: { id: string; operation: { id: string } } }> };
