@@ -1,31 +1,40 @@
 import { type ReactNode, useState } from 'react';
-import type { CombinedError } from 'urql';
+import { type CombinedError, useClient } from 'urql';
+import { graphql } from '../../../graphql/graphql.ts';
 import { ErrorList, type ShownError } from '../layout/error-list.tsx';
 
-/** Opened is what asking for a console's ticket gave: its path, or why there is none. */
-export interface Opened {
+const OPEN = {
+  serial: graphql(`mutation VmConsoleOpen($id: ID!) {
+    vmConsoleOpen(input: { id: $id }) { console { path } userErrors { code field message } } }`),
+  display: graphql(`mutation VmDisplayOpen($id: ID!) {
+    vmDisplayOpen(input: { id: $id }) { console { path } userErrors { code field message } } }`),
+};
+
+interface Opened {
   readonly path: string | null;
-  readonly error?: CombinedError | undefined;
-  readonly userErrors?: readonly ShownError[] | undefined;
+  readonly error: CombinedError | undefined;
+  readonly userErrors: readonly ShownError[] | undefined;
 }
 
 /**
  * ConsoleSection is a console's place on a VM's page: a button that asks for a single-use
- * ticket, the console on its socket while it is open, and, once it ends, why.
+ * ticket to the serial console or the display, the console on its socket while it is open,
+ * and, once it ends, why.
  */
 export function ConsoleSection({
-  id,
+  kind,
+  vmId,
   title,
   button,
-  open,
   render,
 }: {
-  id: string;
+  kind: keyof typeof OPEN;
+  vmId: string;
   title: string;
   button: string;
-  open: () => Promise<Opened>;
   render: (path: string, onEnd: (why: string) => void) => ReactNode;
 }) {
+  const client = useClient();
   const [opening, setOpening] = useState(false);
   const [opened, setOpened] = useState<Opened | null>(null);
   const [ending, setEnding] = useState<string | null>(null);
@@ -33,12 +42,20 @@ export function ConsoleSection({
     setEnding(null);
     setOpening(true);
     try {
-      setOpened(await open());
+      const variables = { id: vmId };
+      const r =
+        kind === 'serial'
+          ? await client.mutation(OPEN.serial, variables).toPromise()
+          : await client.mutation(OPEN.display, variables).toPromise();
+      // Either payload: the one field of the mutation asked.
+      const out = r.data && Object.values(r.data)[0];
+      setOpened({ path: out?.console?.path ?? null, error: r.error, userErrors: out?.userErrors });
     } finally {
       setOpening(false);
     }
   };
   const path = opened?.path ?? null;
+  const id = `${kind}-console-title`;
   return (
     <section aria-labelledby={id}>
       <h2 id={id}>{title}</h2>

@@ -1,11 +1,6 @@
 import RFB from '@novnc/novnc';
 import { useEffect, useRef, useState } from 'react';
-import { useClient } from 'urql';
-import { graphql } from '../../../graphql/graphql.ts';
 import { ConsoleSection } from './console-section.tsx';
-
-const DISPLAY_OPEN = graphql(`mutation VmDisplayOpen($id: ID!) {
-  vmDisplayOpen(input: { id: $id }) { console { path } userErrors { code field message } } }`);
 
 const CLOSED = 'The graphical console closed.';
 // How the controller ends a display (src/server/display-socket.ts), in words.
@@ -23,18 +18,12 @@ const ENDINGS: Record<number, string> = {
  * page holds no password; keys and pointer go to the guest.
  */
 export function GraphicalConsole({ vmId, vmName }: { vmId: string; vmName: string }) {
-  const client = useClient();
-  const open = async () => {
-    const r = await client.mutation(DISPLAY_OPEN, { id: vmId }).toPromise();
-    const out = r.data?.vmDisplayOpen;
-    return { path: out?.console?.path ?? null, error: r.error, userErrors: out?.userErrors };
-  };
   return (
     <ConsoleSection
-      id="display-title"
+      kind="display"
+      vmId={vmId}
       title="Graphical console"
       button="Open graphical console"
-      open={open}
       render={(path, onEnd) => <Screen path={path} label={`Screen of ${vmName}`} onEnd={onEnd} />}
     />
   );

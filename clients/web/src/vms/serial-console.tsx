@@ -2,12 +2,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef } from 'react';
-import { useClient } from 'urql';
-import { graphql } from '../../../graphql/graphql.ts';
 import { ConsoleSection } from './console-section.tsx';
-
-const CONSOLE_OPEN = graphql(`mutation VmConsoleOpen($id: ID!) {
-  vmConsoleOpen(input: { id: $id }) { console { path } userErrors { code field message } } }`);
 
 // How the controller ends a console (src/server/console-socket.ts), in words.
 const ENDINGS: Record<number, string> = {
@@ -22,18 +17,12 @@ const ENDINGS: Record<number, string> = {
  * typed goes to the guest. Everyone on one VM's console shares it.
  */
 export function SerialConsole({ vmId, vmName }: { vmId: string; vmName: string }) {
-  const client = useClient();
-  const open = async () => {
-    const r = await client.mutation(CONSOLE_OPEN, { id: vmId }).toPromise();
-    const out = r.data?.vmConsoleOpen;
-    return { path: out?.console?.path ?? null, error: r.error, userErrors: out?.userErrors };
-  };
   return (
     <ConsoleSection
-      id="console-title"
+      kind="serial"
+      vmId={vmId}
       title="Serial console"
       button="Open serial console"
-      open={open}
       render={(path, onEnd) => (
         <ConsoleTerminal path={path} label={`Serial console of ${vmName}`} onEnd={onEnd} />
       )}
