@@ -19,7 +19,7 @@ import {
   addRigHost,
   addUser,
   codeOf,
-  type GqlResult,
+  gqlData,
   importImage,
   rawId,
   settled,
@@ -49,11 +49,8 @@ let imageId: string;
 const hosts = new Map<string, string>();
 const conns = new Map<string, LibvirtConnection>();
 
-async function gql<T>(query: string, variables: Record<string, unknown>, token: string) {
-  const r: GqlResult<T> = await k.gql<T>(query, variables, token);
-  if (!r.data) throw new Error(JSON.stringify(r));
-  return r;
-}
+const gql = <T>(query: string, variables: Record<string, unknown>, token: string) =>
+  gqlData<T>(k, query, variables, token);
 
 // An admin places the VM; Alice owns it.
 async function createVm(name: string, host: string): Promise<string> {

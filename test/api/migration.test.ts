@@ -13,7 +13,7 @@ import {
   ADMIN,
   addRigHost,
   addUser,
-  type GqlResult,
+  gqlData,
   importImage,
   rawId,
   settled,
@@ -44,11 +44,8 @@ let imageId: string;
 const hosts = new Map<string, string>();
 const conns = new Map<string, LibvirtConnection>();
 
-async function gql<T>(query: string, variables: Record<string, unknown>, token: string) {
-  const r: GqlResult<T> = await k.gql<T>(query, variables, token);
-  if (!r.data) throw new Error(JSON.stringify(r));
-  return r;
-}
+const gql = <T>(query: string, variables: Record<string, unknown>, token: string) =>
+  gqlData<T>(k, query, variables, token);
 
 async function vm(id: string): Promise<VmView> {
   const r = await gql<{ node: VmView }>(

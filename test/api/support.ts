@@ -118,6 +118,18 @@ function testKumo(kumo: Kumo, config: Config, dataDir: string): TestKumo {
   };
 }
 
+/** gqlData runs a document as `token` and throws, showing the whole answer, when no data came. */
+export async function gqlData<T>(
+  t: TestKumo,
+  query: string,
+  variables: Record<string, unknown>,
+  token: string,
+): Promise<GqlResult<T>> {
+  const r = await t.gql<T>(query, variables, token);
+  if (!r.data) throw new Error(JSON.stringify(r));
+  return r;
+}
+
 /** codeOf returns the code of a response's first top-level error. */
 export function codeOf(r: GqlResult): string | undefined {
   return r.errors?.[0]?.extensions?.code;

@@ -10,7 +10,7 @@ import {
   addUser,
   codeOf,
   connectConsole,
-  type GqlResult,
+  gqlData,
   importImage,
   rawId,
   settled,
@@ -60,11 +60,8 @@ let bob: string;
 let imageId: string;
 const conns = new Map<string, LibvirtConnection>();
 
-async function gql<T>(query: string, variables: Record<string, unknown>, token: string) {
-  const r: GqlResult<T> = await k.gql<T>(query, variables, token);
-  if (!r.data) throw new Error(JSON.stringify(r));
-  return r;
-}
+const gql = <T>(query: string, variables: Record<string, unknown>, token: string) =>
+  gqlData<T>(k, query, variables, token);
 
 async function create(token: string, input: Record<string, unknown>) {
   const r = await gql<{
