@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriverRegistry } from '../../src/drivers/registry.ts';
+import { dirPoolXml } from '../../src/libvirt/xml/storage.ts';
 import { HostMonitor } from '../../src/services/hosts/host-monitor.ts';
 import type { HostMetricsSample, HostStateChange } from '../../src/services/hosts/types.ts';
 import { pkiCredentials, sshCredentials, sshUri, tlsUri } from '../drivers/rig-credentials.ts';
-import { rigHost } from '../support/rig.ts';
+import { openTls, rigHost } from '../support/rig.ts';
 import { rejection, until } from '../support/wait.ts';
-import { nextState } from './wait-state.ts';
+import { nextFacts, nextState } from './wait-state.ts';
 
 // Admin states, metrics and bad settings: the hosts' daemons are never touched here, so the
 // shared hosts hv1 and hv2 serve.
@@ -183,6 +184,39 @@ describe('bad settings', () => {
 });
 
 describe('close', () => {
+  it('reads a connected host’s facts again on its own: storage made later shows', async () => {
+    const pool = `facts-probe-${process.pid}`;
+    const m = new HostMonitor(DriverRegistry.withBuiltins(), { factsRefreshMs: 200 });
+    const conn = await openTls(rigHost('hv1'));
+    try {
+      const online = nextState(m, 'p', 'ONLINE', 20_000);
+      m.add({
+        id: 'p',
+        uri: tlsUri(rigHost('hv1')),
+        credentials: pkiCredentials(),
+        storagePool: pool,
+      });
+      await online;
+      expect(m.status('p').facts?.storage).toMatchObject({ pool, pools: 0, capacityBytes: 0 });
+      const made = await conn.storage.definePool(dirPoolXml(pool, `/var/lib/libvirt/${pool}`));
+      try {
+        await conn.storage.buildPool(made);
+        await conn.storage.startPool(made);
+        const seen = await nextFacts(m, 'p', 5000);
+        expect(seen.facts.storage).toMatchObject({ pool, pools: 1 });
+        expect(seen.facts.storage.capacityBytes).toBeGreaterThan(0);
+      } finally {
+        await conn.storage.stopPool(made).catch(() => undefined);
+        // Its directory too: the rig host is shared by every run.
+        await conn.remote.storagePoolDelete({ pool: made, flags: 0 });
+        await conn.storage.undefinePool(made);
+      }
+    } finally {
+      await m.close();
+      await conn.close();
+    }
+  });
+
   it('closes every session and refuses further use', async () => {
     const m = new HostMonitor(DriverRegistry.withBuiltins());
     const online = nextState(m, 'x', 'ONLINE', 20_000);

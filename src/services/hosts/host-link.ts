@@ -22,6 +22,8 @@ export interface LinkSettings {
   readonly connectTimeoutMs: number;
   readonly keepalive: KeepaliveOptions;
   readonly backoff: BackoffOptions;
+  /** factsRefreshMs is how often the facts of a connected host are read again. */
+  readonly factsRefreshMs: number;
   readonly onState: (change: HostStateChange) => void;
   readonly onFacts: (change: HostFactsChange) => void;
   readonly onLost: (lost: HostSessionLost) => void;
@@ -55,6 +57,7 @@ export class HostLink {
   private failures = 0;
   private lastError: DriverError | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private factsTimer: NodeJS.Timeout | null = null;
   private nextAttemptAt: Date | null = null;
   private connecting = false;
   // The attempt under way, awaited by stop() so that no socket outlives the monitor.
@@ -209,8 +212,14 @@ export class HostLink {
     // Facts first, so that a listener of the ONLINE change finds them in place.
     this.setFacts(facts);
     this.settle('connected');
+    // Storage fills and pools come and go while the host stays connected.
+    this.factsTimer = setInterval(() => {
+      this.refreshFacts().catch(() => undefined);
+    }, this.settings.factsRefreshMs);
+    this.factsTimer.unref();
     void session.closed.then((reason) => {
       if (this.session !== session) return;
+      this.stopFactsTimer();
       this.session = null;
       this.lastError = reason;
       this.settings.onLost({ hostId: this.host.id, reason: reason.message, at: new Date() });
@@ -236,6 +245,11 @@ export class HostLink {
     this.timer.unref();
   }
 
+  private stopFactsTimer(): void {
+    if (this.factsTimer) clearInterval(this.factsTimer);
+    this.factsTimer = null;
+  }
+
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -246,6 +260,7 @@ export class HostLink {
     this.epoch++;
     this.connecting = false;
     this.clearTimer();
+    this.stopFactsTimer();
     const session = this.session;
     this.session = null;
     await session?.close().catch(() => undefined);

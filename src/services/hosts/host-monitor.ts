@@ -39,6 +39,8 @@ export interface HostMonitorOptions {
   readonly keepalive?: KeepaliveOptions;
   /** backoff spaces reconnection attempts. @default DEFAULT_BACKOFF */
   readonly backoff?: Partial<BackoffOptions>;
+  /** factsRefreshMs is how often a connected host's facts are read again (storage fills). @default 300000 */
+  readonly factsRefreshMs?: number;
 }
 
 type Listener<K extends keyof HostMonitorEvents> = (event: HostMonitorEvents[K]) => void;
@@ -46,9 +48,9 @@ type Listener<K extends keyof HostMonitorEvents> = (event: HostMonitorEvents[K])
 /**
  * HostMonitor keeps one session per registered host and knows each host's state: ONLINE and
  * OFFLINE from the connection, DISABLED and MAINTENANCE from the admin. It reconnects lost hosts
- * with backoff, reads facts on every (re)connect, samples metrics, and emits `stateChanged` and
- * `factsChanged`. It holds no database: HostService persists what it reports. close() ends
- * every session, timer and feed.
+ * with backoff, reads facts on every (re)connect and every few minutes, samples metrics, and
+ * emits `stateChanged` and `factsChanged`. It holds no database: HostService persists what it
+ * reports. close() ends every session, timer and feed.
  */
 export class HostMonitor {
   private readonly registry: DriverRegistry;
@@ -62,6 +64,7 @@ export class HostMonitor {
   private readonly connectTimeoutMs: number;
   private readonly keepalive: KeepaliveOptions;
   private readonly backoff: BackoffOptions;
+  private readonly factsRefreshMs: number;
   private closed = false;
 
   constructor(registry: DriverRegistry, opts: HostMonitorOptions = {}) {
@@ -69,6 +72,7 @@ export class HostMonitor {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
     this.keepalive = opts.keepalive ?? MONITOR_KEEPALIVE;
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
+    this.factsRefreshMs = opts.factsRefreshMs ?? 300_000;
   }
 
   /** on subscribes to an event and returns the function that unsubscribes. */
@@ -92,6 +96,7 @@ export class HostMonitor {
       connectTimeoutMs: this.connectTimeoutMs,
       keepalive: this.keepalive,
       backoff: this.backoff,
+      factsRefreshMs: this.factsRefreshMs,
       onState: (e) => this.emit('stateChanged', e),
       onFacts: (e) => this.emit('factsChanged', e),
       onLost: (e) => this.emit('sessionLost', e),
