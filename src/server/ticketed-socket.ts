@@ -16,7 +16,7 @@ const STATUS: Partial<Record<ServiceErrorCode, number>> = {
 
 const PING_MS = 30_000;
 
-/** refuseUpgrade answers an upgrade that may not go ahead with the service error's status and message. */
+/** refuseUpgrade answers an upgrade that may not go ahead with the error's status and message. */
 function refuseUpgrade(socket: Duplex, err: unknown): void {
   const status = (isServiceError(err) && STATUS[err.code]) || 500;
   const message = isServiceError(err) ? err.message : 'internal error';

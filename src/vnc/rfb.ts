@@ -20,7 +20,7 @@ export class RfbError extends Error {
   }
 }
 
-/** readBytes reads exactly n bytes, leaving the rest in the stream's buffer for whoever reads next. */
+/** readBytes reads exactly n bytes, leaving the rest in the stream for whoever reads next. */
 export async function readBytes(s: Readable, n: number): Promise<Buffer> {
   for (;;) {
     const chunk = s.read(n) as Buffer | null;

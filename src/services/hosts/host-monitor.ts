@@ -39,7 +39,7 @@ export interface HostMonitorOptions {
   readonly keepalive?: KeepaliveOptions;
   /** backoff spaces reconnection attempts. @default DEFAULT_BACKOFF */
   readonly backoff?: Partial<BackoffOptions>;
-  /** factsRefreshMs is how often a connected host's facts are read again (storage fills). @default 300000 */
+  /** factsRefreshMs is how often a connected host's facts are read again. @default 300000 */
   readonly factsRefreshMs?: number;
 }
 

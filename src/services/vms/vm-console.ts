@@ -31,7 +31,7 @@ export interface ConsoleDeps {
 export interface DisplayLink {
   /** vnc is the VNC session, logged in, where the client's ClientInit comes next. */
   readonly vnc: Duplex;
-  /** revoked resolves when the holder may no longer use the console (closing vnc stops the watch). */
+  /** revoked resolves when the holder may no longer use it (closing vnc stops the watch). */
   readonly revoked: Promise<void>;
 }
 
@@ -64,7 +64,7 @@ export class VmConsoleService {
     return linesOf(await this.open(actor, id));
   }
 
-  /** ticket lets the actor open one of the VM's interactive consoles once, within the ticket's lifetime. */
+  /** ticket lets the actor open one of the VM's interactive consoles once, before it expires. */
   async ticket(actor: Actor, id: VmId, kind: ConsoleKind): Promise<IssuedTicket> {
     const vm = await this.vms.get(actor, id, 'use');
     if (vm.state !== 'RUNNING' && vm.state !== 'PAUSED')
