@@ -22,31 +22,46 @@ export class RfbError extends Error {
 
 /** readBytes reads exactly n bytes, leaving the rest in the stream for whoever reads next. */
 export async function readBytes(s: Readable, n: number): Promise<Buffer> {
-  for (;;) {
-    const chunk = s.read(n) as Buffer | null;
+  // Whole chunks are taken and what is over is put back: read(n) of more than the stream holds
+  // can wait forever once its buffer is full.
+  const parts: Buffer[] = [];
+  let have = 0;
+  while (have < n) {
+    const chunk = s.read() as Buffer | null;
     if (chunk !== null) {
-      if (chunk.length < n) throw new RfbError('the connection closed during the RFB opening');
-      return chunk;
+      parts.push(chunk);
+      have += chunk.length;
+      continue;
     }
-    if (s.readableEnded || s.destroyed)
+    if (s.readableEnded || s.destroyed) {
+      if (have > 0) s.unshift(Buffer.concat(parts));
       throw new RfbError('the connection closed during the RFB opening');
-    await new Promise<void>((resolve, reject) => {
-      const settle = (err?: Error) => {
-        s.off('readable', onReadable);
-        s.off('end', onEnd);
-        s.off('close', onEnd);
-        s.off('error', settle);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onReadable = () => settle();
-      const onEnd = () => settle(new RfbError('the connection closed during the RFB opening'));
-      s.on('readable', onReadable);
-      s.on('end', onEnd);
-      s.on('close', onEnd);
-      s.on('error', settle);
-    });
+    }
+    await readable(s);
   }
+  const all = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  if (all.length > n) s.unshift(all.subarray(n));
+  return all.subarray(0, n);
+}
+
+// Waits for more to read, or the stream's end or failure.
+function readable(s: Readable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const settle = (err?: Error) => {
+      s.off('readable', onReadable);
+      s.off('end', onEnd);
+      s.off('close', onEnd);
+      s.off('error', settle);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReadable = () => settle();
+    const onEnd = () => settle(new RfbError('the connection closed during the RFB opening'));
+    s.on('readable', onReadable);
+    s.on('end', onEnd);
+    s.on('close', onEnd);
+    s.on('error', settle);
+  });
 }
 
 /**
