@@ -169,6 +169,35 @@ export async function benchImportImage(
   }
 }
 
+/**
+ * benchCreateVm makes a 1-vCPU VM of `memoryBytes` on the host as `token` and returns its id
+ * once its creation succeeded (running).
+ */
+export async function benchCreateVm(
+  url: string,
+  token: string,
+  vm: { image: string; name: string; memoryBytes: number; host: string },
+): Promise<string> {
+  const r = await benchGql<{ vmCreate: { vm: { id: string }; operation: { id: string } } }>(
+    url,
+    'mutation($input: VmCreateInput!) { vmCreate(input: $input) { vm { id } operation { id } } }',
+    { input: { ...vm, vcpus: 1, memoryBytes: String(vm.memoryBytes) } },
+    token,
+  );
+  for (;;) {
+    const op = await benchGql<{ node: { status: string; error: string | null } }>(
+      url,
+      'query($id: ID!) { node(id: $id) { ... on Operation { status error } } }',
+      { id: r.vmCreate.operation.id },
+      token,
+    );
+    if (op.node.status === 'SUCCEEDED') return r.vmCreate.vm.id;
+    if (op.node.status !== 'RUNNING' && op.node.status !== 'PENDING')
+      throw new Error(`VM ${vm.name} was not made: ${op.node.status} ${op.node.error}`);
+    await sleep(200);
+  }
+}
+
 /** BENCH_ADMIN is the first admin of a bench's controller. */
 export const BENCH_ADMIN = { email: 'admin@kumo.bench', password: 'bench-password-1' } as const;
 

@@ -20,6 +20,7 @@ import { bytes, serveFiles } from '../../test/support/file-server.ts';
 import { ensureGuestNetwork } from '../../test/support/guest-network.ts';
 import {
   benchAddRigHost,
+  benchCreateVm,
   benchGql,
   benchImportImage,
   type ControllerProcess,
@@ -116,33 +117,12 @@ async function run(): Promise<void> {
   await ensureGuestNetwork(conn);
   const hostId = await benchAddRigHost(c.url, admin, host, rig.pki.clientDir);
   const imageId = await benchImportImage(c.url, admin, `${files.base}/disk.raw`, 'blank');
-  const made = await benchGql<{ vmCreate: { vm: { id: string }; operation: { id: string } } }>(
-    c.url,
-    'mutation($input: VmCreateInput!) { vmCreate(input: $input) { vm { id } operation { id } } }',
-    {
-      input: {
-        image: imageId,
-        name: 'shown',
-        vcpus: 1,
-        memoryBytes: String(64 * 2 ** 20),
-        host: hostId,
-      },
-    },
-    admin,
-  );
-  const vmGid = made.vmCreate.vm.id;
-  for (;;) {
-    const op = await benchGql<{ node: { status: string; error: string | null } }>(
-      c.url,
-      'query($id: ID!) { node(id: $id) { ... on Operation { status error } } }',
-      { id: made.vmCreate.operation.id },
-      admin,
-    );
-    if (op.node.status === 'SUCCEEDED') break;
-    if (op.node.status !== 'RUNNING' && op.node.status !== 'PENDING')
-      throw new Error(`the VM was not made: ${op.node.status} ${op.node.error}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const vmGid = await benchCreateVm(c.url, admin, {
+    image: imageId,
+    name: 'shown',
+    memoryBytes: 64 * 2 ** 20,
+    host: hostId,
+  });
   const c0 = conn;
   const sides = {
     direct: () => openDirect(c0, rawId(vmGid)),

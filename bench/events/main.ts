@@ -21,6 +21,7 @@ import { bytes, serveFiles } from '../../test/support/file-server.ts';
 import { ensureGuestNetwork } from '../../test/support/guest-network.ts';
 import {
   benchAddRigHost,
+  benchCreateVm,
   benchGql,
   benchImportImage,
   benchSignIn,
@@ -51,21 +52,6 @@ const clients: Client[] = [];
 let conn = null as LibvirtConnection | null;
 
 // An operation's end, polled (the bench's own subscriptions are for what it measures).
-async function settle(url: string, token: string, id: string): Promise<void> {
-  for (;;) {
-    const r = await benchGql<{ node: { status: string; error: string | null } }>(
-      url,
-      'query($id: ID!) { node(id: $id) { ... on Operation { status error } } }',
-      { id },
-      token,
-    );
-    if (r.node.status === 'SUCCEEDED') return;
-    if (r.node.status !== 'RUNNING' && r.node.status !== 'PENDING')
-      throw new Error(`operation ${id}: ${r.node.status} ${r.node.error}`);
-    await sleep(200);
-  }
-}
-
 /** Subscriber is one graphql-ws client with one vmStateChanged subscription. */
 interface Subscriber {
   readonly client: Client;
@@ -112,22 +98,12 @@ async function run(): Promise<void> {
   adminToken = admin;
   const hostId = await benchAddRigHost(c.url, admin, host, rig.pki.clientDir);
   const imageId = await benchImportImage(c.url, admin, `${files.base}/disk.raw`, 'blank');
-  const created = await benchGql<{ vmCreate: { vm: { id: string }; operation: { id: string } } }>(
-    c.url,
-    'mutation($input: VmCreateInput!) { vmCreate(input: $input) { vm { id } operation { id } } }',
-    {
-      input: {
-        image: imageId,
-        name: 'watched',
-        vcpus: 1,
-        memoryBytes: String(128 * 2 ** 20),
-        host: hostId,
-      },
-    },
-    admin,
-  );
-  await settle(c.url, admin, created.vmCreate.operation.id);
-  const vmId = created.vmCreate.vm.id;
+  const vmId = await benchCreateVm(c.url, admin, {
+    image: imageId,
+    name: 'watched',
+    memoryBytes: 128 * 2 ** 20,
+    host: hostId,
+  });
 
   const users: string[] = [];
   await inParallel(
