@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocket } from 'ws';
 import { LibvirtConnection } from '../../src/libvirt/connection.ts';
 import { loginDisplay } from '../../src/services/vms/vm-display.ts';
-import { readBytes } from '../../src/vnc/rfb.ts';
+import { readBytes, rfbLogin } from '../../src/vnc/rfb.ts';
 import { rawId } from '../../test/api/support.ts';
 import { rigDown, rigUpDetailed } from '../../test/rig/rig.ts';
 import { bytes, serveFiles } from '../../test/support/file-server.ts';
@@ -76,12 +76,8 @@ async function openKumo(url: string, token: string, vmGid: string): Promise<Scre
   target.protocol = 'ws:';
   const ws = new WebSocket(target);
   const rfb = createWebSocketStream(ws);
-  await readBytes(rfb, 12);
-  rfb.write('RFB 003.008\n');
-  const count = (await readBytes(rfb, 1))[0] as number;
-  await readBytes(rfb, count);
-  rfb.write(Buffer.from([1]));
-  await readBytes(rfb, 4);
+  // The controller offers only None: the login takes it, with no password.
+  await rfbLogin(rfb, '');
   return init(rfb, () => ws.close());
 }
 

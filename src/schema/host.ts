@@ -45,7 +45,9 @@ const HostFactsType = builder.objectRef<HostFacts>('HostFacts').implement({
 });
 
 const HostAllocationType = builder
-  .objectRef<HostAllocation & { readonly host: HostView }>('HostAllocation')
+  .objectRef<HostAllocation & { readonly capacity: { vcpus: number; memoryBytes: bigint } | null }>(
+    'HostAllocation',
+  )
   .implement({
     description:
       "What the VMs placed on the host hold of it, running or not, at their ceilings (maxVcpus, maxMemoryBytes): what the scheduler places against. The capacities are the host's CPUs and memory under its overcommit, null until its facts are known.",
@@ -55,24 +57,15 @@ const HostAllocationType = builder
       memoryBytes: t.expose('memoryBytes', { type: 'BigInt' }),
       vcpuCapacity: t.int({
         nullable: true,
-        resolve: ({ host }) => (host.facts ? capacityOfHost(host).vcpus : null),
+        resolve: ({ capacity }) => capacity?.vcpus ?? null,
       }),
       memoryCapacityBytes: t.field({
         type: 'BigInt',
         nullable: true,
-        resolve: ({ host }) => (host.facts ? capacityOfHost(host).memoryBytes : null),
+        resolve: ({ capacity }) => capacity?.memoryBytes ?? null,
       }),
     }),
   });
-
-function capacityOfHost(h: HostView) {
-  return capacityOf({
-    cpus: h.facts?.cpus ?? 0,
-    memoryBytes: BigInt(h.facts?.memoryBytes ?? 0),
-    cpuOvercommit: h.cpuOvercommit,
-    memoryOvercommit: h.memoryOvercommit,
-  });
-}
 
 /** HostType is a hypervisor host: every signed-in user may see it, admins change it. */
 export const HostType = builder.node(HostView, {
@@ -106,7 +99,14 @@ export const HostType = builder.node(HostView, {
       description: 'What VMs hold of the host. Admins only.',
       resolve: async (h, _a, ctx) => ({
         ...(await ctx.services.hosts.allocation(h.id as HostId)),
-        host: h,
+        capacity: h.facts
+          ? capacityOf({
+              cpus: h.facts.cpus,
+              memoryBytes: BigInt(h.facts.memoryBytes),
+              cpuOvercommit: h.cpuOvercommit,
+              memoryOvercommit: h.memoryOvercommit,
+            })
+          : null,
       }),
     }),
   }),

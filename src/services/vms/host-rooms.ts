@@ -67,20 +67,13 @@ export class HostRooms {
     if (statuses.length === 0) return [];
     const ids = statuses.map((s) => s.hostId as HostId);
     const hosts = await this.em.find(Host, { id: { $in: ids } });
-    const allocated = await allocationsOf(this.em, ids);
-    const used = new Map(
-      [...allocated].map(([host, a]) => [
-        host as string,
-        { vcpus: a.vcpus, memory: a.memoryBytes },
-      ]),
-    );
+    const used = await allocationsOf(this.em, ids);
     // A VM on its way to a host holds room there too, until it is recorded there.
     const moving = await this.em.find(Operation, { kind: 'vmMigrate', status: 'RUNNING' });
-    const arriving = new Map<string, string>();
+    const arriving = new Map<string, HostId>();
     for (const op of moving) {
-      const to = op.details.toHostId;
-      if (typeof to === 'string' && ids.includes(to as HostId) && op.targetId)
-        arriving.set(op.targetId, to);
+      const to = op.details.toHostId as HostId;
+      if (ids.includes(to) && op.targetId) arriving.set(op.targetId, to);
     }
     if (arriving.size > 0) {
       const vms = await this.em.find(
@@ -89,17 +82,21 @@ export class HostRooms {
         { fields: ['host', 'maxVcpus', 'maxMemoryBytes'] },
       );
       for (const vm of vms) {
-        const to = arriving.get(vm.id) as string;
+        const to = arriving.get(vm.id) as HostId;
         const u = used.get(to);
         if (vm.host?.id !== to && u)
-          used.set(to, { vcpus: u.vcpus + vm.maxVcpus, memory: u.memory + vm.maxMemoryBytes });
+          used.set(to, {
+            vms: u.vms + 1,
+            vcpus: u.vcpus + vm.maxVcpus,
+            memoryBytes: u.memoryBytes + vm.maxMemoryBytes,
+          });
       }
     }
     return hosts.flatMap((h) => {
       const facts = statuses.find((s) => s.hostId === h.id)?.facts;
       if (!facts) return [];
       if (q.domainType && domainTypeOf(h.acceleration, facts.kvm) !== q.domainType) return [];
-      const u = used.get(h.id);
+      const u = used.get(h.id as HostId);
       return [
         {
           hostId: h.id,
@@ -108,7 +105,7 @@ export class HostRooms {
           cpuOvercommit: h.cpuOvercommit,
           memoryOvercommit: h.memoryOvercommit,
           allocatedVcpus: u?.vcpus ?? 0,
-          allocatedMemoryBytes: u?.memory ?? 0n,
+          allocatedMemoryBytes: u?.memoryBytes ?? 0n,
         },
       ];
     });

@@ -209,20 +209,19 @@ type HostNode = ResultOf<typeof HOSTS>['hosts']['edges'][number]['node'];
 
 // What the host's VMs hold against what the scheduler may give them (its overcommit included).
 function Allocation({ host }: { host: HostNode }) {
-  const name = host.name;
   const a = host.allocation;
   if (a.vcpuCapacity === null || a.memoryCapacityBytes === null) return <>—</>;
   const times = (x: number) => (x === 1 ? '' : ` (×${x})`);
   return (
     <>
       <MeterBar
-        label={`vCPUs allocated on ${name}`}
+        label={`vCPUs allocated on ${host.name}`}
         used={a.vcpus}
         total={a.vcpuCapacity}
         text={`${a.vcpus} of ${a.vcpuCapacity} vCPUs${times(host.cpuOvercommit)}`}
       />
       <MeterBar
-        label={`Memory allocated on ${name}`}
+        label={`Memory allocated on ${host.name}`}
         used={Number(a.memoryBytes)}
         total={Number(a.memoryCapacityBytes)}
         text={`${bytes(a.memoryBytes)} of ${bytes(a.memoryCapacityBytes)}${times(host.memoryOvercommit)}`}
